@@ -1,0 +1,115 @@
+"""The Backend contract every hypervisor family implements.
+
+A backend is glue: it owns a `Session`, runs the commands its pure `commands.py` builds, and feeds the
+text to its pure `parse.py`. The UI reads capability flags (class attributes) to show or grey out
+actions; it never probes with hasattr.
+"""
+
+from __future__ import annotations
+
+import abc
+import enum
+from collections.abc import Callable
+from typing import ClassVar
+
+from .errors import Unsupported
+from .inventory import HostSpec
+from .model import Bindings, Domain, DomainState, HostInfo
+from .plan import Operation, Plan
+from .transport.base import Result, Session
+
+
+class Action(str, enum.Enum):
+    START = "start"
+    SHUTDOWN = "shutdown"
+    REBOOT = "reboot"
+    SUSPEND = "suspend"
+    RESUME = "resume"
+    FORCE_OFF = "force-off"
+
+    @property
+    def label(self) -> str:
+        return _LABELS[self]
+
+
+_LABELS = {
+    Action.START: "Start",
+    Action.SHUTDOWN: "Shut down",
+    Action.REBOOT: "Reboot",
+    Action.SUSPEND: "Suspend",
+    Action.RESUME: "Resume",
+    Action.FORCE_OFF: "Force off",
+}
+
+#: the states in which each lifecycle action makes sense, before a backend narrows it further
+LIFECYCLE_STATES: dict[Action, frozenset[DomainState]] = {
+    Action.START: frozenset({DomainState.STOPPED, DomainState.CRASHED}),
+    Action.SHUTDOWN: frozenset({DomainState.RUNNING}),
+    Action.REBOOT: frozenset({DomainState.RUNNING}),
+    Action.SUSPEND: frozenset({DomainState.RUNNING}),
+    Action.RESUME: frozenset({DomainState.PAUSED}),
+    Action.FORCE_OFF: frozenset({DomainState.RUNNING, DomainState.PAUSED, DomainState.TRANSITION,
+                                 DomainState.CRASHED}),
+}
+
+
+class Backend(abc.ABC):
+    #: the inventory `kind`
+    kind: ClassVar[str]
+    #: the lifecycle actions this backend can plan
+    ACTIONS: ClassVar[frozenset[Action]] = frozenset()
+    CAN_CONSOLE: ClassVar[bool] = False
+    CAN_MIGRATE: ClassVar[bool] = False
+    CAN_CLONE: ClassVar[bool] = False
+    #: polls needed before CPU % and rates are known (2 where they come from counter deltas)
+    RATE_SAMPLES: ClassVar[int] = 1
+
+    def __init__(self, spec: HostSpec, session: Session) -> None:
+        self.spec = spec
+        self.session = session
+        #: set by the fleet; a backend with an event source calls it when the host changed
+        self.on_change: Callable[[], None] | None = None
+
+    @classmethod
+    async def detect(cls, session: Session, spec: HostSpec) -> bool:
+        """Is this host of this kind? (For ``kind: auto``.)"""
+        return False
+
+    @abc.abstractmethod
+    async def open(self) -> HostInfo:
+        """Connect and probe. Raises HostUnreachable/AuthFailed/HostKey*/ParseError."""
+
+    @abc.abstractmethod
+    async def poll(self) -> tuple[Domain, ...]:
+        """One list of the host's domains: one list command, never a command per domain."""
+
+    @abc.abstractmethod
+    async def bindings(self, domain: Domain) -> Bindings: ...
+
+    async def close(self) -> None:
+        return None
+
+    # -- actions -------------------------------------------------------------------------------------
+
+    def why_not(self, action: Action, domain: Domain) -> str | None:
+        """None if ``action`` can be planned for ``domain`` now, else the reason to show the user."""
+        if action not in self.ACTIONS:
+            return f"{self.kind} hosts do not support {action.label.lower()}"
+        if domain.state not in LIFECYCLE_STATES[action]:
+            return f"{domain.name} is {domain.native_state}"
+        return None
+
+    def plan_action(self, action: Action, domain: Domain) -> Plan:
+        reason = self.why_not(action, domain)
+        if reason is not None:
+            raise Unsupported(f"Cannot {action.label.lower()} {domain.name}: {reason}")
+        return self._plan_action(action, domain)
+
+    @abc.abstractmethod
+    def _plan_action(self, action: Action, domain: Domain) -> Plan: ...
+
+    async def execute(self, operation: Operation) -> Result:
+        """Run one step. Commands go to the session (never retried: they change the host)."""
+        if operation.argv is not None:
+            return await self.session.run(operation.argv, check=False, idempotent=False)
+        raise Unsupported(f"{self.kind} backend has no API call {operation.call}")

@@ -1,0 +1,124 @@
+"""The small hierarchy of failures the UI knows how to show.
+
+Transports translate asyncssh/OS/libvirt exceptions into these at their boundary, so nothing above
+`backends.transport` ever catches a library's own exception type.
+"""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Sequence
+
+
+class HvdeckError(Exception):
+    """Base class. ``title`` is a short heading for a notification or a host's status line."""
+
+    title = "Error"
+
+    def __init__(self, message: str, *, title: str | None = None) -> None:
+        super().__init__(message)
+        if title is not None:
+            self.title = title
+
+    @property
+    def message(self) -> str:
+        return str(self.args[0]) if self.args else self.title
+
+
+class HostUnreachable(HvdeckError):
+    """TCP connect, DNS, timeout, or the link dropped: the host shows as down (or stale)."""
+
+    title = "Host unreachable"
+
+
+class ConnectionLost(HostUnreachable):
+    """An established connection went away under a command; idempotent reads may be retried."""
+
+    title = "Connection lost"
+
+
+class AuthFailed(HvdeckError):
+    title = "Authentication failed"
+
+
+class HostKeyProblem(HvdeckError):
+    """The server's host key is not one known_hosts trusts. Never accepted silently."""
+
+    title = "Host key not trusted"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        host: str,
+        address: str,
+        port: int,
+        fingerprint: str | None,
+        key_line: str | None,
+        known_hosts: str,
+        pattern: str,
+    ) -> None:
+        super().__init__(message)
+        self.host = host
+        self.address = address
+        self.port = port
+        self.fingerprint = fingerprint
+        #: the public key in OpenSSH form ("ssh-ed25519 AAAA..."), appended on explicit trust
+        self.key_line = key_line
+        self.known_hosts = known_hosts
+        #: the known_hosts host field for this connection: ``name`` or ``[name]:port``
+        self.pattern = pattern
+
+
+class HostKeyUnknown(HostKeyProblem):
+    title = "Unknown host key"
+
+
+class HostKeyChanged(HostKeyProblem):
+    """known_hosts has a different key for this host: possible man-in-the-middle. Not offered for trust."""
+
+    title = "Host key CHANGED"
+
+
+class CommandFailed(HvdeckError):
+    """A command ran and exited non-zero (or a libvirt call raised)."""
+
+    title = "Command failed"
+
+    def __init__(self, argv: Sequence[str] | str, exit_status: int | None, stderr: str) -> None:
+        self.argv = argv if isinstance(argv, str) else tuple(argv)
+        self.exit_status = exit_status
+        self.stderr = stderr
+        shown = argv if isinstance(argv, str) else shlex.join(argv)
+        detail = stderr.strip() or f"exit status {exit_status}"
+        super().__init__(f"{shown}: {detail}")
+
+
+class ParseError(HvdeckError):
+    """Output that does not match the documented format. Names the line so a user can report it."""
+
+    title = "Unexpected output"
+
+    def __init__(self, message: str, *, line_no: int | None = None, line: str | None = None,
+                 source: str = "") -> None:
+        where = f"{source} line {line_no}" if line_no is not None else source
+        text = f"{where}: {message}" if where else message
+        if line is not None:
+            text += f": {line[:120]!r}"
+        super().__init__(text)
+        self.line_no = line_no
+        self.line = line
+
+
+class ValidationError(HvdeckError):
+    """User input the hypervisor would reject (a bad domain name, a size that does not parse)."""
+
+    title = "Invalid input"
+
+
+class ReadOnlyRefused(HvdeckError):
+    title = "Host is read-only"
+
+
+class Unsupported(HvdeckError):
+    title = "Not supported"

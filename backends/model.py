@@ -1,0 +1,172 @@
+"""The data model every backend produces and every widget reads.
+
+Frozen dataclasses only, no I/O. A poll produces one `HostSnapshot`; the domain screen asks for one
+`Bindings`. Values a hypervisor does not report are ``None`` — never guessed.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+
+
+class DomainState(str, enum.Enum):
+    """The normalised state shown in every table; `Domain.native_state` keeps the host's own word."""
+
+    RUNNING = "running"
+    PAUSED = "paused"
+    STOPPED = "stopped"
+    TRANSITION = "transition"
+    CRASHED = "crashed"
+    UNKNOWN = "unknown"
+
+
+class HostStatus(str, enum.Enum):
+    """How fresh a host's data is.
+
+    up: the last poll succeeded. stale: the link dropped and is being retried; the domains shown are
+    the last good ones. down: never reached (or gave up). error: reached, but its output could not be
+    used (garbage, permission, unknown host key...).
+    """
+
+    CONNECTING = "connecting"
+    UP = "up"
+    STALE = "stale"
+    DOWN = "down"
+    ERROR = "error"
+
+
+@dataclass(frozen=True, slots=True)
+class Domain:
+    """One guest as one row of the fleet table.
+
+    ``cpu_percent`` is the share of the domain's own vCPU capacity in use over the last poll interval
+    (0-100, like ``ldm list`` UTIL and virt-manager's guest CPU), derived from the CPU-time delta where the
+    hypervisor gives counters. Rates are bytes per second between the last two polls.
+    """
+
+    host: str
+    name: str
+    state: DomainState
+    native_state: str
+    id: int | None = None
+    uuid: str | None = None
+    vcpus: int | None = None
+    memory_bytes: int | None = None
+    max_memory_bytes: int | None = None
+    cpu_percent: float | None = None
+    uptime_s: int | None = None
+    console: str | None = None
+    net_rx_bps: float | None = None
+    net_tx_bps: float | None = None
+    disk_rd_bps: float | None = None
+    disk_wr_bps: float | None = None
+    #: backend-specific columns as (label, text), e.g. (("flags", "-n-cv-"),) on LDoms
+    extra: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def key(self) -> str:
+        """Stable identity across polls within a fleet: host plus UUID where known, else name."""
+        return f"{self.host}\x1f{self.uuid or self.name}"
+
+
+@dataclass(frozen=True, slots=True)
+class HostInfo:
+    """What a probe learned about a control host."""
+
+    kind: str
+    hypervisor: str = ""
+    version: str = ""
+    hostname: str = ""
+    cpus: int | None = None
+    memory_bytes: int | None = None
+    #: what the host lacks that the UI should say (e.g. "ldm list-bindings not available")
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class HostSnapshot:
+    """Everything known about one host after one poll (or one failed poll)."""
+
+    host: str
+    kind: str
+    status: HostStatus
+    taken_at: float
+    domains: tuple[Domain, ...] = ()
+    error: str | None = None
+    info: HostInfo | None = None
+    #: monotonic time of the last successful poll; with status STALE the UI shows its age
+    last_ok: float | None = None
+    read_only: bool = False
+
+
+# --- bindings: the domain screen, laid out like `ldm list-bindings` ---------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class VcpuPin:
+    vcpu: int
+    cpuset: str  # as the hypervisor writes it: "0-3,8" or "yyyy----"
+
+
+@dataclass(frozen=True, slots=True)
+class Cpu:
+    vcpus: int | None
+    max_vcpus: int | None = None
+    pinning: tuple[VcpuPin, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Memory:
+    current_bytes: int | None
+    max_bytes: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Disk:
+    target: str  # vda, xvda, vdisk0
+    source: str | None  # file path, volume (pool/vol), block device, or vol@vds
+    source_type: str = ""  # file, block, volume, network, ...
+    device: str = "disk"  # disk, cdrom, lun
+    bus: str | None = None
+    read_only: bool = False
+    format: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Nic:
+    mac: str | None
+    source_type: str = ""  # bridge, network, direct, vsw
+    source: str | None = None  # br0, default, primary-vsw0
+    model: str | None = None
+    target: str | None = None  # vnet3
+
+
+@dataclass(frozen=True, slots=True)
+class ConsoleDev:
+    kind: str  # serial, console, vcons
+    type: str  # pty, tcp, file, vntsd, ...
+    target: str | None = None  # serial port number, or "ttyS0"
+    path: str | None = None  # /dev/pts/3, or a TCP port
+
+
+@dataclass(frozen=True, slots=True)
+class Section:
+    """A backend-specific table on the domain screen (VARIABLES, VDS, IO...): a title, headers, rows."""
+
+    title: str
+    columns: tuple[str, ...]
+    rows: tuple[tuple[str, ...], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Bindings:
+    host: str
+    domain: str
+    cpu: Cpu
+    memory: Memory
+    disks: tuple[Disk, ...] = ()
+    nics: tuple[Nic, ...] = ()
+    consoles: tuple[ConsoleDev, ...] = ()
+    extra: tuple[Section, ...] = field(default_factory=tuple)
+

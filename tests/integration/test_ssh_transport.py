@@ -1,0 +1,193 @@
+"""SshSession against a real asyncssh server on loopback: host keys, argv quoting, reconnects, forwards."""
+
+from __future__ import annotations
+
+import asyncio
+import shlex
+from pathlib import Path
+
+import asyncssh
+import pytest
+
+from hvdeck.backends.errors import AuthFailed, ConnectionLost, HostKeyChanged, HostKeyUnknown, HostUnreachable
+from hvdeck.backends.sim.sshserver import Reply
+from hvdeck.backends.transport.ssh import SshSession, trust_host_key
+
+from ..conftest import echo_handler
+
+
+async def test_unknown_host_key_is_refused_with_its_fingerprint(ssh_server, ssh_world):
+    server = await ssh_server(echo_handler())
+    session = SshSession(ssh_world.spec(server), ssh_world.options())
+    with pytest.raises(HostKeyUnknown) as caught:
+        await session.connect()
+    problem = caught.value
+    assert problem.fingerprint == server.fingerprint
+    assert problem.fingerprint.startswith("SHA256:")
+    assert problem.pattern == f"[127.0.0.1]:{server.port}"
+    assert problem.known_hosts == str(ssh_world.known_hosts)
+    assert "hvdeck trust lab1" in problem.message
+    assert ssh_world.known_hosts.read_text() == "", "nothing may be written without an explicit yes"
+    assert server.commands == [], "no command may run on an untrusted host"
+
+
+async def test_trusting_the_key_lets_the_session_connect(ssh_server, ssh_world):
+    server = await ssh_server(echo_handler())
+    session = SshSession(ssh_world.spec(server), ssh_world.options())
+    with pytest.raises(HostKeyUnknown) as caught:
+        await session.connect()
+    problem = caught.value
+    trust_host_key(problem.known_hosts, problem.pattern, problem.key_line)
+    assert ssh_world.known_hosts.read_text() == server.known_hosts_line()
+    result = await session.run(["echo-argv", "ok"])
+    assert result.stdout == "ok\n"
+    await session.close()
+
+
+async def test_changed_host_key_is_reported_as_changed_and_never_offered(ssh_server, ssh_world):
+    server = await ssh_server(echo_handler())
+    other = asyncssh.generate_private_key("ssh-ed25519")
+    ssh_world.known_hosts.write_text(
+        f"[127.0.0.1]:{server.port} {other.export_public_key('openssh').decode().strip()}\n")
+    session = SshSession(ssh_world.spec(server), ssh_world.options())
+    with pytest.raises(HostKeyChanged) as caught:
+        await session.connect()
+    assert caught.value.fingerprint == server.fingerprint
+    assert "ssh-keygen -R" in caught.value.message
+
+
+async def test_argv_reaches_the_host_exactly(ssh_server, ssh_world):
+    server = await ssh_server(echo_handler())
+    ssh_world.trust(server)
+    session = SshSession(ssh_world.spec(server), ssh_world.options())
+    tricky = ["a b", "it's", "$(reboot)", "; rm -rf /", "*", "back\\slash", "new\nline", ""]
+    result = await session.run(["echo-argv", *tricky])
+    assert server.commands == [shlex.join(["echo-argv", *tricky])]
+    assert shlex.split(server.commands[0])[1:] == tricky
+    assert result.stdout == "".join(f"{a}\n" for a in tricky)
+    await session.close()
+
+
+async def test_stdin_and_exit_status(ssh_server, ssh_world):
+    server = await ssh_server(echo_handler())
+    ssh_world.trust(server)
+    session = SshSession(ssh_world.spec(server), ssh_world.options())
+    assert (await session.run(["cat"], input="line 1\nline 2\n")).stdout == "line 1\nline 2\n"
+    assert (await session.run(["cat"])).stdout == "", "without input, stdin is at EOF (ssh -n)"
+    failed = await session.run(["fail"], check=False)
+    assert (failed.exit_status, failed.stderr) == (3, "simulated failure\n")
+    with pytest.raises(Exception) as caught:
+        await session.run(["fail"])
+    assert "simulated failure" in str(caught.value)
+    await session.close()
+
+
+async def test_reconnects_after_the_server_drops_the_link(ssh_server, ssh_world):
+    server = await ssh_server(echo_handler())
+    ssh_world.trust(server)
+    session = SshSession(ssh_world.spec(server), ssh_world.options())
+    assert (await session.run(["echo-argv", "one"])).stdout == "one\n"
+    assert server.accepted == 1
+    assert server.drop_connections() == 1
+    assert (await session.run(["echo-argv", "two"])).stdout == "two\n"
+    assert server.accepted == 2, "the second command needed a new connection"
+    await session.close()
+
+
+async def test_link_lost_during_a_command(ssh_server, ssh_world):
+    started = asyncio.Event()
+    attempts = {"n": 0}
+
+    async def handler(command, read_stdin):
+        attempts["n"] += 1
+        if attempts["n"] == 1:
+            started.set()
+            await asyncio.sleep(30)
+        return Reply("second try\n")
+
+    server = await ssh_server(handler)
+    ssh_world.trust(server)
+    session = SshSession(ssh_world.spec(server), ssh_world.options())
+    await session.connect()
+
+    # an idempotent read is retried once over a fresh connection
+    task = asyncio.create_task(session.run(["list"]))
+    await started.wait()
+    server.drop_connections()
+    assert (await task).stdout == "second try\n"
+
+    # a command that changes the host is never retried: the caller sees ConnectionLost
+    attempts["n"] = 0
+    started.clear()
+    task = asyncio.create_task(session.run(["change"], idempotent=False))
+    await started.wait()
+    server.drop_connections()
+    with pytest.raises(ConnectionLost):
+        await task
+    assert attempts["n"] == 1
+    await session.close()
+
+
+async def test_unreachable_and_auth_failures_are_translated(ssh_server, ssh_world, tmp_path: Path):
+    server = await ssh_server(echo_handler())
+    ssh_world.trust(server)
+    port = server.port
+    await server.close()
+    session = SshSession(ssh_world.spec(server), ssh_world.options(), connect_timeout=3)
+    with pytest.raises(HostUnreachable) as caught:
+        await session.connect()
+    assert f"127.0.0.1:{port}" in caught.value.message
+
+    server2 = await ssh_server(echo_handler())
+    ssh_world.trust(server2)
+    stranger = asyncssh.generate_private_key("ssh-ed25519")
+    stranger_path = tmp_path / "stranger"
+    stranger.write_private_key(str(stranger_path))
+    session = SshSession(ssh_world.spec(server2, identity_file=str(stranger_path)), ssh_world.options())
+    with pytest.raises(AuthFailed):
+        await session.connect()
+
+
+async def test_unix_socket_forward(ssh_server, ssh_world, tmp_path: Path):
+    remote = str(tmp_path / "remote.sock")
+
+    async def echo(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        data = await reader.readline()
+        writer.write(b"echo:" + data)
+        await writer.drain()
+        writer.close()
+
+    unix_server = await asyncio.start_unix_server(echo, remote)
+    server = await ssh_server(echo_handler(), forward_paths=(remote,))
+    ssh_world.trust(server)
+    session = SshSession(ssh_world.spec(server), ssh_world.options())
+    forward = await session.forward_unix(remote)
+    assert forward.path != remote and Path(forward.path).exists()
+    reader, writer = await asyncio.open_unix_connection(forward.path)
+    writer.write(b"hello\n")
+    await writer.drain()
+    assert await reader.readline() == b"echo:hello\n"
+    writer.close()
+    await forward.close()
+    assert not Path(forward.path).exists()
+
+    # a path the server does not allow is refused, not silently connected
+    refused = await session.forward_unix(str(tmp_path / "other.sock"))
+    reader, writer = await asyncio.open_unix_connection(refused.path)
+    assert await reader.read() == b""
+    writer.close()
+    await refused.close()
+    await session.close()
+    unix_server.close()
+
+
+async def test_stream_yields_lines_as_they_come(ssh_server, ssh_world):
+    async def handler(command, read_stdin):
+        return Reply("a\nb\nc\n")
+
+    server = await ssh_server(handler)
+    ssh_world.trust(server)
+    session = SshSession(ssh_world.spec(server), ssh_world.options())
+    lines = [line async for line in session.stream(["xentop", "-b"])]
+    assert lines == ["a", "b", "c"]
+    await session.close()

@@ -1,0 +1,72 @@
+"""The command palette: jump to a host or a domain, act on the current domain, sort, group, theme."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from functools import partial
+from typing import TYPE_CHECKING
+
+from textual.command import DiscoveryHit, Hit, Hits, Provider
+
+from hvdeck.backends.base import Action
+from hvdeck.widgets.fleet_table import COLUMNS
+
+if TYPE_CHECKING:
+    from .app import HvdeckApp
+
+#: domains offered by name; beyond this the table's filter is the better tool
+MAX_DOMAIN_COMMANDS = 5000
+
+
+class HvdeckCommands(Provider):
+    """Commands computed from the current screen and selection."""
+
+    @property
+    def _app(self) -> "HvdeckApp":
+        return self.app  # type: ignore[return-value]
+
+    def _commands(self) -> Iterator[tuple[str, Callable[[], object], str]]:
+        app = self._app
+        screen = app.screen
+        current = getattr(screen, "current_domain", None)
+        domain = current() if callable(current) else None
+        if domain is not None:
+            backend = app.fleet.backend(domain.host)
+            for action in Action:
+                reason = backend.why_not(action, domain) if backend is not None else "host not connected"
+                if reason is None:
+                    yield (f"{action.label} {domain.name} on {domain.host}",
+                           partial(app.request_action, domain, action),
+                           "Shows the exact operation before anything runs")
+        for host in app.host_names:
+            yield (f"Host {host}", partial(app.show_host, host), "Show only this host's domains")
+            yield (f"Refresh {host}", partial(app.refresh_hosts, host), "Poll this host now")
+        from .screens.fleet import FleetScreen
+
+        if isinstance(screen, FleetScreen):
+            for column in COLUMNS:
+                yield (f"Sort by {column.label}", partial(screen.sort_by, column.key), "Sort the fleet table")
+            yield ("Group by host (toggle)", screen.action_toggle_group, "Rows under a line per host")
+            yield ("Clear filter", screen.action_clear_filter, "Show every domain")
+        yield ("Toggle light/dark theme", app.action_toggle_theme, "hvdeck-dark / hvdeck-light")
+        count = 0
+        for snapshot in app.snapshots.values():
+            for d in snapshot.domains:
+                count += 1
+                if count > MAX_DOMAIN_COMMANDS:
+                    return
+                yield (f"Open {d.host}/{d.name}", partial(app.open_domain, d.key),
+                       f"{d.state.value} ({d.native_state})")
+
+    async def discover(self) -> Hits:
+        for name, callback, help_text in self._commands():
+            if name.startswith(("Open ", "Refresh ")):
+                continue
+            yield DiscoveryHit(name, callback, help=help_text)
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for name, callback, help_text in self._commands():
+            score = matcher.match(name)
+            if score > 0:
+                yield Hit(score, matcher.highlight(name), callback, help=help_text)

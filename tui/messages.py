@@ -1,0 +1,21 @@
+"""Messages from the fleet's pollers to the app. They carry immutable data only."""
+
+from __future__ import annotations
+
+from textual.message import Message
+
+from hvdeck.backends.fleet import DomainHistory
+from hvdeck.backends.model import HostSnapshot
+
+
+class FleetUpdated(Message):
+    """A host was polled (successfully or not). ``histories``: this host's domains' recent samples."""
+
+    def __init__(self, snapshot: HostSnapshot, histories: dict[str, DomainHistory]) -> None:
+        super().__init__()
+        self.snapshot = snapshot
+        self.histories = histories
+
+    def can_replace(self, message: Message) -> bool:
+        # only the newest snapshot of a host matters if the UI falls behind
+        return isinstance(message, FleetUpdated) and message.snapshot.host == self.snapshot.host

@@ -1,0 +1,137 @@
+"""The domain screen: one guest's state, its recent CPU/net/disk history and its bindings."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.screen import Screen
+from textual.widgets import Footer, Static
+from textual.worker import Worker, WorkerState
+
+from hvdeck.backends.errors import HvdeckError
+from hvdeck.backends.fleet import DomainHistory
+from hvdeck.backends.model import Bindings, Domain, HostSnapshot
+from hvdeck.widgets import format as fmt
+from hvdeck.widgets.bindings_view import BindingsView
+
+from .actions import ACTION_BINDINGS, DomainActions
+
+HISTORY_WIDTH = 30
+
+
+def title_text(domain: Domain) -> Text:
+    text = Text()
+    text.append(f"{domain.host} / ", style="dim")
+    text.append(domain.name, style="bold")
+    text.append("   ")
+    text.append(domain.state.value, style=f"bold {_STATE_STYLE.get(domain.state.value, '')}")
+    if domain.native_state != domain.state.value:
+        text.append(f" ({domain.native_state})", style="dim")
+    text.append(f"   id {domain.id if domain.id is not None else '-'}", style="dim")
+    if domain.uuid:
+        text.append(f"   uuid {domain.uuid}", style="dim")
+    return text
+
+
+_STATE_STYLE = {"running": "green", "paused": "yellow", "crashed": "red", "transition": "cyan"}
+
+
+def summary_text(domain: Domain) -> str:
+    memory = fmt.size(domain.memory_bytes)
+    if domain.max_memory_bytes and domain.max_memory_bytes != domain.memory_bytes:
+        memory += f" of {fmt.size(domain.max_memory_bytes)}"
+    uptime = fmt.age(domain.uptime_s) if domain.uptime_s is not None else "-"
+    extra = "".join(f" · {label} {value}" for label, value in domain.extra)
+    return (f"{domain.vcpus if domain.vcpus is not None else '-'} vCPU · {memory} memory · "
+            f"console {domain.console or '-'} · uptime {uptime}{extra}")
+
+
+def history_lines(domain: Domain, history: DomainHistory) -> list[str]:
+    return [
+        f"CPU  {fmt.sparkline(history.cpu, HISTORY_WIDTH, top=100.0)} {fmt.percent(domain.cpu_percent):>6}%",
+        f"NET  {fmt.sparkline(history.net, HISTORY_WIDTH)} {fmt.pair(domain.net_rx_bps, domain.net_tx_bps):>13}/s",
+        f"DISK {fmt.sparkline(history.disk, HISTORY_WIDTH)} "
+        f"{fmt.pair(domain.disk_rd_bps, domain.disk_wr_bps):>13}/s",
+    ]
+
+
+class DomainScreen(DomainActions, Screen):
+    BINDINGS = [
+        Binding("escape", "app.pop_screen", "Back", id="domain.back"),
+        *ACTION_BINDINGS,
+        Binding("ctrl+r", "reload", "Reload", id="domain.reload", tooltip="Read the bindings again"),
+    ]
+
+    DEFAULT_CSS = """
+    DomainScreen #domain-head { height: auto; padding: 0 1; background: $panel; }
+    DomainScreen #domain-title { height: 1; }
+    DomainScreen #domain-summary { height: 1; color: $foreground-muted; }
+    DomainScreen #domain-history { height: 3; padding: 0 1; margin-bottom: 1; }
+    DomainScreen BindingsView { height: 1fr; }
+    """
+
+    def __init__(self, key: str) -> None:
+        super().__init__()
+        self.key = key
+        self._state: str | None = None
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="domain-head"):
+            yield Static(id="domain-title")
+        yield Static(id="domain-summary")
+        yield Static(id="domain-history")
+        yield BindingsView(id="bindings")
+        yield Footer()
+
+    def current_domain(self) -> Domain | None:
+        return self.app.domain(self.key)
+
+    def on_mount(self) -> None:
+        self.app.fleet_changed.subscribe(self, self._on_fleet_changed)
+        self._show_domain()
+        self.query_one(BindingsView).show_message("reading bindings…")
+        self.action_reload()
+
+    def _on_fleet_changed(self, snapshot: HostSnapshot) -> None:
+        domain = self.current_domain()
+        if domain is None or snapshot.host != domain.host:
+            return
+        state_changed = self._state is not None and self._state != domain.native_state
+        self._show_domain()
+        if state_changed:  # a started guest gets its console pty, a stopped one loses it
+            self.action_reload()
+
+    def _show_domain(self) -> None:
+        domain = self.current_domain()
+        if domain is None:
+            self.query_one("#domain-title", Static).update(
+                Text(f"{self.key.replace(chr(31), ' / ')} is gone from its host", style="bold red"))
+            return
+        self._state = domain.native_state
+        self.query_one("#domain-title", Static).update(title_text(domain))
+        self.query_one("#domain-summary", Static).update(summary_text(domain))
+        history = self.app.histories.get(self.key, DomainHistory())
+        self.query_one("#domain-history", Static).update("\n".join(history_lines(domain, history)))
+
+    def action_reload(self) -> None:
+        domain = self.current_domain()
+        if domain is not None:
+            self._load(domain)
+
+    @work(group="bindings", exclusive=True, exit_on_error=False)
+    async def _load(self, domain: Domain) -> Bindings:
+        return await self.app.load_bindings(domain)
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.worker.group != "bindings":
+            return
+        view = self.query_one(BindingsView)
+        if event.state is WorkerState.SUCCESS and event.worker.result is not None:
+            view.show(event.worker.result)
+        elif event.state is WorkerState.ERROR:
+            error = event.worker.error
+            text = error.message if isinstance(error, HvdeckError) else f"{type(error).__name__}: {error}"
+            view.show_message(f"cannot read the bindings: {text}", error=True)

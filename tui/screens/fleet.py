@@ -1,0 +1,164 @@
+"""The fleet screen: host strip, the live domain table of every host, filter, sort, group."""
+
+from __future__ import annotations
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import Footer, Input, Static
+
+from hvdeck.backends.model import Domain, HostSnapshot, HostStatus
+from hvdeck.widgets import format as fmt
+from hvdeck.widgets.fleet_table import COLUMNS, COLUMN_KEYS, SPARK_WIDTH, FleetTable
+from hvdeck.widgets.host_strip import HostStrip
+
+from .actions import ACTION_BINDINGS, DomainActions
+
+
+class FleetScreen(DomainActions, Screen):
+    """Every domain of every host. Enter opens a domain; the action keys act on the highlighted one."""
+
+    BINDINGS = [
+        Binding("slash", "filter", "Filter", id="fleet.filter", tooltip="Filter rows: words, or field:value"),
+        Binding("escape", "clear_filter", "Clear filter", show=False, id="fleet.clear-filter"),
+        Binding("g", "toggle_group", "Group", id="fleet.group", tooltip="Group rows by host"),
+        Binding("o", "next_sort", "Sort", id="fleet.sort", tooltip="Sort by the next column"),
+        Binding("O", "reverse_sort", "Reverse", show=False, id="fleet.reverse", tooltip="Reverse the sort"),
+        *ACTION_BINDINGS,
+        Binding("ctrl+r", "refresh_all", "Refresh", show=False, id="fleet.refresh",
+                tooltip="Poll every host now"),
+    ]
+
+    DEFAULT_CSS = """
+    FleetScreen #filter { dock: top; display: none; height: 3; }
+    FleetScreen #filter.-active { display: block; }
+    FleetScreen #fleet-status { dock: bottom; height: 1; padding: 0 1; background: $panel; color: $foreground-muted; }
+    """
+
+    def compose(self) -> ComposeResult:
+        yield HostStrip(id="hosts")
+        yield Input(placeholder="filter: words or field:value (host: name: state: native: console: id:) — "
+                                "Esc clears", id="filter")
+        yield FleetTable(id="fleet-table")
+        yield Static("", id="fleet-status")
+        yield Footer()
+
+    @property
+    def table(self) -> FleetTable:
+        return self.query_one(FleetTable)
+
+    def on_mount(self) -> None:
+        self.table.set_hosts(self.app.host_names)
+        self.table.focus()
+        self.refresh_from(self.app.snapshots.values())
+        self.app.fleet_changed.subscribe(self, self._on_fleet_changed)
+        self.set_interval(1.0, self._tick)
+
+    # -- data ---------------------------------------------------------------------------------------
+
+    def _on_fleet_changed(self, snapshot: HostSnapshot) -> None:
+        self.refresh_from([snapshot])
+
+    def refresh_from(self, snapshots: object) -> None:
+        table = self.table
+        with self.app.batch_update():
+            for snapshot in snapshots:  # type: ignore[attr-defined]
+                histories = self.app.histories
+                sparks = {d.key: fmt.sparkline(histories[d.key].cpu, SPARK_WIDTH, top=100.0)
+                          for d in snapshot.domains if d.key in histories}
+                table.set_host_domains(snapshot.host, snapshot.domains, sparks,
+                                       stale=snapshot.status is HostStatus.STALE)
+                table.set_host_title(snapshot.host, self._host_title(snapshot))
+            self._tick()
+
+    def _host_title(self, snapshot: HostSnapshot) -> str:
+        info = snapshot.info
+        parts = [snapshot.kind, snapshot.status.value]
+        if info is not None and info.version:
+            parts.append(info.version)
+        parts.append(f"{len(snapshot.domains)} domains")
+        if snapshot.error:
+            parts.append(snapshot.error)
+        return " · ".join(parts)
+
+    def _tick(self) -> None:
+        self.query_one(HostStrip).show(self.app.snapshots.values(), self.app.clock())
+        self._update_status()
+
+    def _update_status(self) -> None:
+        table = self.table
+        label = next(c.label for c in COLUMNS if c.key == table.sort_column)
+        text = (f"{table.row_count} of {table.total_count} domains · sort {label} "
+                f"{'▼' if table.sort_reverse else '▲'}")
+        if table.group_by_host:
+            text += " · grouped by host"
+        if table.filter_text:
+            text += f" · filter: {table.filter_text}"
+        problems = [s for s in self.app.snapshots.values() if s.status in (HostStatus.ERROR, HostStatus.DOWN)]
+        if problems:
+            first = problems[0]
+            text += f" · {first.host}: {first.error or first.status.value}"
+        self.query_one("#fleet-status", Static).update(text)
+
+    # -- domain actions ----------------------------------------------------------------------------
+
+    def current_domain(self) -> Domain | None:
+        return self.table.cursor_domain
+
+    @on(FleetTable.Selected)
+    def _open(self, event: FleetTable.Selected) -> None:
+        self.app.open_domain(event.key)
+
+    # -- filter, sort, group -----------------------------------------------------------------------
+
+    def action_filter(self) -> None:
+        box = self.query_one("#filter", Input)
+        box.add_class("-active")
+        box.focus()
+
+    def action_clear_filter(self) -> None:
+        box = self.query_one("#filter", Input)
+        box.value = ""
+        box.remove_class("-active")
+        self.table.focus()
+
+    @on(Input.Changed, "#filter")
+    def _filter_changed(self, event: Input.Changed) -> None:
+        self.table.filter_text = event.value
+        self._update_status()
+
+    @on(Input.Submitted, "#filter")
+    def _filter_submitted(self) -> None:
+        if not self.query_one("#filter", Input).value:
+            self.query_one("#filter", Input).remove_class("-active")
+        self.table.focus()
+
+    def set_filter(self, text: str) -> None:
+        box = self.query_one("#filter", Input)
+        box.value = text
+        box.set_class(bool(text), "-active")
+        self.table.filter_text = text
+        self.table.focus()
+        self._update_status()
+
+    def action_toggle_group(self) -> None:
+        self.table.group_by_host = not self.table.group_by_host
+        self._update_status()
+
+    def action_next_sort(self) -> None:
+        table = self.table
+        keys = COLUMN_KEYS
+        table.sort_by(keys[(keys.index(table.sort_column) + 1) % len(keys)], reverse=False)
+        self._update_status()
+
+    def action_reverse_sort(self) -> None:
+        self.table.sort_by(self.table.sort_column, reverse=not self.table.sort_reverse)
+        self._update_status()
+
+    def sort_by(self, column: str) -> None:
+        self.table.sort_by(column, reverse=False)
+        self._update_status()
+
+    def action_refresh_all(self) -> None:
+        self.app.refresh_hosts()

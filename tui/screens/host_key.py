@@ -1,0 +1,66 @@
+"""Asks before trusting an unknown SSH host key; refuses to offer trust for a changed one."""
+
+from __future__ import annotations
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, Label, Static
+
+from hvdeck.backends.errors import HostKeyChanged, HostKeyProblem
+
+
+class HostKeyScreen(ModalScreen[bool]):
+    """Dismisses True only when the user pressed "Trust"."""
+
+    BINDINGS = [Binding("escape", "dismiss(False)", "Not now", id="host-key.cancel")]
+
+    DEFAULT_CSS = """
+    HostKeyScreen { align: center middle; }
+    HostKeyScreen > Vertical {
+        width: 90; max-width: 95%; height: auto; border: thick $warning; background: $surface; padding: 1 2;
+    }
+    HostKeyScreen.-changed > Vertical { border: thick $error; }
+    HostKeyScreen #host-key-title { text-style: bold; }
+    HostKeyScreen #host-key-fingerprint { text-style: bold; color: $accent; margin: 1 0; }
+    HostKeyScreen #host-key-buttons { height: auto; margin-top: 1; align-horizontal: right; }
+    HostKeyScreen #host-key-buttons Button { margin-left: 2; }
+    """
+
+    def __init__(self, problem: HostKeyProblem) -> None:
+        super().__init__(classes="-changed" if isinstance(problem, HostKeyChanged) else None)
+        self.problem = problem
+
+    def compose(self) -> ComposeResult:
+        p = self.problem
+        changed = isinstance(p, HostKeyChanged)
+        with Vertical():
+            yield Label(f"{p.title}: {p.host} ({p.address}, port {p.port})", id="host-key-title")
+            yield Static(p.fingerprint or "(the server's key could not be fetched)", id="host-key-fingerprint")
+            if changed:
+                yield Static(
+                    "known_hosts holds a DIFFERENT key for this host. Someone may be intercepting the "
+                    "connection. hvdeck will not replace a known key; if the host was really reinstalled, "
+                    f"remove the old line yourself:\n  ssh-keygen -R '{p.pattern}' -f {p.known_hosts}")
+            else:
+                yield Static(
+                    "hvdeck has never seen this host's key. Compare the fingerprint with the one the host's "
+                    "administrator gives you (on the host: ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub). "
+                    f"Trusting it adds one line to {p.known_hosts}.")
+            with Horizontal(id="host-key-buttons"):
+                yield Button("Not now", id="host-key-no")
+                if not changed and p.key_line:
+                    yield Button("Trust and connect", id="host-key-yes", variant="warning")
+
+    def on_mount(self) -> None:
+        self.query_one("#host-key-no", Button).focus()
+
+    @on(Button.Pressed, "#host-key-yes")
+    def _yes(self) -> None:
+        self.dismiss(True)
+
+    @on(Button.Pressed, "#host-key-no")
+    def _no(self) -> None:
+        self.dismiss(False)

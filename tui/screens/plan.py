@@ -1,0 +1,189 @@
+"""The plan screen: see exactly what will run, confirm, watch it run, and get the undo steps on failure."""
+
+from __future__ import annotations
+
+from shlex import join
+
+from rich.console import Group
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.message import Message
+from textual.screen import ModalScreen
+from textual.widgets import Button, Input, Label, Static
+
+from hvdeck.backends.plan import Executor, Plan, PlanResult, StepOutcome, undo_plan
+
+_MARKS = {"pending": ("·", "dim"), "running": ("▶", "bold"), "ok": ("✔", "green"),
+          "failed": ("✘", "bold red"), "skipped": ("–", "dim")}
+
+
+def render_plan(plan: Plan, status: list[str], outcomes: dict[int, StepOutcome]) -> Group:
+    """The steps, each with its exact operation, its undo, and (once run) its result."""
+    parts: list[Text] = []
+    for index, step in enumerate(plan.steps):
+        mark, style = _MARKS[status[index]]
+        line = Text(f"{mark} {index + 1}. ", style=style)
+        line.append(step.description)
+        parts.append(line)
+        parts.append(Text(f"     {step.operation.display()}", style="bold"))
+        if step.operation.equivalent:
+            parts.append(Text(f"     same as: {join(step.operation.equivalent)}", style="dim"))
+        if step.undo is not None:
+            parts.append(Text(f"     undo: {step.undo.display()}", style="dim italic"))
+        outcome = outcomes.get(index)
+        if outcome is not None and outcome.status == "failed":
+            parts.append(Text(f"     {outcome.error}", style="red"))
+        elif outcome is not None and outcome.result is not None and outcome.result.stdout.strip():
+            parts.append(Text("     " + outcome.result.stdout.strip().replace("\n", "\n     "), style="dim"))
+    return Group(*parts)
+
+
+class PlanScreen(ModalScreen[PlanResult | None]):
+    """Preview and run one Plan. Dismisses with the PlanResult (None if cancelled)."""
+
+    BINDINGS = [
+        Binding("escape", "cancel", "Cancel / close", id="plan.cancel"),
+        Binding("ctrl+enter", "run", "Run", id="plan.run", show=False),
+    ]
+
+    DEFAULT_CSS = """
+    PlanScreen { align: center middle; }
+    PlanScreen > #plan-box {
+        width: 100; max-width: 95%; height: auto; max-height: 90%;
+        border: thick $primary; background: $surface; padding: 1 2;
+    }
+    PlanScreen #plan-title { text-style: bold; width: 100%; }
+    PlanScreen #plan-warning { color: $warning; margin-bottom: 1; }
+    PlanScreen #plan-steps { height: auto; max-height: 20; }
+    PlanScreen #plan-confirm { margin-top: 1; }
+    PlanScreen #plan-result { margin-top: 1; }
+    PlanScreen #plan-result.-ok { color: $success; }
+    PlanScreen #plan-result.-failed { color: $error; }
+    PlanScreen #plan-buttons { height: auto; margin-top: 1; align-horizontal: right; }
+    PlanScreen #plan-buttons Button { margin-left: 2; }
+    """
+
+    class StepChanged(Message):
+        def __init__(self, index: int, outcome: StepOutcome | None) -> None:
+            super().__init__()
+            self.index = index
+            self.outcome = outcome
+
+    class Finished(Message):
+        def __init__(self, result: PlanResult) -> None:
+            super().__init__()
+            self.result = result
+
+    def __init__(self, plan: Plan, executor: Executor) -> None:
+        super().__init__()
+        self.plan = plan
+        self.executor = executor
+        self.result: PlanResult | None = None
+        self._status = ["pending"] * len(plan.steps)
+        self._outcomes: dict[int, StepOutcome] = {}
+        self._running = False
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="plan-box"):
+            yield Label(self.plan.title, id="plan-title")
+            if self.plan.warning:
+                yield Static(self.plan.warning, id="plan-warning")
+            with VerticalScroll(id="plan-steps"):
+                yield Static(self._render(), id="plan-steps-text")
+            if self.plan.confirm_phrase:
+                yield Input(placeholder=f"type {self.plan.confirm_phrase} to confirm", id="plan-confirm")
+            yield Static("", id="plan-result")
+            with Horizontal(id="plan-buttons"):
+                yield Button("Undo completed steps", id="plan-undo", variant="warning", classes="-hidden")
+                yield Button("Cancel", id="plan-cancel")
+                yield Button("Run", id="plan-run", variant="error" if self.plan.confirm_phrase else "primary",
+                             disabled=bool(self.plan.confirm_phrase))
+
+    def on_mount(self) -> None:
+        self.query_one("#plan-undo").display = False
+        if self.plan.confirm_phrase:
+            self.query_one("#plan-confirm", Input).focus()
+        else:
+            self.query_one("#plan-run", Button).focus()
+
+    def _render(self) -> Group:
+        return render_plan(self.plan, self._status, self._outcomes)
+
+    @on(Input.Changed, "#plan-confirm")
+    def _confirm_changed(self, event: Input.Changed) -> None:
+        self.query_one("#plan-run", Button).disabled = event.value != self.plan.confirm_phrase
+
+    @on(Input.Submitted, "#plan-confirm")
+    def _confirm_submitted(self, event: Input.Submitted) -> None:
+        if event.value == self.plan.confirm_phrase:
+            self.action_run()
+
+    @on(Button.Pressed, "#plan-run")
+    def _run_pressed(self) -> None:
+        self.action_run()
+
+    @on(Button.Pressed, "#plan-cancel")
+    def _cancel_pressed(self) -> None:
+        self.action_cancel()
+
+    @on(Button.Pressed, "#plan-undo")
+    def _undo_pressed(self) -> None:
+        if self.result is None:
+            return
+        plan = undo_plan(self.result)
+        if plan is not None:
+            self.app.push_screen(PlanScreen(plan, self.executor))
+
+    def action_run(self) -> None:
+        run = self.query_one("#plan-run", Button)
+        if self._running or self.result is not None or run.disabled:
+            return
+        self._running = True
+        run.disabled = True
+        self.query_one("#plan-cancel", Button).disabled = True
+        self._execute()
+
+    @work(group="plan", exclusive=True, exit_on_error=False)
+    async def _execute(self) -> None:
+        result = await self.executor.run(
+            self.plan, on_step=lambda i, outcome: self.post_message(self.StepChanged(i, outcome)))
+        self.post_message(self.Finished(result))
+
+    def on_plan_screen_step_changed(self, message: "PlanScreen.StepChanged") -> None:
+        if message.outcome is None:
+            self._status[message.index] = "running"
+        else:
+            self._status[message.index] = message.outcome.status
+            self._outcomes[message.index] = message.outcome
+        self.query_one("#plan-steps-text", Static).update(self._render())
+
+    def on_plan_screen_finished(self, message: "PlanScreen.Finished") -> None:
+        result = self.result = message.result
+        self._running = False
+        for index, outcome in enumerate(result.outcomes):
+            self._status[index] = outcome.status
+            self._outcomes[index] = outcome
+        self.query_one("#plan-steps-text", Static).update(self._render())
+        box = self.query_one("#plan-result", Static)
+        box.update(result.summary())
+        box.set_class(result.ok, "-ok")
+        box.set_class(not result.ok, "-failed")
+        if result.undo:
+            undo = self.query_one("#plan-undo", Button)
+            undo.display = True
+        cancel = self.query_one("#plan-cancel", Button)
+        cancel.label = "Close"
+        cancel.disabled = False
+        cancel.focus()
+        self.query_one("#plan-run", Button).display = False
+        if self.plan.confirm_phrase:
+            self.query_one("#plan-confirm", Input).disabled = True
+
+    def action_cancel(self) -> None:
+        if self._running:
+            self.notify("The plan is running; wait for its last step to finish.", severity="warning")
+            return
+        self.dismiss(self.result)
