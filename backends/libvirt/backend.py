@@ -6,7 +6,7 @@ SSH login, no password prompt from libvirt, the same host-key check. With ``tran
 inventory's ``libvirt_uri`` is opened directly (``test:///path/to/node.xml`` for the demo).
 
 Every libvirt call blocks, so each runs in a worker thread (`asyncio.to_thread`); the forward is served
-by the caller's loop, which must therefore stay free. Lifecycle events arrive on libvirt's own event
+by the caller's loop, which must therefore stay free. Lifecycle events arrive on libvirt's event
 thread (`events.py`) and are handed to the caller's loop, where they trigger an immediate poll.
 """
 

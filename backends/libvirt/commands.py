@@ -55,8 +55,8 @@ def tunnel_uri(uri: str, socket_path: str) -> str:
         raise ValidationError(f"{uri!r} is not a local libvirt URI (such as qemu:///system)")
     query = urllib.parse.parse_qsl(parts.query)
     query = [(k, v) for k, v in query if k != "socket"] + [("socket", socket_path)]
-    return urllib.parse.urlunsplit((f"{parts.scheme}+unix", "", parts.path or "/system",
-                                    urllib.parse.urlencode(query, safe="/"), ""))
+    # built by hand: urlunsplit drops the empty authority ("//") that libvirt URIs need
+    return f"{parts.scheme}+unix://{parts.path or '/system'}?{urllib.parse.urlencode(query, safe='/')}"
 
 
 def lifecycle_plan(action: Action, domain: Domain, uri: str) -> Plan:

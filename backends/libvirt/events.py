@@ -1,10 +1,15 @@
-"""libvirt's event loop, run by libvirtaio on an asyncio loop of its own in a daemon thread.
+"""libvirt's event loop: the default implementation, run in one daemon thread for the whole process.
 
-libvirt accepts one event implementation per process, for the life of the process
-(`virEventRegisterImpl` raises "Event loop is already registered" the second time). Binding it to the
-UI's loop would tie every later loop (each test, `hvdeck ls`) to a dead one, so hvdeck gives libvirt a
-private loop in a thread and hops back to the caller's loop with `call_soon_threadsafe`. Lifecycle
-events, keepalives and close callbacks all run there; blocking API calls still go to worker threads.
+Lifecycle events, keepalives and close callbacks are dispatched there and handed to the caller's
+asyncio loop with `call_soon_threadsafe`.
+
+Why not libvirtaio: libvirt registers its timers and watches from whichever thread makes a libvirt
+call, and libvirtaio turns those into asyncio calls (`ensure_future`, `add_reader`) that are not
+thread-safe. hvdeck must make its blocking libvirt calls in worker threads (or the UI freezes), so
+with libvirtaio a lifecycle event caused by such a call sat unseen — measured: none arrived within
+5 s. libvirt's own default loop wakes itself through a pipe and is safe from any thread (virt-manager
+uses it the same way). It also survives many asyncio loops in one process (tests, `hvdeck ls`),
+whereas libvirt accepts one event implementation per process, for good.
 """
 
 from __future__ import annotations
@@ -13,41 +18,27 @@ import asyncio
 import threading
 
 _lock = threading.Lock()
-_loop: asyncio.AbstractEventLoop | None = None
+_started = False
 
 
-def ensure_event_loop() -> asyncio.AbstractEventLoop:
+def ensure_event_loop() -> None:
     """Start (once per process) the thread that runs libvirt's event loop. Must precede libvirt.open()."""
-    global _loop
+    global _started
     with _lock:
-        if _loop is not None:
-            return _loop
+        if _started:
+            return
         import libvirt
-        import libvirtaio
 
-        loop = asyncio.new_event_loop()
-        ready = threading.Event()
-        failure: list[BaseException] = []
-
-        def run() -> None:
-            asyncio.set_event_loop(loop)
-            try:
-                libvirtaio.virEventRegisterAsyncIOImpl(loop=loop)
-            except BaseException as exc:  # noqa: BLE001 - reported to the caller below
-                failure.append(exc)
-                ready.set()
-                return
-            ready.set()
-            loop.run_forever()
-
-        threading.Thread(target=run, name="libvirt-events", daemon=True).start()
-        ready.wait()
-        if failure:
-            raise failure[0]
+        libvirt.virEventRegisterDefaultImpl()
         # quiet libvirt's default handler, which prints every error to stderr under the UI
         libvirt.registerErrorHandler(lambda _ctx, _err: None, None)
-        _loop = loop
-        return loop
+
+        def run() -> None:
+            while True:
+                libvirt.virEventRunDefaultImpl()
+
+        threading.Thread(target=run, name="libvirt-events", daemon=True).start()
+        _started = True
 
 
 def call_soon_in(loop: asyncio.AbstractEventLoop, callback: object) -> None:

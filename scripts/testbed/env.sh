@@ -1,0 +1,12 @@
+# shellcheck shell=bash
+# Source this file to point the test suite at the local test bed (scripts/testbed/up.sh):
+#   source scripts/testbed/env.sh
+export HVDECK_TESTBED=/var/lib/hvdeck-testbed
+export HVDECK_TESTBED_URI=qemu:///system
+export HVDECK_TESTBED_SSH_HOST=127.0.0.1
+export HVDECK_TESTBED_SSH_PORT=2222
+export HVDECK_TESTBED_SSH_USER=root
+export HVDECK_TESTBED_KEY=$HVDECK_TESTBED/ssh/id_ed25519
+export HVDECK_TESTBED_KNOWN_HOSTS=$HVDECK_TESTBED/ssh/known_hosts
+export HVDECK_TESTBED_GUEST=hvtest1
+export HVDECK_TESTBED_GUEST_OFF=hvtest2
