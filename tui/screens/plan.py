@@ -84,7 +84,7 @@ class PlanScreen(ModalScreen[PlanResult | None]):
         self.result: PlanResult | None = None
         self._status = ["pending"] * len(plan.steps)
         self._outcomes: dict[int, StepOutcome] = {}
-        self._running = False
+        self._busy = False
 
     def compose(self) -> ComposeResult:
         with Vertical(id="plan-box"):
@@ -92,7 +92,7 @@ class PlanScreen(ModalScreen[PlanResult | None]):
             if self.plan.warning:
                 yield Static(self.plan.warning, id="plan-warning")
             with VerticalScroll(id="plan-steps"):
-                yield Static(self._render(), id="plan-steps-text")
+                yield Static(self._steps_renderable(), id="plan-steps-text")
             if self.plan.confirm_phrase:
                 yield Input(placeholder=f"type {self.plan.confirm_phrase} to confirm", id="plan-confirm")
             yield Static("", id="plan-result")
@@ -109,7 +109,7 @@ class PlanScreen(ModalScreen[PlanResult | None]):
         else:
             self.query_one("#plan-run", Button).focus()
 
-    def _render(self) -> Group:
+    def _steps_renderable(self) -> Group:
         return render_plan(self.plan, self._status, self._outcomes)
 
     @on(Input.Changed, "#plan-confirm")
@@ -139,9 +139,9 @@ class PlanScreen(ModalScreen[PlanResult | None]):
 
     def action_run(self) -> None:
         run = self.query_one("#plan-run", Button)
-        if self._running or self.result is not None or run.disabled:
+        if self._busy or self.result is not None or run.disabled:
             return
-        self._running = True
+        self._busy = True
         run.disabled = True
         self.query_one("#plan-cancel", Button).disabled = True
         self._execute()
@@ -158,15 +158,15 @@ class PlanScreen(ModalScreen[PlanResult | None]):
         else:
             self._status[message.index] = message.outcome.status
             self._outcomes[message.index] = message.outcome
-        self.query_one("#plan-steps-text", Static).update(self._render())
+        self.query_one("#plan-steps-text", Static).update(self._steps_renderable())
 
     def on_plan_screen_finished(self, message: "PlanScreen.Finished") -> None:
         result = self.result = message.result
-        self._running = False
+        self._busy = False
         for index, outcome in enumerate(result.outcomes):
             self._status[index] = outcome.status
             self._outcomes[index] = outcome
-        self.query_one("#plan-steps-text", Static).update(self._render())
+        self.query_one("#plan-steps-text", Static).update(self._steps_renderable())
         box = self.query_one("#plan-result", Static)
         box.update(result.summary())
         box.set_class(result.ok, "-ok")
@@ -183,7 +183,7 @@ class PlanScreen(ModalScreen[PlanResult | None]):
             self.query_one("#plan-confirm", Input).disabled = True
 
     def action_cancel(self) -> None:
-        if self._running:
+        if self._busy:
             self.notify("The plan is running; wait for its last step to finish.", severity="warning")
             return
         self.dismiss(self.result)

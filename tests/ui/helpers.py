@@ -1,0 +1,90 @@
+"""Building the real app for UI tests: the demo fleet (libvirt's test driver) and helpers to wait on it."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from pathlib import Path
+
+from textual.pilot import Pilot
+
+from hvdeck.backends.audit import AuditLog
+from hvdeck.backends.inventory import HostSpec, Inventory
+from hvdeck.backends.sim.demo import demo_inventory
+from hvdeck.tui.app import HvdeckApp
+from hvdeck.widgets.fleet_table import FleetTable
+
+SIZE = (120, 36)
+
+
+def make_app(tmp_path: Path, inventory: Inventory | None = None, **kw: object) -> HvdeckApp:
+    return HvdeckApp(inventory or demo_inventory(), audit=AuditLog(tmp_path / "audit.log"), **kw)  # type: ignore[arg-type]
+
+
+def read_only_demo() -> Inventory:
+    hosts = tuple(HostSpec(**{**{f: getattr(h, f) for f in h.__slots__}, "read_only": True})
+                  for h in demo_inventory().hosts)
+    return Inventory(hosts)
+
+
+async def wait_for(pilot: Pilot, predicate: Callable[[], bool], timeout: float = 15.0) -> None:
+    """Let the app run until ``predicate()`` holds (the pollers and workers are real and asynchronous)."""
+    loop = asyncio.get_running_loop()
+    end = loop.time() + timeout
+    while not predicate():
+        if loop.time() > end:
+            raise AssertionError(f"timed out waiting for {predicate.__doc__ or predicate}")
+        await pilot.pause(0.05)
+
+
+def table(app: HvdeckApp) -> FleetTable:
+    return app.screen.query_one(FleetTable)
+
+
+def names(app: HvdeckApp) -> list[str]:
+    t = table(app)
+    return [t.domain(k).name for k in t.visible_keys()]
+
+
+async def fleet_loaded(pilot: Pilot, count: int = 12) -> None:
+    app = pilot.app
+    await wait_for(pilot, lambda: isinstance(app.screen.query(FleetTable).first(None), FleetTable)
+                   and table(app).total_count >= count)
+
+
+async def highlight(pilot: Pilot, name: str) -> None:
+    t = table(pilot.app)
+    key = next(k for k in t.visible_keys() if t.domain(k).name == name)
+    assert t.move_to(key)
+    await pilot.pause()
+
+
+def plain(widget: object) -> str:
+    """The text a Static shows, whatever it holds (a str, rich Text, a Group of tables)."""
+    import io
+
+    from rich.console import Console
+
+    content = getattr(widget, "content")
+    if isinstance(content, str):
+        return content
+    console = Console(file=io.StringIO(), width=200, color_system=None, record=True)
+    console.print(content)
+    return console.export_text()
+
+
+async def click_when_shown(pilot: Pilot, selector: str) -> None:
+    """Click a widget once the screen has been painted with it (a freshly pushed screen is not yet)."""
+    from textual.errors import NoWidget
+
+    def painted() -> bool:
+        widget = pilot.app.screen.query_one(selector)
+        region = widget.region
+        try:
+            hit, _ = pilot.app.screen.get_widget_at(region.x + region.width // 2, region.y + region.height // 2)
+        except NoWidget:
+            return False
+        return hit is widget or widget in hit.ancestors
+
+    await wait_for(pilot, painted)
+    assert await pilot.click(selector), f"click on {selector} missed"

@@ -1,0 +1,214 @@
+"""The console driven by Pilot on the real app, polling the demo fleet (libvirt's test driver)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from textual.command import CommandList
+from textual.widgets import Button, Input
+
+from hvdeck.backends.inventory import HostSpec, Inventory
+from hvdeck.backends.model import DomainState, HostStatus
+from hvdeck.tui.screens.domain import DomainScreen
+from hvdeck.tui.screens.fleet import FleetScreen
+from hvdeck.tui.screens.host_key import HostKeyScreen
+from hvdeck.tui.screens.plan import PlanScreen
+from hvdeck.widgets.bindings_view import BindingsView
+
+from ..conftest import echo_handler
+from .helpers import SIZE, click_when_shown, fleet_loaded, highlight, make_app, names, plain, read_only_demo, table, wait_for
+
+
+async def test_fleet_table_shows_every_domain_of_every_host(tmp_path: Path):
+    app = make_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await fleet_loaded(pilot)
+        assert sorted(names(app)) == sorted(["web01", "web02", "db01", "cache01", "build01", "legacy-app",
+                                             "mail01", "ns1", "ns2", "monitoring", "backup01", "ci-runner"])
+        assert names(app)[:6] == ["build01", "cache01", "db01", "legacy-app", "web01", "web02"], \
+            "sorted by host (inventory order), then name"
+        assert plain(app.screen.query_one("#fleet-status")).startswith("12 of 12 domains · sort HOST ▲")
+        strip = plain(app.screen.query_one("#hosts"))
+        assert "kvm-a libvirt 6 (3 run)" in strip and "kvm-b libvirt 6 (3 run)" in strip
+
+
+async def test_filter_by_text_and_by_field(tmp_path: Path):
+    app = make_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await fleet_loaded(pilot)
+        await pilot.press("slash", *"web")
+        assert names(app) == ["web01", "web02"]
+        assert "2 of 12 domains" in plain(app.screen.query_one("#fleet-status"))
+        await pilot.press("escape")
+        assert len(names(app)) == 12 and app.focused is table(app)
+        await pilot.press("slash", *"state:paused")
+        assert names(app) == ["cache01", "monitoring"]
+        await pilot.press("enter")
+        assert app.focused is table(app), "enter returns to the table, keeping the filter"
+        assert names(app) == ["cache01", "monitoring"]
+        await pilot.press("slash", "ctrl+u", *"host:kvm-b shut")
+        assert names(app) == ["backup01", "ci-runner"]
+
+
+async def test_sort_by_any_column_and_group_by_host(tmp_path: Path):
+    app = make_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await fleet_loaded(pilot)
+        await pilot.press("o")  # HOST -> NAME
+        assert table(app).sort_column == "name"
+        assert names(app) == sorted(names(app), key=str.lower)
+        await pilot.press("O")
+        assert names(app) == sorted(names(app), key=str.lower, reverse=True)
+        app.screen.sort_by("memory")
+        await pilot.pause()
+        memories = [table(app).domain(k).memory_bytes for k in table(app).visible_keys()]
+        assert memories == sorted(memories)
+        await pilot.press("g")
+        assert table(app).group_by_host
+        assert "grouped by host" in plain(app.screen.query_one("#fleet-status"))
+        # the cursor skips the host lines: from the first row, up stays put, down moves one domain
+        await pilot.press("home", "down")
+        assert table(app).cursor_domain is not None
+
+
+async def test_enter_opens_the_domain_screen_with_its_bindings(tmp_path: Path):
+    app = make_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await fleet_loaded(pilot)
+        await highlight(pilot, "db01")
+        await pilot.press("enter")
+        assert isinstance(app.screen, DomainScreen)
+        view = app.screen.query_one(BindingsView)
+        await wait_for(pilot, lambda: bool(view.query("#section-disk")))
+        disk = plain(view.query_one("#section-disk"))
+        network = plain(view.query_one("#section-network"))
+        console = plain(view.query_one("#section-console"))
+        assert "/var/lib/libvirt/images/db01-os.qcow2" in disk and "/dev/vg_data/db01-data" in disk
+        assert "52:54:00:a1:00:03" in network and "br0" in network and "storage" in network
+        assert "serial" in console and "pty" in console
+        assert "VCPU PINNING" in plain(view.query_one("#section-pinning"))
+        assert "kvm-a / db01" in plain(app.screen.query_one("#domain-title"))
+        await pilot.press("escape")
+        assert isinstance(app.screen, FleetScreen)
+
+
+async def test_suspend_shows_the_exact_call_runs_it_and_audits(tmp_path: Path):
+    app = make_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await fleet_loaded(pilot)
+        await highlight(pilot, "web01")
+        await pilot.press("p")
+        assert isinstance(app.screen, PlanScreen)
+        steps = plain(app.screen.query_one("#plan-steps-text"))
+        assert "virDomainSuspend(domain='web01', uuid='a1000000-0000-4000-8000-000000000001')" in steps
+        assert "same as: virsh -c test://" in steps and "suspend web01" in steps
+        await click_when_shown(pilot, "#plan-run")
+        await wait_for(pilot, lambda: app.screen.result is not None)
+        assert plain(app.screen.query_one("#plan-result")) == "Suspend web01 on kvm-a: done"
+        await pilot.press("escape")
+        assert isinstance(app.screen, FleetScreen)
+
+        def paused() -> bool:
+            d = app.domain(table(app).cursor_key)
+            return d is not None and d.state is DomainState.PAUSED
+
+        await wait_for(pilot, paused)
+    records = app.audit.records()
+    assert [(r["host"], r["action"], r["target"], r["result"]) for r in records] == [
+        ("kvm-a", "suspend", "web01", "ok")]
+    assert app.audit.verify() == []
+
+
+async def test_force_off_needs_the_domain_name_typed(tmp_path: Path):
+    app = make_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await fleet_loaded(pilot)
+        await highlight(pilot, "web02")
+        await pilot.press("F")
+        assert isinstance(app.screen, PlanScreen)
+        run = app.screen.query_one("#plan-run", Button)
+        assert run.disabled and app.focused is app.screen.query_one("#plan-confirm", Input)
+        await pilot.press(*"web0")
+        assert run.disabled
+        await pilot.press("1")
+        assert run.disabled, "another domain's name does not confirm"
+        await pilot.press("backspace", "2")
+        assert not run.disabled
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: app.screen.result is not None)
+        assert app.screen.result.ok
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: next(d for d in app.snapshots["kvm-a"].domains
+                                           if d.name == "web02").state is DomainState.STOPPED)
+
+
+async def test_an_action_the_state_forbids_says_why(tmp_path: Path):
+    app = make_app(tmp_path)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await fleet_loaded(pilot)
+        await highlight(pilot, "build01")
+        await pilot.press("p")
+        assert isinstance(app.screen, FleetScreen)
+        assert [n.message for n in app._notifications] == ["Cannot suspend build01: build01 is shut off"]
+
+
+async def test_read_only_host_refuses_actions(tmp_path: Path):
+    app = make_app(tmp_path, read_only_demo())
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await fleet_loaded(pilot)
+        await highlight(pilot, "web01")
+        await pilot.press("F")
+        assert isinstance(app.screen, FleetScreen)
+        assert [n.message for n in app._notifications] == ["kvm-a is read-only in the inventory: force off refused"]
+        assert " ro" in plain(app.screen.query_one("#hosts"))
+    assert app.audit.records() == []
+
+
+async def test_an_unreachable_host_is_marked_and_the_rest_works(tmp_path: Path):
+    from hvdeck.backends.sim.demo import demo_inventory
+
+    bad = HostSpec(name="gone", address="gone", transport="local", kind="libvirt",
+                   libvirt_uri="test:///nonexistent/node.xml")
+    app = make_app(tmp_path, Inventory(demo_inventory().hosts + (bad,)))
+    async with app.run_test(size=SIZE) as pilot:
+        await fleet_loaded(pilot)
+        await wait_for(pilot, lambda: app.snapshots["gone"].status is HostStatus.DOWN)
+        assert "○ gone down" in plain(app.screen.query_one("#hosts"))
+        assert "gone: libvirt: cannot open" in plain(app.screen.query_one("#fleet-status"))
+        assert len(names(app)) == 12
+
+
+async def test_palette_jumps_to_a_host(tmp_path: Path):
+    app = make_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await fleet_loaded(pilot)
+        await pilot.press("ctrl+p")
+        await pilot.press(*"Host kvm-b")
+        commands = app.screen.query_one(CommandList)
+
+        def offered() -> bool:
+            return commands.option_count > 0 and "Host kvm-b" in str(commands.get_option_at_index(0).prompt)
+
+        await wait_for(pilot, offered)
+        await pilot.press("down", "enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, FleetScreen) and len(names(app)) == 6)
+        assert set(names(app)) == {"mail01", "ns1", "ns2", "monitoring", "backup01", "ci-runner"}
+        assert app.screen.query_one("#filter", Input).value == "host:kvm-b"
+
+
+async def test_unknown_host_key_is_asked_and_trusted_only_on_yes(tmp_path: Path, ssh_server, ssh_world):
+    server = await ssh_server(echo_handler())
+    inventory = Inventory((ssh_world.spec(server),), ssh=ssh_world.options())
+    app = make_app(tmp_path, inventory)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, HostKeyScreen))
+        assert plain(app.screen.query_one("#host-key-fingerprint")) == server.fingerprint
+        assert ssh_world.known_hosts.read_text() == ""
+        accepted = server.accepted
+        await click_when_shown(pilot, "#host-key-yes")
+        await wait_for(pilot, lambda: ssh_world.known_hosts.read_text() != "")
+        assert ssh_world.known_hosts.read_text() == server.known_hosts_line()
+        # trusting pokes the host: it connects (and, this test server being no hypervisor, says so)
+        await wait_for(pilot, lambda: server.accepted > accepted and app.snapshots["lab1"].error is not None
+                       and "could not tell what kind" in app.snapshots["lab1"].error)
+        assert not isinstance(app.screen, HostKeyScreen)
