@@ -12,6 +12,7 @@ matches one field, e.g. ``host:kvm-a state:running``. Fields: host, name, id, st
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
@@ -43,34 +44,34 @@ class Column:
 
 _STATE_ORDER = {s: i for i, s in enumerate(DomainState)}
 
+# widths fit 120 columns (with the scrollbar gutter) until names get long; then the table scrolls sideways
 COLUMNS: tuple[Column, ...] = (
     Column("host", "HOST", 8, value=lambda d: d.host.lower()),
     Column("name", "NAME", 10, value=lambda d: d.name.lower()),
-    Column("id", "ID", 5, "right", value=lambda d: d.id),
+    Column("id", "ID", 4, "right", value=lambda d: d.id),
     Column("state", "STATE", 10, value=lambda d: _STATE_ORDER[d.state]),
     Column("native", "NATIVE", 11, value=lambda d: d.native_state),
     Column("vcpus", "VCPU", 4, "right", value=lambda d: d.vcpus),
-    Column("memory", "MEMORY", 7, "right", value=lambda d: d.memory_bytes),
+    Column("memory", "MEMORY", 6, "right", value=lambda d: d.memory_bytes),
     Column("cpu", "CPU%", 5, "right", value=lambda d: d.cpu_percent),
-    Column("history", "CPU HISTORY", 12, value=lambda d: d.cpu_percent),
+    Column("history", "CPU HIST", 10, value=lambda d: d.cpu_percent),
     Column("net", "NET RX/TX", 11, "right", value=lambda d: _sum(d.net_rx_bps, d.net_tx_bps)),
     Column("disk", "DISK RD/WR", 11, "right", value=lambda d: _sum(d.disk_rd_bps, d.disk_wr_bps)),
-    Column("console", "CONS", 7, value=lambda d: d.console),
+    Column("console", "CONS", 6, value=lambda d: d.console),
 )
 COLUMN_KEYS = tuple(c.key for c in COLUMNS)
 _BY_KEY = {c.key: c for c in COLUMNS}
 _FIELDS = {"host": "host", "name": "name", "id": "id", "state": "state", "native": "native_state",
            "console": "console"}
 _GAP = 2
-_SPARK = 12
 
 
 def _sum(a: float | None, b: float | None) -> float | None:
     return None if a is None and b is None else (a or 0.0) + (b or 0.0)
 
 
-def cells(domain: Domain, spark: str) -> tuple[str, ...]:
-    """The text of each column for one domain (in COLUMNS order)."""
+def cells(domain: Domain) -> tuple[str, ...]:
+    """The text of each column for one domain (in COLUMNS order); the history is drawn at render time."""
     return (
         domain.host,
         domain.name,
@@ -80,7 +81,7 @@ def cells(domain: Domain, spark: str) -> tuple[str, ...]:
         "-" if domain.vcpus is None else str(domain.vcpus),
         fmt.size(domain.memory_bytes),
         fmt.percent(domain.cpu_percent),
-        spark,
+        "",
         fmt.pair(domain.net_rx_bps, domain.net_tx_bps),
         fmt.pair(domain.disk_rd_bps, domain.disk_wr_bps),
         domain.console or "-",
@@ -88,12 +89,13 @@ def cells(domain: Domain, spark: str) -> tuple[str, ...]:
 
 
 class _Row:
-    __slots__ = ("domain", "cells", "hay", "version")
+    __slots__ = ("domain", "cells", "hay", "history", "version")
 
-    def __init__(self, domain: Domain, cells: tuple[str, ...], version: int) -> None:
+    def __init__(self, domain: Domain, history: tuple[float | None, ...], version: int) -> None:
         self.domain = domain
-        self.cells = cells
-        self.hay = "\x00".join(cells).lower()
+        self.cells = cells(domain)
+        self.hay = "\x00".join(self.cells).lower()
+        self.history = history
         self.version = version
 
 
@@ -200,6 +202,14 @@ class FleetTable(ScrollView, can_focus=True):
         self._host_titles: dict[str, str] = {}
         self._name_width: dict[str, int] = {}
         self._stale: set[str] = set()
+        # sort entries, kept sorted ascending: (value, host rank, name, key) for rows whose sort value is
+        # known, (host rank, name, key) for the others, which always come last
+        self._present: list[tuple] = []
+        self._absent: list[tuple] = []
+        self._entries: dict[str, tuple] = {}
+        self._dirty = False
+        self._resort = False
+        self._host_rank: dict[str, int] = {}
         self._index: list[str | _Group] = []
         self._position: dict[str, int] = {}
         self._cursor = 0
@@ -215,6 +225,7 @@ class FleetTable(ScrollView, can_focus=True):
     def set_hosts(self, hosts: Iterable[str]) -> None:
         """The inventory order of hosts (for grouping and the host sort)."""
         self._host_order = list(hosts)
+        self._invalidate(resort=True)
 
     def set_host_title(self, host: str, title: str) -> None:
         """The text of a host's group line (status, kind, counts)."""
@@ -223,56 +234,64 @@ class FleetTable(ScrollView, can_focus=True):
             self._strips.clear()
             self.refresh()
 
-    def set_host_domains(self, host: str, domains: Iterable[Domain], sparks: dict[str, str] | None = None,
-                         *, stale: bool = False) -> int:
-        """Replace one host's rows; only rows whose domain (or sparkline) changed get a new version.
+    def set_host_domains(self, host: str, domains: Iterable[Domain],
+                         histories: dict[str, tuple[float | None, ...]] | None = None, *, stale: bool = False) -> int:
+        """Replace one host's rows; only rows whose domain (or CPU history) changed get a new version.
 
-        Returns the number of rows added, changed or removed.
+        The index is rebuilt once, after the current batch of messages (many hosts reporting in one go
+        cost one sort). Returns the number of rows added, changed or removed.
         """
-        sparks = sparks or {}
+        histories = histories or {}
+        rows = self._rows
         old_keys = set(self._host_keys.get(host, ()))
         new_keys: list[str] = []
         changed = 0
         for domain in domains:
             key = domain.key
             new_keys.append(key)
-            spark = sparks.get(key, "")
-            row = self._rows.get(key)
-            if row is not None and row.domain == domain and row.cells[8] == spark:
+            history = histories.get(key, ())
+            row = rows.get(key)
+            if row is not None and row.domain == domain and row.history == history:
                 continue
             self._version += 1
-            self._rows[key] = _Row(domain, cells(domain, spark), self._version)
+            old = rows.get(key)
+            rows[key] = _Row(domain, history, self._version)
+            if old is None or old.domain != domain:
+                self._place(key)
             changed += 1
         gone = old_keys.difference(new_keys)
         for key in gone:
-            del self._rows[key]
+            del rows[key]
+            self._unplace(key)
         changed += len(gone)
         self._host_keys[host] = new_keys
         if changed:
-            self._name_width[host] = max((len(self._rows[k].domain.name) for k in new_keys), default=0)
+            self._name_width[host] = max((len(rows[k].domain.name) for k in new_keys), default=0)
         if host not in self._host_order:
             self._host_order.append(host)
+            self._invalidate(resort=True)  # host ranks changed
         if (host in self._stale) != stale:
             self._stale.symmetric_difference_update({host})
             changed += 1
             for key in new_keys:
                 self._version += 1
-                row = self._rows[key]
-                row.version = self._version
+                rows[key].version = self._version
         if changed:
-            self._reindex()
+            self._invalidate()
         return changed
 
     def remove_host(self, host: str) -> None:
         for key in self._host_keys.pop(host, []):
             self._rows.pop(key, None)
+            self._unplace(key)
         self._name_width.pop(host, None)
-        self._reindex()
+        self._invalidate()
 
     @property
     def row_count(self) -> int:
         """Rows shown (after the filter)."""
-        return sum(1 for e in self._index if isinstance(e, str))
+        self._flush()
+        return len(self._position)
 
     @property
     def total_count(self) -> int:
@@ -280,11 +299,13 @@ class FleetTable(ScrollView, can_focus=True):
 
     @property
     def cursor_key(self) -> str | None:
+        self._flush()
         return self._cursor_key
 
     @property
     def cursor_domain(self) -> Domain | None:
-        row = self._rows.get(self._cursor_key) if self._cursor_key else None
+        key = self.cursor_key
+        row = self._rows.get(key) if key else None
         return row.domain if row else None
 
     def domain(self, key: str) -> Domain | None:
@@ -293,71 +314,112 @@ class FleetTable(ScrollView, can_focus=True):
 
     def visible_keys(self) -> list[str]:
         """Row keys in display order (for tests and exports)."""
+        self._flush()
         return [e for e in self._index if isinstance(e, str)]
 
     def move_to(self, key: str) -> bool:
         """Put the cursor on a domain (if it is shown)."""
+        self._flush()
         position = self._position.get(key)
         if position is None:
             return False
         self._set_cursor(position)
         return True
 
-    # -- index: filter, sort, group -----------------------------------------------------------------
+    # -- index: sort, filter, group -----------------------------------------------------------------
+    #
+    # The sort entries are kept sorted as rows change (a poll that changes a few rows moves only those
+    # rows, by bisection); a new sort column re-sorts once. The index is the sorted keys, filtered (so
+    # typing in the filter never sorts) and grouped, rebuilt once per batch of changes.
 
-    def _matcher(self) -> Callable[[_Row], bool] | None:
+    def _invalidate(self, *, resort: bool = False) -> None:
+        self._resort = self._resort or resort
+        if not self._dirty:
+            self._dirty = True
+            self.call_later(self._flush)
+
+    def _flush(self) -> None:
+        if not self._dirty and not self._resort:
+            return
+        self._dirty = False
+        if self._resort:
+            self._resort = False
+            self._sort()
+        self._reindex()
+
+    def _entry(self, key: str, column: Column) -> tuple[bool, tuple]:
+        """(known, entry) of one row for a sort column."""
+        domain = self._rows[key].domain
+        rank = self._host_rank.get(domain.host, 1 << 30)
+        if column.key == "host" or column.value is None:
+            return True, (rank, domain.name.lower(), key)
+        value = column.value(domain)
+        if value is None:
+            return False, (rank, domain.name.lower(), key)
+        return True, (value, rank, domain.name.lower(), key)
+
+    def _place(self, key: str) -> None:
+        """Put a new or changed row where it sorts (unless a full sort is due anyway)."""
+        if self._resort:
+            return
+        self._unplace(key)
+        known, entry = self._entry(key, _BY_KEY[self.sort_column])
+        bisect.insort(self._present if known else self._absent, entry)
+        self._entries[key] = (known, entry)
+
+    def _unplace(self, key: str) -> None:
+        placed = self._entries.pop(key, None)
+        if placed is None or self._resort:
+            return
+        known, entry = placed
+        entries = self._present if known else self._absent
+        i = bisect.bisect_left(entries, entry)
+        if i < len(entries) and entries[i] == entry:
+            del entries[i]
+
+    def _sort(self) -> None:
+        self._host_rank = {h: i for i, h in enumerate(self._host_order)}
+        present, absent, entries = [], [], {}
+        column = _BY_KEY[self.sort_column]
+        for key in self._rows:
+            known, entry = self._entry(key, column)
+            (present if known else absent).append(entry)
+            entries[key] = (known, entry)
+        present.sort()
+        absent.sort()
+        self._present, self._absent, self._entries = present, absent, entries
+
+    def _ordered(self) -> list[str]:
+        present = reversed(self._present) if self.sort_reverse else self._present
+        return [e[-1] for e in present] + [e[-1] for e in self._absent]
+
+    def _filtered(self) -> list[str]:
         terms = self.filter_text.lower().split()
+        rows = self._rows
         if not terms:
-            return None
+            return self._ordered()
         plain = [t for t in terms if ":" not in t or t.split(":", 1)[0] not in _FIELDS]
         fields = [(_FIELDS[t.split(":", 1)[0]], t.split(":", 1)[1]) for t in terms if t not in plain]
-
-        def match(row: _Row) -> bool:
-            hay = row.hay
-            for term in plain:
-                if term not in hay:
-                    return False
-            for attr, value in fields:
-                if attr == "state":
-                    got = row.domain.state.value
-                else:
-                    raw = getattr(row.domain, attr)
-                    got = "" if raw is None else str(raw).lower()
-                if value not in got:
-                    return False
-            return True
-
-        return match
+        keys = self._ordered()
+        for term in plain:
+            keys = [k for k in keys if term in rows[k].hay]
+        for attr, wanted in fields:
+            if attr == "state":
+                keys = [k for k in keys if wanted in rows[k].domain.state.value]
+            else:
+                keys = [k for k in keys if wanted in str(getattr(rows[k].domain, attr) or "").lower()]
+        return keys
 
     def _reindex(self) -> None:
-        match = self._matcher()
-        rows = self._rows
-        keys = [k for k, r in rows.items() if match(r)] if match else list(rows)
-        column = _BY_KEY.get(self.sort_column, COLUMNS[0])
-        value = column.value or (lambda d: d.name)
-        host_rank = {h: i for i, h in enumerate(self._host_order)}
-
-        def tie(key: str) -> tuple:
-            d = rows[key].domain
-            return (host_rank.get(d.host, 1 << 30), d.name.lower())
-
-        if column.key == "host":
-            keys.sort(key=tie, reverse=self.sort_reverse)
-        else:
-            present = [k for k in keys if value(rows[k].domain) is not None]
-            absent = [k for k in keys if value(rows[k].domain) is None]
-            present.sort(key=lambda k: (value(rows[k].domain), tie(k)), reverse=self.sort_reverse)
-            absent.sort(key=tie)
-            keys = present + absent
-
+        keys = self._filtered()
         index: list[str | _Group]
         if self.group_by_host:
             by_host: dict[str, list[str]] = {}
             for key in keys:
-                by_host.setdefault(rows[key].domain.host, []).append(key)
+                by_host.setdefault(self._rows[key].domain.host, []).append(key)
             index = []
             for host in self._host_order:
-                if host in by_host or (not match and host in self._host_keys):
+                if host in by_host or (not self.filter_text.strip() and host in self._host_keys):
                     index.append(_Group(host))
                     index.extend(by_host.get(host, ()))
         else:
@@ -365,7 +427,7 @@ class FleetTable(ScrollView, can_focus=True):
         self._index = index
         self._position = {e: i for i, e in enumerate(index) if isinstance(e, str)}
         self._update_widths()
-        self.virtual_size = Size(sum(self._widths) + _GAP * (len(COLUMNS) - 1) + 1, len(index) + 1)
+        self.virtual_size = Size(sum(self._widths) + _GAP * (len(COLUMNS) - 1), len(index) + 1)
         # keep the cursor on the same domain when rows move
         if self._cursor_key is not None and self._cursor_key in self._position:
             self._cursor = self._position[self._cursor_key]
@@ -401,17 +463,21 @@ class FleetTable(ScrollView, can_focus=True):
 
     def watch_sort_column(self) -> None:
         self._strips.clear()
-        self._reindex()
+        self._invalidate(resort=True)
+        self._flush()
 
     def watch_sort_reverse(self) -> None:
-        self._strips.clear()
-        self._reindex()
+        self._strips.clear()  # the header's arrow
+        self._invalidate()
+        self._flush()
 
     def watch_group_by_host(self) -> None:
-        self._reindex()
+        self._invalidate()
+        self._flush()
 
     def watch_filter_text(self) -> None:
-        self._reindex()
+        self._invalidate()
+        self._flush()
         self._scroll_cursor_visible()
 
     def sort_by(self, column: str, *, reverse: bool | None = None) -> None:
@@ -422,8 +488,7 @@ class FleetTable(ScrollView, can_focus=True):
         same_column = column == self.sort_column
         self.set_reactive(FleetTable.sort_reverse, reverse)
         if same_column:  # assigning the same value would not fire the watcher
-            self._strips.clear()
-            self._reindex()
+            self.watch_sort_reverse()
         else:
             self.sort_column = column
 
@@ -458,6 +523,7 @@ class FleetTable(ScrollView, can_focus=True):
             self.scroll_to(y=self._cursor - rows + 1, animate=False)
 
     def action_cursor(self, step: int) -> None:
+        self._flush()
         target = self._cursor + step
         if 0 <= target < len(self._index) and not isinstance(self._index[target], str):
             target += step
@@ -465,19 +531,23 @@ class FleetTable(ScrollView, can_focus=True):
             self._set_cursor(target)
 
     def action_page(self, direction: int) -> None:
+        self._flush()
         rows = max(1, self.scrollable_content_region.height - 1)
         target = max(0, min(len(self._index) - 1, self._cursor + direction * rows))
         self._set_cursor(self._nearest_row(target, direction))
 
     def action_edge(self, direction: int) -> None:
+        self._flush()
         target = 0 if direction < 0 else len(self._index) - 1
         self._set_cursor(self._nearest_row(target, -direction if direction > 0 else 1))
 
     def action_select(self) -> None:
+        self._flush()
         if self._cursor_key is not None:
             self.post_message(self.Selected(self._cursor_key))
 
     def on_click(self, event: events.Click) -> None:
+        self._flush()
         if event.y == 0:
             column = self._column_at(event.x + self.scroll_offset.x)
             if column is not None:
@@ -511,6 +581,7 @@ class FleetTable(ScrollView, can_focus=True):
         return style
 
     def render_line(self, y: int) -> Strip:
+        self._flush()
         scroll_x, scroll_y = self.scroll_offset
         width = self.size.width
         base = self.rich_style
@@ -577,13 +648,15 @@ class FleetTable(ScrollView, can_focus=True):
         base = self.rich_style
         if row.domain.host in self._stale:
             base = base + self._style("fleet-table--stale")
-        if is_cursor:
-            base = base + self._style("fleet-table--cursor")
         state_style = base + self._style(f"fleet-table--state-{row.domain.state.value}")
+        if is_cursor:  # the cursor's colours win, for contrast; the state keeps its weight (bold crashed)
+            cursor = self._style("fleet-table--cursor")
+            base, state_style = base + cursor, state_style + cursor
         segments = []
         last = len(COLUMNS) - 1
         for i, (column, width) in enumerate(zip(COLUMNS, self._widths)):
-            text = self._fit(row.cells[i], width, column.align)
+            text = row.cells[i] if column.key != "history" else fmt.sparkline(row.history, width, top=100.0)
+            text = self._fit(text, width, column.align)
             segments.append(Segment(text, state_style if column.key in ("state", "history") else base))
             if i < last:
                 segments.append(Segment(" " * _GAP, base))
@@ -599,5 +672,3 @@ class FleetTable(ScrollView, can_focus=True):
         self.notify_style_update()
         self.refresh()
 
-
-SPARK_WIDTH = _SPARK

@@ -27,10 +27,9 @@ _COMPONENT = {
 }
 
 
-def chip(snapshot: HostSnapshot, now: float) -> str:
-    """The words of one host's chip, e.g. ``kvm-a libvirt 6 (3 up)`` or ``lab2 stale 42s``."""
+def chip(snapshot: HostSnapshot, now: float, running: int) -> str:
+    """The words of one host's chip, e.g. ``kvm-a libvirt 6 (3 run)`` or ``lab2 stale 42s``."""
     if snapshot.status is HostStatus.UP:
-        running = sum(1 for d in snapshot.domains if d.state is DomainState.RUNNING)
         text = f"{snapshot.host} {snapshot.kind} {len(snapshot.domains)} ({running} run)"
     elif snapshot.status is HostStatus.STALE:
         since = fmt.age(now - snapshot.last_ok) if snapshot.last_ok is not None else "?"
@@ -72,15 +71,28 @@ class HostStrip(Static):
     }
     """
 
+    _running: dict[str, tuple[HostSnapshot, int]]
+
+    def on_mount(self) -> None:
+        self._running = {}
+
+    def _running_count(self, snapshot: HostSnapshot) -> int:
+        cached = self._running.get(snapshot.host)
+        if cached is None or cached[0] is not snapshot:
+            cached = (snapshot, sum(1 for d in snapshot.domains if d.state is DomainState.RUNNING))
+            self._running[snapshot.host] = cached
+        return cached[1]
+
     def show(self, snapshots: Iterable[HostSnapshot], now: float) -> None:
         text = Text(no_wrap=False, overflow="fold")
         counts: dict[HostStatus, int] = {}
+        styles = {status: self.get_component_rich_style(name, partial=True) for status, name in _COMPONENT.items()}
         for snapshot in snapshots:
             counts[snapshot.status] = counts.get(snapshot.status, 0) + 1
-            style = self.get_component_rich_style(_COMPONENT[snapshot.status], partial=True)
             if len(text):
                 text.append("  ")
-            text.append(f"{_MARK[snapshot.status]} {chip(snapshot, now)}", style)
+            text.append(f"{_MARK[snapshot.status]} {chip(snapshot, now, self._running_count(snapshot))}",
+                        styles[snapshot.status])
         summary = ", ".join(f"{n} {status.value}" for status, n in counts.items())
         self.tooltip = f"hosts: {summary}" if summary else None
         self.update(text)

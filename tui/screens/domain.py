@@ -50,6 +50,8 @@ def summary_text(domain: Domain) -> str:
 
 
 def history_lines(domain: Domain, history: DomainHistory) -> list[str]:
+    if not any(v is not None for v in history.cpu + history.net + history.disk):
+        return ["CPU, NET, DISK history: no samples yet (rates need two polls)"]
     return [
         f"CPU  {fmt.sparkline(history.cpu, HISTORY_WIDTH, top=100.0)} {fmt.percent(domain.cpu_percent):>6}%",
         f"NET  {fmt.sparkline(history.net, HISTORY_WIDTH)} {fmt.pair(domain.net_rx_bps, domain.net_tx_bps):>13}/s",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -9,8 +11,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
 
 from hvdeck.backends.model import Domain, HostSnapshot, HostStatus
-from hvdeck.widgets import format as fmt
-from hvdeck.widgets.fleet_table import COLUMNS, COLUMN_KEYS, SPARK_WIDTH, FleetTable
+from hvdeck.widgets.fleet_table import COLUMNS, COLUMN_KEYS, FleetTable
 from hvdeck.widgets.host_strip import HostStrip
 
 from .actions import ACTION_BINDINGS, DomainActions
@@ -33,8 +34,11 @@ class FleetScreen(DomainActions, Screen):
     DEFAULT_CSS = """
     FleetScreen #filter { dock: top; display: none; height: 3; }
     FleetScreen #filter.-active { display: block; }
-    FleetScreen #fleet-status { dock: bottom; height: 1; padding: 0 1; background: $panel; color: $foreground-muted; }
+    FleetScreen FleetTable { height: 1fr; }
+    FleetScreen #fleet-status { height: 1; padding: 0 1; background: $panel; color: $foreground-muted; }
     """
+
+    _tick_pending = False
 
     def compose(self) -> ComposeResult:
         yield HostStrip(id="hosts")
@@ -60,29 +64,31 @@ class FleetScreen(DomainActions, Screen):
     def _on_fleet_changed(self, snapshot: HostSnapshot) -> None:
         self.refresh_from([snapshot])
 
-    def refresh_from(self, snapshots: object) -> None:
+    def refresh_from(self, snapshots: Iterable[HostSnapshot]) -> None:
         table = self.table
-        with self.app.batch_update():
-            for snapshot in snapshots:  # type: ignore[attr-defined]
-                histories = self.app.histories
-                sparks = {d.key: fmt.sparkline(histories[d.key].cpu, SPARK_WIDTH, top=100.0)
-                          for d in snapshot.domains if d.key in histories}
-                table.set_host_domains(snapshot.host, snapshot.domains, sparks,
-                                       stale=snapshot.status is HostStatus.STALE)
-                table.set_host_title(snapshot.host, self._host_title(snapshot))
-            self._tick()
+        histories = self.app.histories
+        for snapshot in snapshots:
+            cpu = {d.key: histories[d.key].cpu for d in snapshot.domains if d.key in histories}
+            table.set_host_domains(snapshot.host, snapshot.domains, cpu, stale=snapshot.status is HostStatus.STALE)
+            table.set_host_title(snapshot.host, self._host_title(snapshot))
+        # the strip and the status line are redrawn once per batch of snapshots, not once per host
+        if not self._tick_pending:
+            self._tick_pending = True
+            self.call_later(self._tick)
 
     def _host_title(self, snapshot: HostSnapshot) -> str:
         info = snapshot.info
-        parts = [snapshot.kind, snapshot.status.value]
-        if info is not None and info.version:
-            parts.append(info.version)
-        parts.append(f"{len(snapshot.domains)} domains")
+        kind = f"{snapshot.kind} {info.version}" if info is not None and info.version else snapshot.kind
+        parts = [kind]
+        if info is not None and info.hypervisor:
+            parts.append(info.hypervisor)
+        parts += [snapshot.status.value, f"{len(snapshot.domains)} domains"]
         if snapshot.error:
             parts.append(snapshot.error)
         return " · ".join(parts)
 
     def _tick(self) -> None:
+        self._tick_pending = False
         self.query_one(HostStrip).show(self.app.snapshots.values(), self.app.clock())
         self._update_status()
 

@@ -1,0 +1,103 @@
+"""The fleet table's index under churn: incremental placement always equals a full sort, filters keep
+order, unknown values sort last in both directions, and the cursor follows its domain."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+from textual.app import App, ComposeResult
+
+from hvdeck.backends.model import Domain, DomainState
+from hvdeck.widgets.fleet_table import COLUMNS, FleetTable
+
+HOSTS = ["h1", "h2", "h3"]
+STATES = list(DomainState)
+
+
+class TableApp(App[None]):
+    def compose(self) -> ComposeResult:
+        yield FleetTable()
+
+
+def _domain(rng: random.Random, host: str, i: int) -> Domain:
+    state = rng.choice(STATES)
+    maybe = lambda v: None if rng.random() < 0.3 else v  # noqa: E731
+    return Domain(host=host, name=f"d{rng.randrange(50):02d}-{i}", state=state, native_state=state.value,
+                  id=maybe(rng.randrange(100)), uuid=f"{host}-{i}", vcpus=maybe(rng.choice([1, 2, 4])),
+                  memory_bytes=maybe(rng.choice([1, 2, 4]) * 2**30), cpu_percent=maybe(round(rng.random() * 100, 1)),
+                  console=maybe("pty"), net_rx_bps=maybe(rng.random() * 1000), net_tx_bps=None)
+
+
+def _reference(domains: list[Domain], column: str, reverse: bool, text: str) -> list[str]:
+    spec = next(c for c in COLUMNS if c.key == column)
+    rank = {h: i for i, h in enumerate(HOSTS)}
+    tie = lambda d: (rank[d.host], d.name.lower())  # noqa: E731
+    if column == "host":
+        ordered = sorted(domains, key=tie, reverse=reverse)
+    else:
+        present = sorted((d for d in domains if spec.value(d) is not None),
+                         key=lambda d: (spec.value(d), *tie(d)), reverse=reverse)
+        ordered = present + sorted((d for d in domains if spec.value(d) is None), key=tie)
+    shown = [d for d in ordered if all(t in _hay(d) for t in text.lower().split())]
+    return [d.key for d in shown]
+
+
+def _hay(d: Domain) -> str:
+    from hvdeck.widgets.fleet_table import cells
+
+    return "\x00".join(cells(d)).lower()
+
+
+@pytest.mark.parametrize("seed", range(6))
+async def test_incremental_index_equals_a_full_sort(seed: int):
+    rng = random.Random(seed)
+    app = TableApp()
+    async with app.run_test(size=(150, 30)) as pilot:
+        table = app.query_one(FleetTable)
+        table.set_hosts(HOSTS)
+        world = {h: [_domain(rng, h, i) for i in range(rng.randrange(5, 30))] for h in HOSTS}
+        for host, domains in world.items():
+            table.set_host_domains(host, domains)
+        for step in range(25):
+            action = rng.random()
+            if action < 0.5:  # a poll: some rows change, some go, some come
+                host = rng.choice(HOSTS)
+                domains = world[host]
+                for j in rng.sample(range(len(domains)), k=min(len(domains), rng.randrange(0, 6))):
+                    domains[j] = _domain(rng, host, int(domains[j].uuid.split("-")[1]))
+                if domains and rng.random() < 0.3:
+                    domains.pop(rng.randrange(len(domains)))
+                if rng.random() < 0.3:
+                    domains.append(_domain(rng, host, 1000 + step))
+                table.set_host_domains(host, domains)
+            elif action < 0.8:
+                table.sort_by(rng.choice(COLUMNS).key, reverse=rng.random() < 0.5)
+            else:
+                table.filter_text = rng.choice(["", "d1", "running", "h2 d0", "pty", "zzz"])
+            everything = [d for h in HOSTS for d in world[h]]
+            expected = _reference(everything, table.sort_column, table.sort_reverse, table.filter_text)
+            assert table.visible_keys() == expected, (step, table.sort_column, table.sort_reverse)
+        await pilot.pause()
+
+
+async def test_cursor_follows_its_domain_and_group_lines_are_skipped():
+    app = TableApp()
+    async with app.run_test(size=(150, 30)) as pilot:
+        table = app.query_one(FleetTable)
+        table.set_hosts(["a", "b"])
+        mk = lambda h, n, cpu: Domain(host=h, name=n, state=DomainState.RUNNING, native_state="running",  # noqa: E731
+                                      cpu_percent=cpu)
+        table.set_host_domains("a", [mk("a", "x", 10.0), mk("a", "y", 20.0)])
+        table.set_host_domains("b", [mk("b", "z", 30.0)])
+        table.sort_by("cpu")
+        assert table.move_to(mk("a", "x", 0).key)
+        table.set_host_domains("a", [mk("a", "x", 99.0), mk("a", "y", 20.0)])  # x moves to the bottom
+        assert table.visible_keys()[-1] == table.cursor_key == mk("a", "x", 0).key
+        table.group_by_host = True
+        await pilot.pause()
+        table.focus()
+        await pilot.press("home")
+        assert table.cursor_domain.name == "y", "the first line is host a's group line; the cursor skips it"
+        await pilot.press("down", "down")
+        assert table.cursor_domain.name == "z", "and skips host b's line on the way down"

@@ -1,0 +1,108 @@
+"""SVG snapshots of every screen, from the real app on the demo fleet (libvirt's test driver).
+
+Deterministic by construction: the pollers are not started; each host is polled exactly once through
+the real backend (one poll has no CPU % or rates, which need two), the clock is frozen, and focused
+inputs do not blink. Review the report (snapshot_report.html) before running --snapshot-update.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import shutil
+from pathlib import Path
+
+import pytest
+from textual.pilot import Pilot
+from textual.widgets import Input
+
+from hvdeck.backends.errors import HostKeyUnknown
+from hvdeck.backends.inventory import Inventory
+from hvdeck.backends.sim.demo import demo_inventory, demo_xml
+from hvdeck.tui.screens.domain import DomainScreen
+from hvdeck.tui.screens.host_key import HostKeyScreen
+from hvdeck.widgets.bindings_view import BindingsView
+
+from .helpers import highlight, make_app, wait_for
+
+
+FIXED = Path("/tmp/hvdeck-snapshots")  # the test-driver URI is shown in plans: keep it the same everywhere
+
+
+def _inventory() -> Inventory:
+    FIXED.mkdir(exist_ok=True)
+    hosts = []
+    for spec in demo_inventory().hosts:
+        target = FIXED / f"{spec.name}.xml"
+        shutil.copyfile(demo_xml(spec.name), target)
+        hosts.append(dataclasses.replace(spec, libvirt_uri=f"test://{target}"))
+    return Inventory(tuple(hosts))
+
+
+def _app(tmp_path: Path, theme: str = "hvdeck-dark"):
+    return make_app(tmp_path, _inventory(), start_pollers=False, clock=lambda: 1000.0, theme=theme)
+
+
+async def _load(pilot: Pilot) -> None:
+    app = pilot.app
+    for host in app.host_names:
+        await app.fleet.poll_host(host)
+    await wait_for(pilot, lambda: sum(len(s.domains) for s in app.snapshots.values()) == 12)
+    await pilot.pause()
+
+
+def _no_blink(pilot: Pilot) -> None:
+    for box in pilot.app.screen.query(Input):
+        box.cursor_blink = False
+
+
+@pytest.mark.parametrize("size", [(120, 36), (80, 24)], ids=["wide", "narrow"])
+def test_fleet(snap_compare, tmp_path: Path, size):
+    assert snap_compare(_app(tmp_path), terminal_size=size, run_before=_load)
+
+
+def test_fleet_light_theme(snap_compare, tmp_path: Path):
+    assert snap_compare(_app(tmp_path, "hvdeck-light"), terminal_size=(120, 36), run_before=_load)
+
+
+def test_fleet_grouped_and_filtered(snap_compare, tmp_path: Path):
+    async def run_before(pilot: Pilot) -> None:
+        await _load(pilot)
+        await pilot.press("g", "slash", *"state:running", "enter")
+
+    assert snap_compare(_app(tmp_path), terminal_size=(120, 36), run_before=run_before)
+
+
+def test_domain_screen(snap_compare, tmp_path: Path):
+    async def run_before(pilot: Pilot) -> None:
+        await _load(pilot)
+        await highlight(pilot, "db01")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(pilot.app.screen, DomainScreen)
+                       and bool(pilot.app.screen.query_one(BindingsView).query("#section-disk")))
+
+    assert snap_compare(_app(tmp_path), terminal_size=(120, 40), run_before=run_before)
+
+
+def test_force_off_plan(snap_compare, tmp_path: Path):
+    async def run_before(pilot: Pilot) -> None:
+        await _load(pilot)
+        await highlight(pilot, "web01")
+        await pilot.press("F", *"web0")
+        _no_blink(pilot)
+
+    assert snap_compare(_app(tmp_path), terminal_size=(120, 36), run_before=run_before)
+
+
+def test_host_key_prompt(snap_compare, tmp_path: Path):
+    problem = HostKeyUnknown(
+        "unknown", host="lab1", address="192.0.2.10", port=22,
+        fingerprint="SHA256:nThbg6kXUpJWGl7E1IGOCspRomTxdCARLviKw6E5SY8",
+        key_line="ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl",
+        known_hosts="/home/ops/.ssh/known_hosts", pattern="192.0.2.10")
+
+    async def run_before(pilot: Pilot) -> None:
+        await _load(pilot)
+        await pilot.app.push_screen(HostKeyScreen(problem))
+        await pilot.pause()
+
+    assert snap_compare(_app(tmp_path), terminal_size=(120, 36), run_before=run_before)
