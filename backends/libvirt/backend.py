@@ -104,7 +104,7 @@ class LibvirtBackend(Backend):
         node = conn.getInfo()  # [model, memory MiB, cpus, mhz, nodes, sockets, cores, threads]
         lib = conn.getLibVersion()
         return HostInfo(kind=self.kind, hypervisor=conn.getType(),
-                        version=f"libvirt {lib // 1000000}.{lib // 1000 % 1000}.{lib % 1000}",
+                        version=f"{lib // 1000000}.{lib // 1000 % 1000}.{lib % 1000}",
                         hostname=conn.getHostname(), cpus=node[2], memory_bytes=node[1] * 1024 * 1024)
 
     def _peer_closed(self) -> None:
