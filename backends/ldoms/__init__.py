@@ -1,0 +1,1 @@
+"""Oracle VM Server for SPARC (Logical Domains): what `ldm` prints, turned into the model."""

@@ -1,0 +1,96 @@
+"""Write screenshots/ from the demo fleet: every screen, in the dark and the light theme.
+
+    .venv/bin/python scripts/screenshots.py
+
+Runs the real app headless (120x36) on the built-in demo fleet, polls each host a few times so the
+CPU history has samples, drives to each screen and saves an SVG per screen and theme.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from hvdeck.backends.audit import AuditLog  # noqa: E402
+from hvdeck.backends.errors import HostKeyUnknown  # noqa: E402
+from hvdeck.backends.sim.demo import demo_inventory  # noqa: E402
+from hvdeck.tui.app import HvdeckApp  # noqa: E402
+from hvdeck.tui.screens.domain import DomainScreen  # noqa: E402
+from hvdeck.tui.screens.host_key import HostKeyScreen  # noqa: E402
+from hvdeck.widgets.bindings_view import BindingsView  # noqa: E402
+from hvdeck.widgets.fleet_table import FleetTable  # noqa: E402
+
+OUT = ROOT / "screenshots"
+SIZE = (120, 36)
+EXAMPLE_KEY = HostKeyUnknown(
+    "unknown", host="t7-a", address="192.0.2.21", port=22,
+    fingerprint="SHA256:nThbg6kXUpJWGl7E1IGOCspRomTxdCARLviKw6E5SY8",
+    key_line="ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl",
+    known_hosts="~/.ssh/known_hosts", pattern="192.0.2.21")
+
+
+async def until(pilot, predicate, timeout: float = 20.0) -> None:
+    loop = asyncio.get_running_loop()
+    end = loop.time() + timeout
+    while not predicate():
+        if loop.time() > end:
+            raise TimeoutError(str(predicate))
+        await pilot.pause(0.05)
+
+
+async def shoot(theme: str, audit_dir: Path) -> list[Path]:
+    app = HvdeckApp(demo_inventory(), audit=AuditLog(audit_dir / "audit.log"), theme=theme, start_pollers=False)
+    suffix = theme.removeprefix("hvdeck-")
+    written: list[Path] = []
+    async with app.run_test(size=SIZE) as pilot:
+        for _ in range(6):
+            for host in app.host_names:
+                await app.fleet.poll_host(host)
+            await asyncio.sleep(0.25)
+        table = app.screen.query_one(FleetTable)
+        await until(pilot, lambda: table.total_count == 12)
+        await pilot.pause()
+
+        def save(name: str) -> None:
+            path = OUT / f"{name}-{suffix}.svg"
+            app.save_screenshot(filename=path.name, path=str(OUT))
+            written.append(path)
+
+        save("fleet")
+        await pilot.press("g", "slash", *"state:running", "enter")
+        save("fleet-grouped")
+        await pilot.press("slash", "ctrl+u", "escape")
+        key = next(k for k in table.visible_keys() if table.domain(k).name == "db01")
+        table.move_to(key)
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, DomainScreen)
+                    and bool(app.screen.query_one(BindingsView).query("#section-disk")))
+        save("domain")
+        await pilot.press("escape")
+        key = next(k for k in table.visible_keys() if table.domain(k).name == "web01")
+        table.move_to(key)
+        await pilot.press("F", *"web0")
+        await pilot.pause()
+        save("plan-force-off")
+        await pilot.press("escape")
+        await app.push_screen(HostKeyScreen(EXAMPLE_KEY))
+        await pilot.pause()
+        save("host-key")
+    return written
+
+
+def main() -> None:
+    OUT.mkdir(exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        for theme in ("hvdeck-dark", "hvdeck-light"):
+            for path in asyncio.run(shoot(theme, Path(tmp))):
+                print(path.relative_to(ROOT))
+
+
+if __name__ == "__main__":
+    main()
