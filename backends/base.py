@@ -10,11 +10,12 @@ from __future__ import annotations
 import abc
 import enum
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import ClassVar
 
 from .errors import Unsupported
 from .inventory import HostSpec
-from .model import Bindings, Domain, DomainState, HostInfo
+from .model import Bindings, Domain, DomainState, HostInfo, Section
 from .plan import Operation, Plan
 from .transport.base import Result, Session
 
@@ -51,6 +52,24 @@ LIFECYCLE_STATES: dict[Action, frozenset[DomainState]] = {
     Action.FORCE_OFF: frozenset({DomainState.RUNNING, DomainState.PAUSED, DomainState.TRANSITION,
                                  DomainState.CRASHED}),
 }
+
+
+@dataclass(frozen=True, slots=True)
+class Param:
+    """One input a backend-specific action needs: the UI asks for it, `plan_extra` validates it."""
+
+    name: str
+    label: str
+    placeholder: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ExtraAction:
+    """An action only some backends have (LDoms bind, set-vcpu...), offered by the palette and screens."""
+
+    id: str
+    label: str
+    params: tuple[Param, ...] = ()
 
 
 class Backend(abc.ABC):
@@ -107,6 +126,21 @@ class Backend(abc.ABC):
 
     @abc.abstractmethod
     def _plan_action(self, action: Action, domain: Domain) -> Plan: ...
+
+    # -- backend-specific actions -------------------------------------------------------------------
+
+    def extra_actions(self) -> tuple[ExtraAction, ...]:
+        return ()
+
+    def why_not_extra(self, action: ExtraAction, domain: Domain) -> str | None:
+        return f"{self.kind} hosts have no {action.label.lower()}"
+
+    def plan_extra(self, action: ExtraAction, domain: Domain, values: dict[str, str]) -> Plan:
+        raise Unsupported(f"{self.kind} hosts have no {action.label.lower()}")
+
+    async def host_detail(self) -> tuple[Section, ...]:
+        """Tables for the host screen (services, free resources...). Empty where there is nothing more."""
+        return ()
 
     async def execute(self, operation: Operation) -> Result:
         """Run one step. Commands go to the session (never retried: they change the host)."""

@@ -10,9 +10,10 @@ from .transport.base import Session
 
 def backend_classes() -> dict[str, type[Backend]]:
     """kind -> class, in the order ``kind: auto`` tries them."""
+    from .ldoms.backend import LdomsBackend
     from .libvirt.backend import LibvirtBackend
 
-    return {"libvirt": LibvirtBackend}
+    return {"ldoms": LdomsBackend, "libvirt": LibvirtBackend}
 
 
 def make_session(spec: HostSpec, ssh: SshOptions) -> Session:

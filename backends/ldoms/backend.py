@@ -1,0 +1,138 @@
+"""LDoms control domains (Oracle VM Server for SPARC): `ldm` over the host's session.
+
+The live table needs nothing but `ldm list -p`. `ldm -V` (the version, for the host line) and the
+secondary commands — `list-bindings -p` for the domain screen, `list-services -p` and
+`list-devices -a -p` for the host screen — are read when asked for; when one fails (an old ldm, a
+missing subcommand, a permission), the host still lists its domains and says what is missing.
+"""
+
+from __future__ import annotations
+
+from ..base import Action, Backend, ExtraAction
+from ..errors import CommandFailed, HvdeckError, ParseError
+from ..inventory import HostSpec
+from ..model import Bindings, Domain, HostInfo, Section
+from ..plan import Plan
+from ..transport.base import Session
+from . import commands, parse
+
+
+class LdomsBackend(Backend):
+    kind = "ldoms"
+    ACTIONS = frozenset({Action.START, Action.SHUTDOWN, Action.REBOOT, Action.FORCE_OFF})
+    CAN_CONSOLE = True
+
+    def __init__(self, spec: HostSpec, session: Session) -> None:
+        super().__init__(spec, session)
+        self.version: parse.LdmVersion | None = None
+
+    @classmethod
+    async def detect(cls, session: Session, spec: HostSpec) -> bool:
+        result = await session.run(list(commands.VERSION), check=False)
+        return result.exit_status == 0 and "Manager" in result.stdout
+
+    async def open(self) -> HostInfo:
+        await self.session.connect()
+        notes: list[str] = []
+        result = await self.session.run(list(commands.VERSION), check=False)
+        version = ""
+        if result.exit_status != 0:
+            notes.append(f"ldm -V failed ({result.stderr.strip() or f'exit {result.exit_status}'}); "
+                         "listing domains anyway")
+        else:
+            try:
+                self.version = parse.parse_version(result.stdout)
+                version = self.version.manager
+            except ParseError as exc:
+                notes.append(f"ldm -V: {exc.message}")
+        return HostInfo(kind=self.kind, hypervisor="LDoms", version=version, notes=tuple(notes))
+
+    async def poll(self) -> tuple[Domain, ...]:
+        result = await self.session.run(list(commands.LIST))
+        return parse.parse_list_p(result.stdout, self.spec.name)
+
+    async def bindings(self, domain: Domain) -> Bindings:
+        result = await self.session.run(list(commands.bindings(domain.name)))
+        found = parse.parse_bindings_p(result.stdout, self.spec.name)
+        if domain.name not in found:
+            raise ParseError(f"ldm list-bindings -p {domain.name} did not list {domain.name}", source="ldm")
+        return found[domain.name]
+
+    async def host_detail(self) -> tuple[Section, ...]:
+        """Services (with the domains whose vdisks use each VDS volume) and free resources."""
+        sections: list[Section] = []
+        problems: list[tuple[str, str]] = []
+        services = await self._read(commands.SERVICES, parse.parse_services_p, problems)
+        if services is not None:
+            users = await self._volume_users(problems)
+            for section in parse.services_sections(services):
+                sections.append(_with_users(section, users) if section.title.startswith("VDS") else section)
+        devices = await self._read(commands.DEVICES, parse.parse_devices_p, problems)
+        if devices is not None:
+            sections.extend(parse.devices_sections(devices))
+        if problems:
+            sections.append(Section("NOT AVAILABLE", ("COMMAND", "WHY"), tuple(problems)))
+        return tuple(sections)
+
+    async def _read(self, argv: tuple[str, ...], parser, problems: list[tuple[str, str]]):  # noqa: ANN001
+        try:
+            result = await self.session.run(list(argv))
+            return parser(result.stdout)
+        except (CommandFailed, ParseError) as exc:
+            problems.append((" ".join(argv), exc.message))
+            return None
+
+    async def _volume_users(self, problems: list[tuple[str, str]]) -> dict[str, str]:
+        """``vol@vds`` -> ``domain/vdisk`` from one `ldm list-bindings -p` of every domain."""
+        found = await self._read(commands.bindings(), lambda text: parse.parse_bindings_p(text, self.spec.name),
+                                 problems)
+        users: dict[str, str] = {}
+        for name, bindings in (found or {}).items():
+            for disk in bindings.disks:
+                if disk.source:  # the vdisk's vol=VOLUME@VDS
+                    users[disk.source] = f"{name}/{disk.target}"
+        return users
+
+    # -- actions -------------------------------------------------------------------------------------
+
+    def why_not(self, action: Action, domain: Domain) -> str | None:
+        if action not in self.ACTIONS:
+            return "ldm cannot suspend or resume a domain"
+        state = domain.native_state
+        if action is Action.START and state not in ("bound", "inactive"):
+            return f"{domain.name} is {state}"
+        if action in (Action.SHUTDOWN, Action.REBOOT, Action.FORCE_OFF) and state != "active":
+            return f"{domain.name} is {state}"
+        if action in (Action.SHUTDOWN, Action.FORCE_OFF) and domain.name == commands.CONTROL_DOMAIN:
+            return "stopping the control domain stops the server's virtual I/O: do it from its console"
+        return None
+
+    def _plan_action(self, action: Action, domain: Domain) -> Plan:
+        return commands.lifecycle_plan(action, domain)
+
+    def extra_actions(self) -> tuple[ExtraAction, ...]:
+        return commands.EXTRA_ACTIONS
+
+    def why_not_extra(self, action: ExtraAction, domain: Domain) -> str | None:
+        return commands.why_not_extra(action, domain)
+
+    def plan_extra(self, action: ExtraAction, domain: Domain, values: dict[str, str]) -> Plan:
+        reason = commands.why_not_extra(action, domain)
+        if reason is not None:
+            raise HvdeckError(reason, title=f"Cannot {action.label.lower()}")
+        return commands.extra_plan(action, domain, values)
+
+
+def _with_users(section: Section, users: dict[str, str]) -> Section:
+    """Add a USED BY column to the VDS table: which domain's vdisk each volume backs."""
+    try:
+        name_at = section.columns.index("NAME")
+        vol_at = section.columns.index("VOLUME")
+    except ValueError:
+        return section
+    rows = []
+    service = ""
+    for row in section.rows:
+        service = row[name_at] or service
+        rows.append((*row, users.get(f"{row[vol_at]}@{service}", "-")))
+    return Section(section.title, (*section.columns, "USED BY"), tuple(rows))
