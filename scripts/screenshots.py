@@ -2,8 +2,9 @@
 
     .venv/bin/python scripts/screenshots.py
 
-Runs the real app headless (120x36) on the built-in demo fleet, polls each host a few times so the
-CPU history has samples, drives to each screen and saves an SVG per screen and theme.
+Runs the real app headless (120x36) on the built-in demo fleet (libvirt test-driver hosts and simulated
+LDoms control domains over SSH), polls each host a few times so the CPU history has samples, drives to
+each screen and saves an SVG per screen and theme.
 """
 
 from __future__ import annotations
@@ -18,9 +19,10 @@ sys.path.insert(0, str(ROOT))
 
 from hvdeck.backends.audit import AuditLog  # noqa: E402
 from hvdeck.backends.errors import HostKeyUnknown  # noqa: E402
-from hvdeck.backends.sim.demo import demo_inventory  # noqa: E402
+from hvdeck.backends.sim.demo import DemoFleet  # noqa: E402
 from hvdeck.tui.app import HvdeckApp  # noqa: E402
 from hvdeck.tui.screens.domain import DomainScreen  # noqa: E402
+from hvdeck.tui.screens.host import HostScreen  # noqa: E402
 from hvdeck.tui.screens.host_key import HostKeyScreen  # noqa: E402
 from hvdeck.widgets.bindings_view import BindingsView  # noqa: E402
 from hvdeck.widgets.fleet_table import FleetTable  # noqa: E402
@@ -43,8 +45,8 @@ async def until(pilot, predicate, timeout: float = 20.0) -> None:
         await pilot.pause(0.05)
 
 
-async def shoot(theme: str, audit_dir: Path) -> list[Path]:
-    app = HvdeckApp(demo_inventory(), audit=AuditLog(audit_dir / "audit.log"), theme=theme, start_pollers=False)
+async def shoot(theme: str, audit_dir: Path, inventory) -> list[Path]:
+    app = HvdeckApp(inventory, audit=AuditLog(audit_dir / "audit.log"), theme=theme, start_pollers=False)
     suffix = theme.removeprefix("hvdeck-")
     written: list[Path] = []
     async with app.run_test(size=SIZE) as pilot:
@@ -53,7 +55,7 @@ async def shoot(theme: str, audit_dir: Path) -> list[Path]:
                 await app.fleet.poll_host(host)
             await asyncio.sleep(0.25)
         table = app.screen.query_one(FleetTable)
-        await until(pilot, lambda: table.total_count == 12)
+        await until(pilot, lambda: table.total_count == 24)
         await pilot.pause()
 
         def save(name: str) -> None:
@@ -64,13 +66,30 @@ async def shoot(theme: str, audit_dir: Path) -> list[Path]:
         save("fleet")
         await pilot.press("g", "slash", *"state:running", "enter")
         save("fleet-grouped")
-        await pilot.press("slash", "ctrl+u", "escape")
-        key = next(k for k in table.visible_keys() if table.domain(k).name == "db01")
+        await pilot.press("slash", "ctrl+u", "escape", "g")
+
+        async def open_domain(name: str, host: str, shot: str, section: str) -> None:
+            key = next(k for k in table.visible_keys()
+                       if table.domain(k).name == name and table.domain(k).host == host)
+            table.move_to(key)
+            await pilot.press("enter")
+            await until(pilot, lambda: isinstance(app.screen, DomainScreen)
+                        and bool(app.screen.query_one(BindingsView).query(f"#section-{section}")))
+            save(shot)
+            await pilot.press("escape")
+
+        await open_domain("db01", "kvm-a", "domain", "disk")
+        await open_domain("ldg-db1", "t7-a", "ldoms-domain", "vcons")
+        await pilot.press("H")
+        await until(pilot, lambda: isinstance(app.screen, HostScreen)
+                    and bool(app.screen.query_one(BindingsView).query("#section-free")))
+        save("ldoms-host")
+        await pilot.press("escape")
+        key = next(k for k in table.visible_keys() if table.domain(k).name == "ldg-test")
         table.move_to(key)
-        await pilot.press("enter")
-        await until(pilot, lambda: isinstance(app.screen, DomainScreen)
-                    and bool(app.screen.query_one(BindingsView).query("#section-disk")))
-        save("domain")
+        await pilot.press("a")
+        await pilot.pause()
+        save("ldoms-actions")
         await pilot.press("escape")
         key = next(k for k in table.visible_keys() if table.domain(k).name == "web01")
         table.move_to(key)
@@ -86,9 +105,9 @@ async def shoot(theme: str, audit_dir: Path) -> list[Path]:
 
 def main() -> None:
     OUT.mkdir(exist_ok=True)
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, DemoFleet() as inventory:
         for theme in ("hvdeck-dark", "hvdeck-light"):
-            for path in asyncio.run(shoot(theme, Path(tmp))):
+            for path in asyncio.run(shoot(theme, Path(tmp), inventory)):
                 print(path.relative_to(ROOT))
 
 

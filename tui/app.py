@@ -19,18 +19,21 @@ from textual.worker import Worker, WorkerState
 
 from hvdeck import themes
 from hvdeck.backends.audit import AuditLog
-from hvdeck.backends.base import Action
-from hvdeck.backends.errors import HostKeyUnknown, HvdeckError
+from hvdeck.backends.base import Action, ExtraAction
+from hvdeck.backends.errors import HostKeyUnknown, HostUnreachable, HvdeckError
 from hvdeck.backends.fleet import DomainHistory, Fleet
 from hvdeck.backends.inventory import Inventory
-from hvdeck.backends.model import Bindings, Domain, HostSnapshot, HostStatus
+from hvdeck.backends.model import Bindings, Domain, HostSnapshot, HostStatus, Section
 from hvdeck.backends.plan import Executor, Plan
 from hvdeck.backends.transport.ssh import trust_host_key
 
 from .commands import HvdeckCommands
 from .messages import FleetUpdated
+from .screens.action_menu import ActionMenuScreen, MenuItem, ParamsScreen
+from .screens.actions import ACTION_KEYS
 from .screens.domain import DomainScreen
 from .screens.fleet import FleetScreen
+from .screens.host import HostScreen
 from .screens.host_key import HostKeyScreen
 from .screens.plan import PlanScreen
 
@@ -185,6 +188,66 @@ class HvdeckApp(App[None]):
             self.notify(exc.message, title=exc.title, severity="error")
             return
         self.show_plan(plan)
+
+    def open_action_menu(self, domain: Domain | None) -> None:
+        if domain is None:
+            self.notify("No domain selected", severity="warning")
+            return
+        backend = self.fleet.backend(domain.host)
+        read_only = self.snapshots.get(domain.host) is not None and self.snapshots[domain.host].read_only
+        keys = {action: key for key, action, _label in ACTION_KEYS}
+        items = []
+        for action in Action:
+            reason = backend.why_not(action, domain) if backend is not None else f"{domain.host} is not connected"
+            items.append(MenuItem(action.value, action.label, keys.get(action),
+                                  "the host is read-only" if read_only and reason is None else reason))
+        extras = {}
+        if backend is not None:
+            for extra in backend.extra_actions():
+                extras[extra.id] = extra
+                reason = backend.why_not_extra(extra, domain)
+                items.append(MenuItem(f"extra:{extra.id}", extra.label + ("…" if extra.params else ""), None,
+                                      "the host is read-only" if read_only and reason is None else reason))
+
+        def chosen(item: str | None) -> None:
+            if item is None:
+                return
+            if item.startswith("extra:"):
+                self.request_extra(domain, extras[item.removeprefix("extra:")])
+            else:
+                self.request_action(domain, Action(item))
+
+        self.push_screen(ActionMenuScreen(f"{domain.name} on {domain.host}", items), chosen)
+
+    def request_extra(self, domain: Domain, action: ExtraAction, values: dict[str, str] | None = None) -> None:
+        """A backend-specific action: ask for its inputs (if any), then show its plan."""
+        backend = self.fleet.backend(domain.host)
+        if backend is None:
+            self.notify(f"{domain.host} is not connected", severity="error")
+            return
+        if action.params and values is None:
+            def entered(values: dict[str, str] | None) -> None:
+                if values is not None:
+                    self.request_extra(domain, action, values)
+
+            self.push_screen(ParamsScreen(f"{action.label}: {domain.name} on {domain.host}", action), entered)
+            return
+        try:
+            plan = backend.plan_extra(action, domain, values or {})
+        except HvdeckError as exc:
+            self.notify(exc.message, title=exc.title, severity="error")
+            return
+        self.show_plan(plan)
+
+    def open_host(self, host: str) -> None:
+        if host in self.snapshots:
+            self.push_screen(HostScreen(host))
+
+    async def load_host_detail(self, host: str) -> tuple[Section, ...]:
+        backend = self.fleet.backend(host)
+        if backend is None:
+            raise HostUnreachable(f"{host} is not connected")
+        return await backend.host_detail()
 
     def show_plan(self, plan: Plan) -> None:
         self.push_screen(PlanScreen(plan, self.executor), lambda _result: self.fleet.poke(plan.host))

@@ -38,9 +38,18 @@ def _parser() -> argparse.ArgumentParser:
     ls = sub.add_parser("ls", parents=[common], help="poll the hosts once and print their domains")
     ls.add_argument("--json", action="store_true", help="machine-readable output")
     ls.add_argument("--timeout", type=float, default=30.0, help="seconds per host (default 30)")
+    ls.add_argument("--demo", action="store_true", help="list the built-in demo fleet instead of the inventory")
     ls.add_argument("hosts", nargs="*", metavar="HOST", help="only these inventory hosts")
     audit = sub.add_parser("audit", parents=[audit_opt], help="the audit log of every operation run")
     audit.add_argument("audit_command", choices=("verify", "show"))
+    sim = sub.add_parser("sim", help="serve a simulated control host over SSH (for trying hvdeck or scripts)")
+    sim.add_argument("sim_kind", choices=("ldoms",), metavar="KIND", help="ldoms")
+    sim.add_argument("--listen", default="127.0.0.1:2200", metavar="HOST:PORT")
+    sim.add_argument("--host-key", required=True, metavar="FILE", help="created (ed25519) if missing")
+    sim.add_argument("--authorized-keys", required=True, metavar="FILE", help="public keys allowed to log in")
+    sim.add_argument("--hostname", default="t7-a", help="the simulated host's name (default t7-a)")
+    sim.add_argument("--seed", type=int, default=1, help="seed of its utilisation figures")
+    sim.add_argument("--empty", action="store_true", help="start with primary only (no demo guests)")
     trust = sub.add_parser("trust", parents=[common],
                            help="check and trust an SSH host's key (appends it to known_hosts)")
     trust.add_argument("host", metavar="HOST")
@@ -58,6 +67,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return audit(args)
         if args.command == "trust":
             return trust(args)
+        if args.command == "sim":
+            return sim(args)
         if args.command == "demo":
             return console(args, demo=True)
         return console(args, demo=False)
@@ -76,18 +87,19 @@ def _inventory(args: argparse.Namespace) -> inv.Inventory:
 def console(args: argparse.Namespace, *, demo: bool) -> int:
     from hvdeck.backends.audit import AuditLog, default_path
 
-    if demo:
-        from hvdeck.backends.sim.demo import demo_inventory
-
-        inventory = demo_inventory()
-        audit_path = getattr(args, "audit_log", None) or default_path().with_name("demo-audit.log")
-    else:
-        inventory = _inventory(args)  # a broken file stops here, before anything starts
-        audit_path = getattr(args, "audit_log", None) or default_path()
     from .app import HvdeckApp
 
-    app = HvdeckApp(inventory, audit=AuditLog(audit_path), theme=getattr(args, "theme", "hvdeck-dark"))
-    app.run()
+    theme = getattr(args, "theme", "hvdeck-dark")
+    if demo:
+        from hvdeck.backends.sim.demo import DemoFleet
+
+        audit_path = getattr(args, "audit_log", None) or default_path().with_name("demo-audit.log")
+        with DemoFleet() as inventory:
+            HvdeckApp(inventory, audit=AuditLog(audit_path), theme=theme).run()
+        return EXIT_OK
+    inventory = _inventory(args)  # a broken file stops here, before anything starts
+    audit_path = getattr(args, "audit_log", None) or default_path()
+    HvdeckApp(inventory, audit=AuditLog(audit_path), theme=theme).run()
     return EXIT_OK
 
 
@@ -123,8 +135,14 @@ def fleet_json(snapshots: Sequence[HostSnapshot]) -> dict[str, Any]:
 def ls(args: argparse.Namespace) -> int:
     from hvdeck.backends.fleet import Fleet
 
-    inventory = _inventory(args).select(args.hosts)
-    snapshots = asyncio.run(Fleet(inventory).poll_once(timeout=args.timeout))
+    if args.demo:
+        from hvdeck.backends.sim.demo import DemoFleet
+
+        with DemoFleet() as demo:
+            snapshots = asyncio.run(Fleet(demo.select(args.hosts)).poll_once(timeout=args.timeout))
+    else:
+        inventory = _inventory(args).select(args.hosts)
+        snapshots = asyncio.run(Fleet(inventory).poll_once(timeout=args.timeout))
     if args.json:
         json.dump(fleet_json(snapshots), sys.stdout, indent=2)
         sys.stdout.write("\n")
@@ -177,6 +195,41 @@ def audit(args: argparse.Namespace) -> int:
             print(f"{log.path}: {problem}", file=sys.stderr)
         return EXIT_HOSTS_FAILED
     print(f"{log.path}: {len(log.records())} records, chain intact")
+    return EXIT_OK
+
+
+# -- hvdeck sim ----------------------------------------------------------------------------------------
+
+
+def sim(args: argparse.Namespace) -> int:
+    import os
+
+    from hvdeck.backends.sim.ldoms import LdomsWorld, serve
+    from hvdeck.backends.sim.sshserver import load_or_create_host_key
+
+    host, _, port_text = args.listen.rpartition(":")
+    if not host or not port_text.isdigit():
+        print(f"hvdeck: --listen {args.listen!r}: use HOST:PORT, e.g. 127.0.0.1:2200", file=sys.stderr)
+        return EXIT_USAGE
+    if not os.path.exists(args.authorized_keys):
+        print(f"hvdeck: {args.authorized_keys}: no such file (one OpenSSH public key per line)", file=sys.stderr)
+        return EXIT_USAGE
+    key = load_or_create_host_key(args.host_key)
+    world = LdomsWorld(args.hostname, seed=args.seed) if args.empty else LdomsWorld.demo(args.hostname, args.seed)
+
+    async def run() -> None:
+        server = await serve(world, host=host, port=int(port_text), host_key=key,
+                             authorized_keys=args.authorized_keys)
+        print(f"simulated LDoms control domain {args.hostname} on {server.host}:{server.port}", flush=True)
+        print(f"host key {server.fingerprint}", flush=True)
+        print(f"try: ssh -p {server.port} root@{server.host} ldm list", flush=True)
+        await asyncio.Event().wait()
+
+    try:
+        asyncio.run(run())
+    except OSError as exc:
+        print(f"hvdeck: cannot listen on {args.listen}: {exc.strerror or exc}", file=sys.stderr)
+        return EXIT_HOSTS_FAILED
     return EXIT_OK
 
 

@@ -38,8 +38,16 @@ class HvdeckCommands(Provider):
                     yield (f"{action.label} {domain.name} on {domain.host}",
                            partial(app.request_action, domain, action),
                            "Shows the exact operation before anything runs")
+            if backend is not None:
+                for extra in backend.extra_actions():
+                    if backend.why_not_extra(extra, domain) is None:
+                        yield (f"{extra.label}: {domain.name} on {domain.host}",
+                               partial(app.request_extra, domain, extra), "Shows the exact commands first")
+            yield (f"Actions for {domain.name}…", partial(app.open_action_menu, domain),
+                   "Every action, unavailable ones with the reason")
         for host in app.host_names:
             yield (f"Host {host}", partial(app.show_host, host), "Show only this host's domains")
+            yield (f"Host details {host}", partial(app.open_host, host), "Services and free resources")
             yield (f"Refresh {host}", partial(app.refresh_hosts, host), "Poll this host now")
         from .screens.fleet import FleetScreen
 

@@ -6,37 +6,55 @@ reads `ldm list-bindings` every day finds things where they expect them.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
-from rich.console import Group, RenderableType
-from rich.padding import Padding
-from rich.table import Table
+from rich.console import RenderableType
 from rich.text import Text
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
-from hvdeck.backends.model import Bindings
+from hvdeck.backends.model import Bindings, Section
 
 from . import format as fmt
 
 
-def _table(columns: Sequence[str], rows: Sequence[Sequence[str]]) -> Table:
-    table = Table(box=None, show_header=True, header_style="bold", pad_edge=False, padding=(0, 3, 0, 0),
-                  show_edge=False)
-    for column in columns:
-        table.add_column(column, no_wrap=True, overflow="ellipsis")
-    for row in rows:
-        table.add_row(*row)
-    return table
+def section(title: str, columns: Sequence[str], rows: Sequence[Sequence[str]]) -> Text:
+    """A bold title over a table indented by four, columns three apart, as `ldm list-bindings` prints.
+
+    Laid out here rather than by a rich Table so that a wide table keeps its full width (the view
+    scrolls sideways) instead of being squeezed into the screen with ellipses.
+    """
+    text = Text(no_wrap=True, end="")
+    text.append(title, style="bold")
+    if not rows:
+        text.append("\n    (none)\n", style="dim")
+        return text
+    cells = [[str(c) for c in row] + [""] * (len(columns) - len(row)) for row in rows]
+    widths = [max([len(col)] + [len(row[i]) for row in cells]) for i, col in enumerate(columns)]
+
+    def line(values: Sequence[str]) -> str:
+        return ("    " + "   ".join(v.ljust(w) for v, w in zip(values, widths))).rstrip()
+
+    text.append("\n" + line(columns), style="bold")
+    for row in cells:
+        text.append("\n" + line(row))
+    text.append("\n")
+    return text
 
 
-def section(title: str, columns: Sequence[str], rows: Sequence[Sequence[str]]) -> RenderableType:
-    body: RenderableType = _table(columns, rows) if rows else Text("(none)", style="dim")
-    return Group(Text(title, style="bold"), Padding(body, (0, 0, 1, 4)))
+def _id(title: str) -> str:
+    """A widget id from a section title: `DOMAIN INFO` -> `domain-info`."""
+    return re.sub(r"[^a-z0-9_-]+", "-", title.lower()).strip("-") or "section"
 
 
 def sections(b: Bindings) -> list[tuple[str, RenderableType]]:
-    """(section id, renderable) for every section of a domain's bindings."""
+    """(section id, renderable) for every section of a domain's bindings.
+
+    A backend's own table with the same title as a common one (LDoms' MEMORY with RA/PA, NETWORK with
+    the vnet's service and id) replaces the common one, in the backend's order, as its tool prints it.
+    """
+    native = {extra.title for extra in b.extra}
     out: list[tuple[str, RenderableType]] = []
     pins = {p.vcpu: p.cpuset for p in b.cpu.pinning}
     cpu_rows = [("VCPUS", "-" if b.cpu.vcpus is None else str(b.cpu.vcpus),
@@ -56,9 +74,16 @@ def sections(b: Bindings) -> list[tuple[str, RenderableType]]:
         for n in b.nics])))
     out.append(("console", section("CONSOLE", ("DEVICE", "TYPE", "TARGET", "PATH"), [
         (c.kind, c.type or "-", c.target or "-", c.path or "-") for c in b.consoles])))
-    for extra in b.extra:
-        out.append((extra.title.lower().replace(" ", "-"), section(extra.title, extra.columns, extra.rows)))
+    overridden = {t.lower().replace(" ", "-") for t in native}
+    if "vcpu" in overridden:  # a native per-vCPU table (LDoms VID/PID/CID) says more than the pinning
+        overridden.add("pinning")
+    out = [(sid, r) for sid, r in out if sid not in overridden]
+    out += tables(b.extra)
     return out
+
+
+def tables(extra: tuple[Section, ...]) -> list[tuple[str, RenderableType]]:
+    return [(_id(t.title), section(t.title, t.columns, t.rows)) for t in extra]
 
 
 class BindingsView(VerticalScroll, can_focus=True):
@@ -67,17 +92,33 @@ class BindingsView(VerticalScroll, can_focus=True):
     DEFAULT_CSS = """
     BindingsView {
         padding: 0 1;
-        & > Static { width: auto; min-width: 100%; }
+        overflow-x: auto;
+        & > Static { width: auto; }
         & > .bindings--message { color: $foreground-muted; }
         & > .bindings--error { color: $error; }
     }
     """
 
     def show(self, bindings: Bindings) -> None:
+        self._show(sections(bindings))
+
+    def show_tables(self, extra: tuple[Section, ...]) -> None:
+        """Any tables (a host's services, free resources) in the same layout."""
+        self._show(tables(extra) or [("empty", Text("(nothing to show)", style="dim"))])
+
+    def _show(self, parts: list[tuple[str, RenderableType]]) -> None:
         with self.app.batch_update():
             self.remove_children()
-            self.mount_all(Static(r, id=f"section-{sid}", classes="bindings--section")
-                           for sid, r in sections(bindings))
+            seen: dict[str, int] = {}
+            widgets = []
+            for sid, renderable in parts:
+                seen[sid] = seen.get(sid, 0) + 1
+                unique = sid if seen[sid] == 1 else f"{sid}-{seen[sid]}"
+                widget = Static(renderable, id=f"section-{unique}", classes="bindings--section")
+                if isinstance(renderable, Text):  # as wide as its longest line: the view scrolls sideways
+                    widget.styles.width = max((len(line) for line in renderable.plain.split("\n")), default=1)
+                widgets.append(widget)
+            self.mount_all(widgets)
 
     def show_message(self, text: str, *, error: bool = False) -> None:
         with self.app.batch_update():

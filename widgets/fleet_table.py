@@ -70,6 +70,12 @@ def _sum(a: float | None, b: float | None) -> float | None:
     return None if a is None and b is None else (a or 0.0) + (b or 0.0)
 
 
+def native(domain: Domain) -> str:
+    """The host's own word for the state, with its flags where it has them (`active -n-cv-` on LDoms)."""
+    flags = next((value for label, value in domain.extra if label == "flags"), None)
+    return f"{domain.native_state} {flags}" if flags else domain.native_state
+
+
 def cells(domain: Domain) -> tuple[str, ...]:
     """The text of each column for one domain (in COLUMNS order); the history is drawn at render time."""
     return (
@@ -77,7 +83,7 @@ def cells(domain: Domain) -> tuple[str, ...]:
         domain.name,
         "-" if domain.id is None else str(domain.id),
         domain.state.value,
-        domain.native_state,
+        native(domain),
         "-" if domain.vcpus is None else str(domain.vcpus),
         fmt.size(domain.memory_bytes),
         fmt.percent(domain.cpu_percent),
@@ -201,6 +207,7 @@ class FleetTable(ScrollView, can_focus=True):
         self._host_order: list[str] = []
         self._host_titles: dict[str, str] = {}
         self._name_width: dict[str, int] = {}
+        self._native_width: dict[str, int] = {}
         self._stale: set[str] = set()
         # sort entries, kept sorted ascending: (value, host rank, name, key) for rows whose sort value is
         # known, (host rank, name, key) for the others, which always come last
@@ -267,6 +274,7 @@ class FleetTable(ScrollView, can_focus=True):
         self._host_keys[host] = new_keys
         if changed:
             self._name_width[host] = max((len(rows[k].domain.name) for k in new_keys), default=0)
+            self._native_width[host] = max((len(rows[k].cells[4]) for k in new_keys), default=0)
         if host not in self._host_order:
             self._host_order.append(host)
             self._invalidate(resort=True)  # host ranks changed
@@ -285,6 +293,7 @@ class FleetTable(ScrollView, can_focus=True):
             self._rows.pop(key, None)
             self._unplace(key)
         self._name_width.pop(host, None)
+        self._native_width.pop(host, None)
         self._invalidate()
 
     @property
@@ -441,6 +450,7 @@ class FleetTable(ScrollView, can_focus=True):
         widths = [c.width for c in COLUMNS]
         host_w = max((len(h) for h in self._host_keys), default=4)
         name_w = max(self._name_width.values(), default=4)
+        widths[4] = max(widths[4], min(max(self._native_width.values(), default=0), 18))
         widths[0] = max(widths[0], min(host_w, 20))
         widths[1] = max(widths[1], min(name_w, 32))
         if widths != self._widths:

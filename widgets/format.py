@@ -62,10 +62,12 @@ def sparkline(values: tuple[float | None, ...] | list[float | None], width: int,
 
 
 def age(seconds: float) -> str:
-    """3s, 2m05s, 1h02m."""
+    """3s, 2m05s, 1h02m, 45d 8h (the way `ldm list` counts uptime in days)."""
     s = int(max(0, seconds))
     if s < 60:
         return f"{s}s"
     if s < 3600:
         return f"{s // 60}m{s % 60:02d}s"
-    return f"{s // 3600}h{s % 3600 // 60:02d}m"
+    if s < 86400:
+        return f"{s // 3600}h{s % 3600 // 60:02d}m"
+    return f"{s // 86400}d {s % 86400 // 3600}h"

@@ -8,6 +8,8 @@ missing subcommand, a permission), the host still lists its domains and says wha
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from ..base import Action, Backend, ExtraAction
 from ..errors import CommandFailed, HvdeckError, ParseError
 from ..inventory import HostSpec
@@ -49,7 +51,7 @@ class LdomsBackend(Backend):
 
     async def poll(self) -> tuple[Domain, ...]:
         result = await self.session.run(list(commands.LIST))
-        return parse.parse_list_p(result.stdout, self.spec.name)
+        return tuple(_with_meaning(d) for d in parse.parse_list_p(result.stdout, self.spec.name))
 
     async def bindings(self, domain: Domain) -> Bindings:
         result = await self.session.run(list(commands.bindings(domain.name)))
@@ -121,6 +123,13 @@ class LdomsBackend(Backend):
         if reason is not None:
             raise HvdeckError(reason, title=f"Cannot {action.label.lower()}")
         return commands.extra_plan(action, domain, values)
+
+
+def _with_meaning(domain: Domain) -> Domain:
+    """Spell the FLAGS out for the screens: ``-n-cv-`` means normal, control, vio-service."""
+    flags = dict(domain.extra).get("flags")
+    words = parse.decode_flags(flags) if flags else ()
+    return replace(domain, extra=domain.extra + (("meaning", ", ".join(words)),)) if words else domain
 
 
 def _with_users(section: Section, users: dict[str, str]) -> Section:

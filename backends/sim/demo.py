@@ -1,12 +1,29 @@
-"""The built-in demo fleet: two libvirt test-driver hosts loaded from the XML beside this file."""
+"""The built-in demo fleet: two libvirt test-driver hosts and two simulated LDoms control domains.
+
+The libvirt hosts are libvirt's own test driver loaded with the XML beside this file. The LDoms hosts are
+`LdomsWorld`s served by in-process SSH servers on loopback, on an event loop of their own in a daemon
+thread, so the console reaches them through real SSH exactly as it reaches a real control domain. The
+demo creates every key itself — the client key, the servers' host keys, and a known_hosts that trusts
+those host keys — in a private directory; nothing of the user's ~/.ssh is read or written.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import shutil
+import tempfile
+import threading
+import time
+from collections.abc import Callable
 from importlib.resources import files
+from pathlib import Path
 
-from ..inventory import HostSpec, Inventory
+import asyncssh
 
-DEMO_HOSTS = ("kvm-a", "kvm-b")
+from ..inventory import HostSpec, Inventory, SshOptions
+
+LIBVIRT_HOSTS = ("kvm-a", "kvm-b")
+LDOMS_HOSTS = ("t7-a", "t7-b")
 
 
 def demo_xml(host: str) -> str:
@@ -14,10 +31,76 @@ def demo_xml(host: str) -> str:
     return str(files("hvdeck.backends.sim").joinpath(f"data/demo-{host}.xml"))
 
 
+def libvirt_hosts() -> tuple[HostSpec, ...]:
+    return tuple(HostSpec(name=host, address=host, transport="local", kind="libvirt",
+                          libvirt_uri=f"test://{demo_xml(host)}", tags=("demo",)) for host in LIBVIRT_HOSTS)
+
+
 def demo_inventory() -> Inventory:
-    hosts = tuple(
-        HostSpec(name=host, address=host, transport="local", kind="libvirt",
-                 libvirt_uri=f"test://{demo_xml(host)}", tags=("demo",))
-        for host in DEMO_HOSTS
-    )
-    return Inventory(hosts, path="<demo>")
+    """The libvirt part of the demo alone (no servers to start): what tests and snapshots use."""
+    return Inventory(libvirt_hosts(), path="<demo>")
+
+
+class DemoFleet:
+    """``with DemoFleet() as inventory:`` — the whole demo, up while the block runs."""
+
+    def __init__(self, ldoms: tuple[str, ...] = LDOMS_HOSTS, *, libvirt: bool = True,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.ldoms = ldoms
+        self.libvirt = libvirt
+        self.clock = clock
+        self._dir: Path | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._servers: list = []
+        self.worlds: dict[str, object] = {}
+
+    def start(self) -> Inventory:
+        from .ldoms import LdomsWorld, serve
+
+        self._dir = Path(tempfile.mkdtemp(prefix="hvdeck-demo-"))
+        client = asyncssh.generate_private_key("ssh-ed25519")
+        key_path = self._dir / "id_ed25519"
+        client.write_private_key(str(key_path))
+        key_path.chmod(0o600)
+        config = self._dir / "ssh_config"
+        config.write_text("")
+        known_hosts = self._dir / "known_hosts"
+
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name="hvdeck-demo-hosts", daemon=True)
+        self._thread.start()
+        hosts = list(libvirt_hosts()) if self.libvirt else []
+        lines = []
+        for seed, name in enumerate(self.ldoms, start=1):
+            world = LdomsWorld.demo(name, seed, clock=self.clock)
+            server = asyncio.run_coroutine_threadsafe(
+                serve(world, host_key=asyncssh.generate_private_key("ssh-ed25519"), authorized_keys=[client]),
+                self._loop).result(timeout=30)
+            self.worlds[name] = world
+            self._servers.append(server)
+            lines.append(server.known_hosts_line())
+            hosts.append(HostSpec(name=name, address="127.0.0.1", port=server.port, user="root", kind="ldoms",
+                                  identity_file=str(key_path), tags=("demo", "sim")))
+        known_hosts.write_text("".join(lines))
+        return Inventory(tuple(hosts), SshOptions(config=(str(config),), known_hosts=str(known_hosts)),
+                         path="<demo>")
+
+    def stop(self) -> None:
+        if self._loop is not None:
+            for server in self._servers:
+                asyncio.run_coroutine_threadsafe(server.close(), self._loop).result(timeout=10)
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            if self._thread is not None:
+                self._thread.join(timeout=10)
+            self._loop.close()
+            self._loop = None
+        if self._dir is not None:
+            shutil.rmtree(self._dir, ignore_errors=True)
+            self._dir = None
+
+    def __enter__(self) -> Inventory:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

@@ -17,10 +17,16 @@ ACTION_KEYS: tuple[tuple[str, Action, str], ...] = (
     ("F", Action.FORCE_OFF, "Force off"),
 )
 
+#: the rest are in the action menu (a), the palette and the README's key table; the footer has no room
+_IN_FOOTER = {Action.START, Action.SHUTDOWN, Action.FORCE_OFF}
+
 ACTION_BINDINGS = [
-    Binding(key, f"lifecycle('{action.value}')", label, id=f"domain.{action.value}",
-            tooltip=f"{action.label} the highlighted domain (shows the exact operation first)")
-    for key, action, label in ACTION_KEYS
+    Binding("a", "actions", "Actions", id="domain.actions",
+            tooltip="Every action for the domain; unavailable ones say why"),
+    *(Binding(key, f"lifecycle('{action.value}')", label, id=f"domain.{action.value}",
+              show=action in _IN_FOOTER,
+              tooltip=f"{action.label} the highlighted domain (shows the exact operation first)")
+      for key, action, label in ACTION_KEYS),
 ]
 
 
@@ -32,3 +38,6 @@ class DomainActions:
 
     def action_lifecycle(self, name: str) -> None:
         self.app.request_action(self.current_domain(), Action(name))  # type: ignore[attr-defined]
+
+    def action_actions(self) -> None:
+        self.app.open_action_menu(self.current_domain())  # type: ignore[attr-defined]

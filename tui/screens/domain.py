@@ -44,7 +44,11 @@ def summary_text(domain: Domain) -> str:
     if domain.max_memory_bytes and domain.max_memory_bytes != domain.memory_bytes:
         memory += f" of {fmt.size(domain.max_memory_bytes)}"
     uptime = fmt.age(domain.uptime_s) if domain.uptime_s is not None else "-"
-    extra = "".join(f" · {label} {value}" for label, value in domain.extra)
+    extras = dict(domain.extra)
+    meaning = extras.pop("meaning", None)
+    if meaning and "flags" in extras:  # LDoms: "flags -n-cv- (normal, control, vio-service)"
+        extras["flags"] = f"{extras['flags']} ({meaning})"
+    extra = "".join(f" · {label} {value}" for label, value in extras.items())
     return (f"{domain.vcpus if domain.vcpus is not None else '-'} vCPU · {memory} memory · "
             f"console {domain.console or '-'} · uptime {uptime}{extra}")
 

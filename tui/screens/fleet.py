@@ -27,6 +27,7 @@ class FleetScreen(DomainActions, Screen):
         Binding("o", "next_sort", "Sort", id="fleet.sort", tooltip="Sort by the next column"),
         Binding("O", "reverse_sort", "Reverse", show=False, id="fleet.reverse", tooltip="Reverse the sort"),
         *ACTION_BINDINGS,
+        Binding("H", "host", "Host", id="fleet.host", tooltip="The highlighted domain's host: services, resources"),
         Binding("ctrl+r", "refresh_all", "Refresh", show=False, id="fleet.refresh",
                 tooltip="Poll every host now"),
     ]
@@ -83,6 +84,8 @@ class FleetScreen(DomainActions, Screen):
         if info is not None and info.hypervisor:
             parts.append(info.hypervisor)
         parts += [snapshot.status.value, f"{len(snapshot.domains)} domains"]
+        if info is not None:
+            parts += list(info.notes)
         if snapshot.error:
             parts.append(snapshot.error)
         return " · ".join(parts)
@@ -165,6 +168,11 @@ class FleetScreen(DomainActions, Screen):
     def sort_by(self, column: str) -> None:
         self.table.sort_by(column, reverse=False)
         self._update_status()
+
+    def action_host(self) -> None:
+        domain = self.table.cursor_domain
+        if domain is not None:
+            self.app.open_host(domain.host)
 
     def action_refresh_all(self) -> None:
         self.app.refresh_hosts()

@@ -1,0 +1,77 @@
+"""`hvdeck sim ldoms`: a simulated control domain anyone can reach with plain ssh or hvdeck."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import shutil
+import sys
+from pathlib import Path
+
+
+from hvdeck.backends.sim.sshserver import load_or_create_host_key
+from hvdeck.backends.transport.ssh import SshSession
+
+
+async def _start(tmp_path: Path, ssh_world) -> tuple[asyncio.subprocess.Process, int, str]:
+    authorized = tmp_path / "authorized_keys"
+    authorized.write_text(ssh_world.client_key.export_public_key("openssh").decode())
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "hvdeck.tui.cli", "sim", "ldoms", "--listen", "127.0.0.1:0",
+        "--host-key", str(tmp_path / "host_key"), "--authorized-keys", str(authorized), "--hostname", "t7-z",
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    first = (await asyncio.wait_for(proc.stdout.readline(), 30)).decode()
+    second = (await asyncio.wait_for(proc.stdout.readline(), 30)).decode()
+    match = re.search(r"on 127\.0\.0\.1:(\d+)", first)
+    assert match, first
+    return proc, int(match[1]), second.split()[-1]
+
+
+async def test_sim_serves_ldm_over_ssh_with_a_stable_host_key(tmp_path: Path, ssh_world):
+    proc, port, fingerprint = await _start(tmp_path, ssh_world)
+    try:
+        key = load_or_create_host_key(tmp_path / "host_key")  # created by the command, mode 0600
+        assert fingerprint == key.get_fingerprint("sha256")
+        assert (tmp_path / "host_key").stat().st_mode & 0o777 == 0o600
+        ssh_world.known_hosts.write_text(
+            f"[127.0.0.1]:{port} {key.export_public_key('openssh').decode().strip()}\n")
+        from hvdeck.backends.inventory import HostSpec
+
+        spec = HostSpec(name="t7-z", address="127.0.0.1", port=port, user="root",
+                        identity_file=str(ssh_world.key_path))
+        session = SshSession(spec, ssh_world.options())
+        listing = await session.run(["ldm", "list", "-p"])
+        assert listing.stdout.startswith("VERSION 1.11\nDOMAIN|name=primary|state=active|flags=-n-cv-|cons=UART|")
+        assert (await session.run(["hostname"])).stdout.strip() == "t7-z"
+        await session.close()
+
+        if shutil.which("ssh"):  # and the same with OpenSSH's own client, as an operator would
+            ssh = await asyncio.create_subprocess_exec(
+                "ssh", "-F", "/dev/null", "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes",
+                "-o", f"UserKnownHostsFile={ssh_world.known_hosts}", "-i", str(ssh_world.key_path),
+                "-p", str(port), "root@127.0.0.1", "ldm list -p ldg-web1; ldm -V | head",
+                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+            out, err = await asyncio.wait_for(ssh.communicate(), 30)
+            # `| head` is not simulated: the shell refuses pipes as a syntax error, and nothing runs
+            assert ssh.returncode == 2 and b"Syntax error" in err
+            ssh = await asyncio.create_subprocess_exec(
+                "ssh", "-F", "/dev/null", "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes",
+                "-o", f"UserKnownHostsFile={ssh_world.known_hosts}", "-i", str(ssh_world.key_path),
+                "-p", str(port), "root@127.0.0.1", "ldm list -p ldg-web1; ldm -V",
+                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+            out, err = await asyncio.wait_for(ssh.communicate(), 30)
+            assert ssh.returncode == 0, err
+            assert b"DOMAIN|name=ldg-web1|state=active" in out and b"Logical Domains Manager (v 3.6.0.0.23)" in out
+    finally:
+        proc.terminate()
+        await proc.wait()
+
+
+async def test_sim_refuses_a_missing_authorized_keys_file(tmp_path: Path):
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "hvdeck.tui.cli", "sim", "ldoms", "--listen", "127.0.0.1:0",
+        "--host-key", str(tmp_path / "k"), "--authorized-keys", str(tmp_path / "nope"),
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    out, err = await proc.communicate()
+    assert proc.returncode == 2 and b"no such file" in err
+    assert not (tmp_path / "k").exists()
