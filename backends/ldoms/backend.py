@@ -54,7 +54,9 @@ class LdomsBackend(Backend):
         return tuple(_with_meaning(d) for d in parse.parse_list_p(result.stdout, self.spec.name))
 
     async def bindings(self, domain: Domain) -> Bindings:
-        result = await self.session.run(list(commands.bindings(domain.name)))
+        result = await self.session.run(list(commands.bindings(domain.name)), check=False)
+        if result.exit_status != 0:  # releases without list-bindings print the same with list -l -p
+            result = await self.session.run(list(commands.long_list(domain.name)))
         found = parse.parse_bindings_p(result.stdout, self.spec.name)
         if domain.name not in found:
             raise ParseError(f"ldm list-bindings -p {domain.name} did not list {domain.name}", source="ldm")

@@ -75,6 +75,17 @@ def bindings(domain: str | None = None) -> tuple[str, ...]:
     return (LDM, "list-bindings", "-p") if domain is None else (LDM, "list-bindings", "-p", validate_name(domain))
 
 
+def long_list(domain: str) -> tuple[str, ...]:
+    return (LDM, "list", "-l", "-p", validate_name(domain))
+
+
+def console_command(domain: Domain) -> tuple[str, ...] | None:
+    """How to reach a guest's console from the control domain: vntsd's port (ldm.md §9). The control
+    domain's own console (UART, SP) is not on vntsd."""
+    port = domain.console or ""
+    return ("telnet", "localhost", port) if port.isdigit() else None
+
+
 # --- lifecycle ------------------------------------------------------------------------------------------
 
 

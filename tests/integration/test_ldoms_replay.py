@@ -82,3 +82,31 @@ async def test_a_missing_secondary_command_is_reported_not_fatal(tmp_path: Path,
     missing = detail["NOT AVAILABLE"].rows
     assert [row[0] for row in missing] == ["ldm list-services -p", "ldm list-devices -a -p"]
     assert "Invalid command" in missing[0][1]
+
+
+async def test_bindings_fall_back_to_list_l_p_where_list_bindings_is_missing(tmp_path: Path,
+                                                                             monkeypatch: pytest.MonkeyPatch,
+                                                                             replay_path: str):
+    data = tmp_path / "data"
+    data.mkdir()
+    for name in ("list_-p.out", "-V.out"):
+        (data / name).write_text((REPLAY / "data" / name).read_text())
+    # an older release: no list-bindings, but `ldm list -l -p DOMAIN` prints the same sections (ldm.md §3.3)
+    (data / "list_-l_-p_ldg1.out").write_text((REPLAY / "data" / "list-bindings_-p.out").read_text())
+    monkeypatch.setenv("HVDECK_LDM_REPLAY", str(data))
+    backend = LdomsBackend(HostSpec(name="c", address="c", transport="local", kind="ldoms"), LocalSession("c"))
+    await backend.open()
+    domain = next(iter(await backend.poll()))
+    bindings = await backend.bindings(domain.__class__(**{**{f: getattr(domain, f) for f in domain.__slots__},
+                                                        "name": "ldg1"}))
+    assert [d.source for d in bindings.disks] == ["ldg1-boot@primary-vds0"]
+
+
+def test_console_is_vntsd_on_the_control_domain():
+    from hvdeck.backends.ldoms.commands import console_command
+    from hvdeck.backends.model import Domain
+
+    guest = Domain(host="t7", name="ldg1", state=DomainState.RUNNING, native_state="active", console="5000")
+    control = Domain(host="t7", name="primary", state=DomainState.RUNNING, native_state="active", console="UART")
+    assert console_command(guest) == ("telnet", "localhost", "5000")
+    assert console_command(control) is None

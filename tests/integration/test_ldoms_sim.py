@@ -135,3 +135,55 @@ async def test_state_changes_show_up_in_the_next_poll(t7, ssh_world):
         assert after["ldg-test"].uptime_s is not None
     finally:
         await fleet.close()
+
+
+async def test_a_dropped_host_goes_stale_with_its_last_domains_then_recovers(ssh_world):
+    world = LdomsWorld.demo("t7-a", 1)
+    key = asyncssh.generate_private_key("ssh-ed25519")
+    server = await serve(world, host_key=key, authorized_keys=[ssh_world.client_key])
+    ssh_world.trust(server)
+    port = server.port
+    now = [100.0]
+    fleet = Fleet(Inventory((ssh_world.spec(server, "t7-a", kind="ldoms"),), ssh=ssh_world.options()),
+                  clock=lambda: now[0])
+    try:
+        first = await fleet.poll_host("t7-a")
+        assert first.status is HostStatus.UP and first.last_ok == 100.0
+        await server.close()  # the host goes away: listener and every connection
+        now[0] = 130.0
+        stale = await fleet.poll_host("t7-a")
+        assert stale.status is HostStatus.STALE
+        assert stale.domains == first.domains, "the last good domains stay on screen"
+        assert stale.last_ok == 100.0 and stale.taken_at == 130.0 and "127.0.0.1" in stale.error
+        assert fleet.hosts["t7-a"].failures == 1
+        server = await serve(world, port=port, host_key=key, authorized_keys=[ssh_world.client_key])
+        now[0] = 140.0
+        back = await fleet.poll_host("t7-a")
+        assert back.status is HostStatus.UP and back.last_ok == 140.0 and fleet.hosts["t7-a"].failures == 0
+    finally:
+        await fleet.close()
+        await server.close()
+
+
+async def test_garbage_from_ldm_marks_the_host_error_with_the_line(ssh_world):
+    from hvdeck.backends.sim.sshserver import Reply
+
+    async def broken(command, read_stdin):
+        if command == "ldm -V":
+            return Reply("Logical Domains Manager (v 3.6.0.0.23)\n")
+        return Reply("VERSION 1.11\nDOMAIN|name=ok|state=active|ncpu=2|mem=1G\n")  # mem= must be bytes
+
+    from hvdeck.backends.sim.sshserver import SimSSHServer
+
+    server = SimSSHServer(broken, host_key=asyncssh.generate_private_key("ssh-ed25519"),
+                          authorized_keys=[ssh_world.client_key])
+    await server.start()
+    ssh_world.trust(server)
+    fleet = Fleet(Inventory((ssh_world.spec(server, "bad", kind="ldoms"),), ssh=ssh_world.options()))
+    try:
+        snapshot = await fleet.poll_host("bad")
+        assert snapshot.status is HostStatus.ERROR and snapshot.domains == ()
+        assert "line 2" in snapshot.error and "mem" in snapshot.error
+    finally:
+        await fleet.close()
+        await server.close()

@@ -128,3 +128,35 @@ async def test_start_an_inactive_domain_binds_it_first(tmp_path: Path, ldoms_fle
         assert app.screen.result.ok, app.screen.result.summary()
         await pilot.press("escape")
         await wait_for(pilot, lambda: _domain(app, "ldg-build").state is DomainState.RUNNING)
+
+
+async def test_a_lost_host_shows_stale_with_its_age_and_recovers(tmp_path: Path, ssh_world):
+    import asyncssh
+
+    from hvdeck.backends.inventory import Inventory
+    from hvdeck.backends.model import HostStatus
+    from hvdeck.backends.sim.ldoms import LdomsWorld, serve
+
+    world = LdomsWorld.demo("t7-a", 1)
+    key = asyncssh.generate_private_key("ssh-ed25519")
+    server = await serve(world, host_key=key, authorized_keys=[ssh_world.client_key])
+    ssh_world.trust(server)
+    port = server.port
+    inventory = Inventory((ssh_world.spec(server, "t7-a", kind="ldoms", poll_interval=0.3),), ssh=ssh_world.options())
+    now = [1000.0]
+    app = make_app(tmp_path, inventory, clock=lambda: now[0])
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await fleet_loaded(pilot, 6)
+            await server.close()
+            now[0] = 1042.0
+            await wait_for(pilot, lambda: app.snapshots["t7-a"].status is HostStatus.STALE)
+            app.screen._tick()
+            assert "◐ t7-a stale 42s" in plain(app.screen.query_one("#hosts"))
+            assert len(names(app)) == 6, "the last good rows stay, marked stale"
+            assert "t7-a" in table(app)._stale
+            server = await serve(world, port=port, host_key=key, authorized_keys=[ssh_world.client_key])
+            await wait_for(pilot, lambda: app.snapshots["t7-a"].status is HostStatus.UP, timeout=20)
+            assert "t7-a" not in table(app)._stale
+    finally:
+        await server.close()
