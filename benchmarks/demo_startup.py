@@ -1,7 +1,8 @@
 """How long `hvdeck demo` takes from process start to its first full table (every host polled).
 
-Starts a fresh Python process that imports hvdeck, builds the demo app exactly as `hvdeck demo` does
-and runs it headless; the process prints the time when the fleet table first holds every domain of
+Starts a fresh Python process that imports hvdeck, builds the demo exactly as `hvdeck demo` does (two
+libvirt test-driver hosts, two simulated LDoms control domains started on loopback and reached through
+SSH) and runs it headless; the process prints the time when the fleet table first holds every domain of
 every host, then exits. Reports the median over several cold starts.
 
     .venv/bin/python benchmarks/demo_startup.py [--runs 5]
@@ -20,7 +21,7 @@ CHILD = r"""
 import time
 t0 = time.perf_counter()
 from hvdeck.backends.audit import AuditLog
-from hvdeck.backends.sim.demo import demo_inventory
+from hvdeck.backends.sim.demo import DemoFleet
 from hvdeck.tui.app import HvdeckApp
 from hvdeck.widgets.fleet_table import FleetTable
 imported = time.perf_counter()
@@ -32,11 +33,12 @@ class Timed(HvdeckApp):
 
     def _check(self):
         table = self.screen.query(FleetTable).first(None)
-        if table is not None and table.total_count == 12 and table.row_count == 12:
+        if table is not None and table.total_count == 24 and table.row_count == 24:
             print(f"{imported - t0:.3f} {time.perf_counter() - t0:.3f}", flush=True)
             self.exit()
 
-Timed(demo_inventory(), audit=AuditLog("/dev/null")).run(headless=True, size=(120, 36))
+with DemoFleet() as inventory:
+    Timed(inventory, audit=AuditLog("/dev/null")).run(headless=True, size=(120, 36))
 """
 
 

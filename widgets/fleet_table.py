@@ -95,12 +95,15 @@ def cells(domain: Domain) -> tuple[str, ...]:
 
 
 class _Row:
-    __slots__ = ("domain", "cells", "hay", "history", "version")
+    __slots__ = ("domain", "cells", "hay", "sort_values", "name", "history", "version")
 
     def __init__(self, domain: Domain, history: tuple[float | None, ...], version: int) -> None:
         self.domain = domain
         self.cells = cells(domain)
         self.hay = "\x00".join(self.cells).lower()
+        # every column's sort value, once per change of the row rather than once per sort
+        self.sort_values = tuple(c.value(domain) if c.value is not None else None for c in COLUMNS)
+        self.name = domain.name.lower()
         self.history = history
         self.version = version
 
@@ -357,15 +360,13 @@ class FleetTable(ScrollView, can_focus=True):
         self._reindex()
 
     def _entry(self, key: str, column: Column) -> tuple[bool, tuple]:
-        """(known, entry) of one row for a sort column."""
-        domain = self._rows[key].domain
-        rank = self._host_rank.get(domain.host, 1 << 30)
-        if column.key == "host" or column.value is None:
-            return True, (rank, domain.name.lower(), key)
-        value = column.value(domain)
-        if value is None:
-            return False, (rank, domain.name.lower(), key)
-        return True, (value, rank, domain.name.lower(), key)
+        """(known, entry) of one row for a sort column (`_sort` does the same for every row at once)."""
+        row = self._rows[key]
+        tie = (self._host_rank.get(row.domain.host, 1 << 30), row.name, key)
+        if column.key == "host":
+            return True, tie
+        value = row.sort_values[COLUMN_KEYS.index(column.key)]
+        return (False, tie) if value is None else (True, (value, *tie))
 
     def _place(self, key: str) -> None:
         """Put a new or changed row where it sorts (unless a full sort is due anyway)."""
@@ -387,13 +388,24 @@ class FleetTable(ScrollView, can_focus=True):
             del entries[i]
 
     def _sort(self) -> None:
-        self._host_rank = {h: i for i, h in enumerate(self._host_order)}
+        """Every row's entry for the sort column, sorted: `_entry` inlined, as this is the one loop over
+        all rows that a keystroke (a new sort column) pays for."""
+        rank = self._host_rank = {h: i for i, h in enumerate(self._host_order)}
+        by_host = self.sort_column == "host"
+        index = COLUMN_KEYS.index(self.sort_column)
+        far = 1 << 30
         present, absent, entries = [], [], {}
-        column = _BY_KEY[self.sort_column]
-        for key in self._rows:
-            known, entry = self._entry(key, column)
-            (present if known else absent).append(entry)
-            entries[key] = (known, entry)
+        for key, row in self._rows.items():
+            r = rank.get(row.domain.host, far)
+            v = None if by_host else row.sort_values[index]
+            if by_host or v is None:
+                entry = (r, row.name, key)
+                (present if by_host else absent).append(entry)
+                entries[key] = (by_host, entry)
+            else:
+                entry = (v, r, row.name, key)
+                present.append(entry)
+                entries[key] = (True, entry)
         present.sort()
         absent.sort()
         self._present, self._absent, self._entries = present, absent, entries
@@ -472,12 +484,11 @@ class FleetTable(ScrollView, can_focus=True):
         return p if 0 <= p < len(index) else 0
 
     def watch_sort_column(self) -> None:
-        self._strips.clear()
+        # row strips do not depend on the sort (the header's cache key has the column and direction)
         self._invalidate(resort=True)
         self._flush()
 
     def watch_sort_reverse(self) -> None:
-        self._strips.clear()  # the header's arrow
         self._invalidate()
         self._flush()
 
@@ -594,7 +605,7 @@ class FleetTable(ScrollView, can_focus=True):
         self._flush()
         scroll_x, scroll_y = self.scroll_offset
         width = self.size.width
-        base = self.rich_style
+        base = self._base_style()
         fill = base
         if y == 0:
             strip = self._header()
@@ -622,7 +633,7 @@ class FleetTable(ScrollView, can_focus=True):
         key = ("header", self._layout, self.sort_column, self.sort_reverse)
         strip = self._strips.get(key)
         if strip is None:
-            header = self.rich_style + self._style("fleet-table--header")
+            header = self._base_style() + self._style("fleet-table--header")
             sorted_style = header + self._style("fleet-table--sorted")
             segments = []
             for i, (column, width) in enumerate(zip(COLUMNS, self._widths)):
@@ -641,7 +652,7 @@ class FleetTable(ScrollView, can_focus=True):
         key = ("group", group.host, self._layout, self._host_titles.get(group.host, ""))
         strip = self._strips.get(key)
         if strip is None:
-            style = self.rich_style + self._style("fleet-table--group")
+            style = self._base_style() + self._style("fleet-table--group")
             count = len(self._host_keys.get(group.host, ()))
             title = self._host_titles.get(group.host) or f"{count} domains"
             strip = Strip([Segment(f"▾ {group.host}  {title}", style)]).extend_cell_length(
@@ -655,24 +666,42 @@ class FleetTable(ScrollView, can_focus=True):
         strip = self._strips.get(cache_key)
         if strip is not None:
             return strip
-        base = self.rich_style
+        base = self._base_style()
         if row.domain.host in self._stale:
             base = base + self._style("fleet-table--stale")
         state_style = base + self._style(f"fleet-table--state-{row.domain.state.value}")
         if is_cursor:  # the cursor's colours win, for contrast; the state keeps its weight (bold crashed)
             cursor = self._style("fleet-table--cursor")
             base, state_style = base + cursor, state_style + cursor
-        segments = []
-        last = len(COLUMNS) - 1
+        # one segment per run of one style (five, not two dozen): strips are built for every newly
+        # visible row after a sort or a filter
+        gap = " " * _GAP
+        segments: list[Segment] = []
+        run: list[str] = []
+        run_style = base
         for i, (column, width) in enumerate(zip(COLUMNS, self._widths)):
             text = row.cells[i] if column.key != "history" else fmt.sparkline(row.history, width, top=100.0)
-            text = self._fit(text, width, column.align)
-            segments.append(Segment(text, state_style if column.key in ("state", "history") else base))
-            if i < last:
-                segments.append(Segment(" " * _GAP, base))
+            style = state_style if column.key in ("state", "history") else base
+            if style is not run_style and run:
+                segments.append(Segment("".join(run), run_style))
+                run = []
+            run_style = style
+            run.append(self._fit(text, width, column.align))
+            if i < len(COLUMNS) - 1:
+                if style is not base:
+                    segments.append(Segment("".join(run), run_style))
+                    run, run_style = [], base
+                run.append(gap)
+        segments.append(Segment("".join(run), run_style))
         strip = Strip(segments).extend_cell_length(self.virtual_size.width, base)
         self._strips[cache_key] = strip
         return strip
+
+    def _base_style(self) -> Style:
+        style = self._styles.get("")
+        if style is None:
+            style = self._styles[""] = self.rich_style
+        return style
 
     def on_focus(self) -> None:
         self.notify_style_update()
