@@ -76,9 +76,11 @@ async def ssh_server(ssh_world: SshWorld) -> AsyncIterator[ServerFactory]:
     servers: list[SimSSHServer] = []
 
     async def start(handler: Handler, *, forward_paths: tuple[str, ...] = (), port: int = 0,
-                    host_key: asyncssh.SSHKey | None = None) -> SimSSHServer:
+                    host_key: asyncssh.SSHKey | None = None,
+                    tcp_forwards: tuple[tuple[str, int], ...] = ()) -> SimSSHServer:
         server = SimSSHServer(handler, host_key=host_key or asyncssh.generate_private_key("ssh-ed25519"),
-                              authorized_keys=[ssh_world.client_key], forward_paths=forward_paths)
+                              authorized_keys=[ssh_world.client_key], forward_paths=forward_paths,
+                              tcp_forwards=tcp_forwards)
         await server.start(port=port)
         servers.append(server)
         return server

@@ -63,13 +63,17 @@ class _Server(asyncssh.SSHServer):
     def unix_connection_requested(self, dest_path: str) -> bool:
         return dest_path in self._owner.forward_paths
 
+    def connection_requested(self, dest_host: str, dest_port: int, orig_host: str, orig_port: int) -> bool:
+        """TCP forwarding, for a server that plays a jump host (ProxyJump); off unless asked for."""
+        return (dest_host, dest_port) in self._owner.tcp_forwards
+
 
 class SimSSHServer:
     """``await server.start()`` listens on 127.0.0.1 (port 0 picks a free one); ``server.port`` tells."""
 
     def __init__(self, handler: Handler, *, host_key: asyncssh.SSHKey,
                  authorized_keys: Iterable[asyncssh.SSHKey] | str,
-                 forward_paths: Iterable[str] = ()) -> None:
+                 forward_paths: Iterable[str] = (), tcp_forwards: Iterable[tuple[str, int]] = ()) -> None:
         self.handler = handler
         self.host_key = host_key
         if isinstance(authorized_keys, str):
@@ -78,6 +82,7 @@ class SimSSHServer:
             keys = "".join(k.export_public_key("openssh").decode() for k in authorized_keys)
             self._authorized = asyncssh.import_authorized_keys(keys)
         self.forward_paths = set(forward_paths)
+        self.tcp_forwards = set(tcp_forwards)
         self.connections: set[asyncssh.SSHServerConnection] = set()
         self.accepted = 0
         #: every command line received, in order (tests assert on the exact argv hvdeck sent)

@@ -160,7 +160,8 @@ class SshSession(Session):
         name = options.host_key_alias or options.host
         return name if options.port in (22, None) else f"[{name}]:{options.port}"
 
-    async def _host_key_problem(self, exc: Exception) -> HostKeyProblem:
+    async def _host_key_problem(self, exc: asyncssh.HostKeyNotVerifiable) -> HostKeyProblem:
+        """Say which key failed and what to do, fetching the server's key to show its fingerprint."""
         files = self.known_hosts_files()
         kw: dict[str, Any] = {}
         if self.ssh.config is not None:
@@ -172,30 +173,42 @@ class SshSession(Session):
                 self._connect_timeout)
         except (OSError, asyncssh.Error, asyncio.TimeoutError):
             key = None
-        fingerprint = key.get_fingerprint("sha256") if key is not None else None
-        key_line = key.export_public_key("openssh").decode().strip() if key is not None else None
-        pattern = self.known_hosts_pattern()
         options = self._options()
-        changed = False
+        trusted: list[asyncssh.SSHKey] = []
         for path in files:
             try:
-                trusted = asyncssh.read_known_hosts(path).match(
-                    options.host_key_alias or options.host, "", options.port if options.port != 22 else None)
+                trusted += asyncssh.read_known_hosts(path).match(
+                    options.host_key_alias or options.host, "", options.port if options.port != 22 else None)[0]
             except (OSError, ValueError):
                 continue
-            if trusted[0]:
-                changed = True
-        shown = fingerprint or "(the key could not be fetched)"
+        pattern = self.known_hosts_pattern()
+        fingerprint = key.get_fingerprint("sha256") if key is not None else None
         details = dict(host=self.host, address=self.spec.address, port=options.port or 22,
-                       fingerprint=fingerprint, key_line=key_line, known_hosts=files[0], pattern=pattern)
-        if changed:
+                       fingerprint=fingerprint, known_hosts=files[0], pattern=pattern)
+        reason = exc.reason or "host key not trusted"
+        jump = options.tunnel if isinstance(options.tunnel, str) else None
+        if key is None:
+            where = (f"; the connection goes through the jump host {jump} (ProxyJump), whose key is checked "
+                     "against the known_hosts file your ssh config names for it" if jump else
+                     "; the server's key could not be fetched to show its fingerprint")
+            return HostKeyProblem(f"{self._where()}: {reason}{where}", key_line=None, **details)
+        key_line = key.export_public_key("openssh").decode().strip()
+        if any(k.public_data == key.public_data for k in trusted):
+            # this host's key is trusted: the key that failed is a jump host's (ProxyJump), checked
+            # against the known_hosts that the ssh config names for that hop
+            return HostKeyProblem(
+                f"{self._where()}: {reason} — a jump host (ProxyJump) on the way is not trusted; add its "
+                "key to the known_hosts file your ssh config uses for it (ssh -J shows and asks)",
+                key_line=None, **details)
+        if trusted:
             return HostKeyChanged(
-                f"{self._where()}: the host key does NOT match the one in known_hosts ({shown}). "
+                f"{self._where()}: the host key does NOT match the one in known_hosts ({fingerprint}). "
                 f"Someone may be intercepting the connection; if the host was reinstalled, remove its old "
-                f"line with: ssh-keygen -R {shlex.quote(pattern)} -f {shlex.quote(files[0])}", **details)
+                f"line with: ssh-keygen -R {shlex.quote(pattern)} -f {shlex.quote(files[0])}",
+                key_line=key_line, **details)
         return HostKeyUnknown(
-            f"{self._where()}: unknown host key {shown}. Check it with the host's administrator, then "
-            f"trust it with: hvdeck trust {shlex.quote(self.host)}", **details)
+            f"{self._where()}: unknown host key {fingerprint}. Check it with the host's administrator, then "
+            f"trust it with: hvdeck trust {shlex.quote(self.host)}", key_line=key_line, **details)
 
     # -- commands -----------------------------------------------------------------------------------
 

@@ -119,3 +119,28 @@ async def test_read_only_host_refuses_and_opens_libvirt_read_only(testbed: Testb
     finally:
         await fleet.close()
     assert [r["result"] for r in audit.records()] == ["refused: read-only"]
+
+
+async def test_console_domain_screen_shows_the_real_guests_disk_interface_and_serial(testbed: Testbed,
+                                                                                    tmp_path: Path):
+    from hvdeck.tui.screens.domain import DomainScreen
+    from hvdeck.widgets.bindings_view import BindingsView
+
+    from ..ui.helpers import highlight, make_app, plain, table, wait_for
+
+    inventory = inv.load(testbed.inventory(tmp_path / "hosts.yaml"))
+    app = make_app(tmp_path, inventory)
+    async with app.run_test(size=(140, 45)) as pilot:
+        await wait_for(pilot, lambda: table(app).total_count == len(_virsh_list(testbed)), timeout=30)
+        await highlight(pilot, testbed.guest)
+        await pilot.press("enter")
+        view = app.screen.query_one(BindingsView)
+        await wait_for(pilot, lambda: isinstance(app.screen, DomainScreen) and bool(view.query("#section-disk")),
+                       timeout=30)
+        disk = plain(view.query_one("#section-disk"))
+        assert f"{testbed.root}/disks/{testbed.guest}.img" in disk and "vda" in disk and "virtio" in disk
+        network = plain(view.query_one("#section-network"))
+        assert "52:54:00:7e:57:01" in network and "hvtb0" in network and "bridge" in network
+        console = plain(view.query_one("#section-console"))
+        assert "serial" in console and "pty" in console and "/dev/pts/" in console
+        assert "running" in plain(app.screen.query_one("#domain-title"))

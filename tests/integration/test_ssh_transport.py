@@ -9,7 +9,8 @@ from pathlib import Path
 import asyncssh
 import pytest
 
-from hvdeck.backends.errors import AuthFailed, ConnectionLost, HostKeyChanged, HostKeyUnknown, HostUnreachable
+from hvdeck.backends.errors import (AuthFailed, ConnectionLost, HostKeyChanged, HostKeyProblem, HostKeyUnknown,
+                                    HostUnreachable)
 from hvdeck.backends.sim.sshserver import Reply
 from hvdeck.backends.transport.ssh import SshSession, trust_host_key
 
@@ -191,3 +192,77 @@ async def test_stream_yields_lines_as_they_come(ssh_server, ssh_world):
     lines = [line async for line in session.stream(["xentop", "-b"])]
     assert lines == ["a", "b", "c"]
     await session.close()
+
+
+async def test_ssh_config_alias_supplies_hostname_port_user_and_key(ssh_server, ssh_world):
+    server = await ssh_server(echo_handler())
+    ssh_world.trust(server)
+    ssh_world.config.write_text(f"""Host lab-alias
+    HostName 127.0.0.1
+    Port {server.port}
+    User root
+    IdentityFile {ssh_world.key_path}
+""")
+    from hvdeck.backends.inventory import HostSpec
+
+    # the inventory names only the alias, as `address: lab-alias` (the default: the host's name)
+    session = SshSession(HostSpec(name="lab-alias", address="lab-alias"), ssh_world.options())
+    assert (await session.run(["echo-argv", "via-config"])).stdout == "via-config\n"
+    assert session.known_hosts_pattern() == f"[127.0.0.1]:{server.port}"
+    await session.close()
+
+
+async def test_proxyjump_from_ssh_config(ssh_server, ssh_world):
+    target = await ssh_server(echo_handler())
+    jump = await ssh_server(echo_handler(), tcp_forwards=(("127.0.0.1", target.port),))
+    ssh_world.trust(target)
+    ssh_world.trust(jump)
+    ssh_world.config.write_text(f"""Host jump
+    HostName 127.0.0.1
+    Port {jump.port}
+    User root
+    IdentityFile {ssh_world.key_path}
+    UserKnownHostsFile {ssh_world.known_hosts}
+Host inner
+    HostName 127.0.0.1
+    Port {target.port}
+    User root
+    IdentityFile {ssh_world.key_path}
+    ProxyJump jump
+""")
+    from hvdeck.backends.inventory import HostSpec
+
+    session = SshSession(HostSpec(name="inner", address="inner"), ssh_world.options())
+    assert (await session.run(["echo-argv", "through-the-jump"])).stdout == "through-the-jump\n"
+    assert target.commands == ["echo-argv through-the-jump"] and jump.commands == []
+    assert jump.accepted == 1 and target.accepted == 1
+    await session.close()
+
+
+async def test_an_untrusted_jump_host_is_named_as_the_problem(ssh_server, ssh_world, tmp_path: Path):
+    target = await ssh_server(echo_handler())
+    jump = await ssh_server(echo_handler(), tcp_forwards=(("127.0.0.1", target.port),))
+    ssh_world.trust(target)  # the target is trusted; the jump host is in no known_hosts at all
+    empty = tmp_path / "empty_known_hosts"
+    empty.write_text("")
+    ssh_world.config.write_text(f"""Host jump
+    HostName 127.0.0.1
+    Port {jump.port}
+    User root
+    IdentityFile {ssh_world.key_path}
+    UserKnownHostsFile {empty}
+Host inner
+    HostName 127.0.0.1
+    Port {target.port}
+    User root
+    IdentityFile {ssh_world.key_path}
+    ProxyJump jump
+""")
+    from hvdeck.backends.inventory import HostSpec
+
+    session = SshSession(HostSpec(name="inner", address="inner"), ssh_world.options())
+    with pytest.raises(HostKeyProblem) as caught:
+        await session.connect()
+    assert not isinstance(caught.value, (HostKeyUnknown, HostKeyChanged))
+    assert "jump host" in caught.value.message and caught.value.key_line is None
+    assert target.commands == []
