@@ -46,21 +46,20 @@ async def test_sim_serves_ldm_over_ssh_with_a_stable_host_key(tmp_path: Path, ss
         await session.close()
 
         if shutil.which("ssh"):  # and the same with OpenSSH's own client, as an operator would
-            ssh = await asyncio.create_subprocess_exec(
-                "ssh", "-F", "/dev/null", "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes",
-                "-o", f"UserKnownHostsFile={ssh_world.known_hosts}", "-i", str(ssh_world.key_path),
-                "-p", str(port), "root@127.0.0.1", "ldm list -p ldg-web1; ldm -V | head",
-                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
-            out, err = await asyncio.wait_for(ssh.communicate(), 30)
+            async def ssh(command: str) -> tuple[int, bytes, bytes]:
+                client = await asyncio.create_subprocess_exec(
+                    "ssh", "-F", "/dev/null", "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes",
+                    "-o", f"UserKnownHostsFile={ssh_world.known_hosts}", "-i", str(ssh_world.key_path),
+                    "-p", str(port), "root@127.0.0.1", command,
+                    stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+                out, err = await asyncio.wait_for(client.communicate(), 30)
+                return client.returncode, out, err
+
             # `| head` is not simulated: the shell refuses pipes as a syntax error, and nothing runs
-            assert ssh.returncode == 2 and b"Syntax error" in err
-            ssh = await asyncio.create_subprocess_exec(
-                "ssh", "-F", "/dev/null", "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes",
-                "-o", f"UserKnownHostsFile={ssh_world.known_hosts}", "-i", str(ssh_world.key_path),
-                "-p", str(port), "root@127.0.0.1", "ldm list -p ldg-web1; ldm -V",
-                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
-            out, err = await asyncio.wait_for(ssh.communicate(), 30)
-            assert ssh.returncode == 0, err
+            code, out, err = await ssh("ldm list -p ldg-web1; ldm -V | head")
+            assert code == 2 and b"Syntax error" in err and out == b""
+            code, out, err = await ssh("ldm list -p ldg-web1; ldm -V")
+            assert code == 0, err
             assert b"DOMAIN|name=ldg-web1|state=active" in out and b"Logical Domains Manager (v 3.6.0.0.23)" in out
     finally:
         proc.terminate()
