@@ -75,13 +75,6 @@ class Store:
         return DomainHistory(tuple(self._cpu.get(key, ())), tuple(self._net.get(key, ())),
                              tuple(self._disk.get(key, ())))
 
-    def domain(self, key: str) -> Domain | None:
-        host = key.split("\x1f", 1)[0]
-        snapshot = self.snapshots.get(host)
-        if snapshot is None:
-            return None
-        return next((d for d in snapshot.domains if d.key == key), None)
-
 
 def _add(a: float | None, b: float | None) -> float | None:
     if a is None and b is None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 from textual.app import App
 from textual.binding import Binding
@@ -265,8 +264,3 @@ class HvdeckApp(App[None]):
     def action_toggle_theme(self) -> None:
         self.theme = "hvdeck-light" if self.theme == "hvdeck-dark" else "hvdeck-dark"
 
-
-def audit_for(path: str | Path | None) -> AuditLog:
-    from hvdeck.backends.audit import default_path
-
-    return AuditLog(path if path is not None else default_path())
