@@ -25,6 +25,11 @@ class HvdeckError(Exception):
         return str(self.args[0]) if self.args else self.title
 
 
+def describe(exc: BaseException) -> str:
+    """The sentence to show for any failure: our own message, or the type and text of anything else."""
+    return exc.message if isinstance(exc, HvdeckError) else f"{type(exc).__name__}: {exc}"
+
+
 class HostUnreachable(HvdeckError):
     """TCP connect, DNS, timeout, or the link dropped: the host shows as down (or stale)."""
 

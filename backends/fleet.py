@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from .base import Backend
-from .errors import (AuthFailed, HostKeyProblem, HostUnreachable, HvdeckError, ReadOnlyRefused)
+from .errors import AuthFailed, HostKeyProblem, HostUnreachable, HvdeckError, ReadOnlyRefused, describe
 from .inventory import HostSpec, Inventory, SshOptions
 from .model import Bindings, Domain, HostInfo, HostSnapshot, HostStatus
 from .plan import Operation
@@ -173,7 +173,7 @@ class Fleet:
             status = HostStatus.STALE if rt.last_ok is not None else HostStatus.DOWN
         else:
             status = HostStatus.ERROR
-        message = exc.message if isinstance(exc, HvdeckError) else f"{type(exc).__name__}: {exc}"
+        message = describe(exc)
         if isinstance(exc, HvdeckError) and not isinstance(exc, HostUnreachable):
             message = f"{exc.title}: {message}" if exc.title not in message else message
         domains = rt.last_domains if status is HostStatus.STALE else ()

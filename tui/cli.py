@@ -163,11 +163,10 @@ def _print_table(snapshots: Sequence[HostSnapshot]) -> None:
                             ("NATIVE", "left"), ("VCPU", "right"), ("MEMORY", "right"), ("CPU%", "right"),
                             ("CONS", "left")):
         table.add_column(column, justify=justify)  # type: ignore[arg-type]
-    colours = {"running": "green", "paused": "yellow", "crashed": "red", "transition": "cyan"}
     for s in snapshots:
         for d in s.domains:
             table.add_row(s.host, d.name, "-" if d.id is None else str(d.id),
-                          f"[{colours.get(d.state.value, 'dim')}]{d.state.value}[/]", d.native_state,
+                          f"[{fmt.STATE_COLOURS.get(d.state.value, 'dim')}]{d.state.value}[/]", d.native_state,
                           "-" if d.vcpus is None else str(d.vcpus), fmt.size(d.memory_bytes),
                           fmt.percent(d.cpu_percent), d.console or "-")
     console.print(table)

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 _BLOCKS = " ▁▂▃▄▅▆▇█"
 
+#: rich colours of the normalised states, where a theme variable cannot reach (rich Text, the `ls` table)
+STATE_COLOURS = {"running": "green", "paused": "yellow", "crashed": "red", "transition": "cyan"}
+
 
 def size(n: float | None) -> str:
     """Binary size in ldm's style: 512M, 2G, 1.5T; ``-`` when unknown."""

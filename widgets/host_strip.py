@@ -71,16 +71,16 @@ class HostStrip(Static):
     }
     """
 
-    _running: dict[str, tuple[HostSnapshot, int]]
-
-    def on_mount(self) -> None:
-        self._running = {}
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        #: host -> (the snapshot counted, its running domains): recounted only for a new snapshot
+        self._running_counts: dict[str, tuple[HostSnapshot, int]] = {}
 
     def _running_count(self, snapshot: HostSnapshot) -> int:
-        cached = self._running.get(snapshot.host)
+        cached = self._running_counts.get(snapshot.host)
         if cached is None or cached[0] is not snapshot:
             cached = (snapshot, sum(1 for d in snapshot.domains if d.state is DomainState.RUNNING))
-            self._running[snapshot.host] = cached
+            self._running_counts[snapshot.host] = cached
         return cached[1]
 
     def show(self, snapshots: Iterable[HostSnapshot], now: float) -> None:

@@ -212,17 +212,15 @@ async def test_ssh_config_alias_supplies_hostname_port_user_and_key(ssh_server, 
     await session.close()
 
 
-async def test_proxyjump_from_ssh_config(ssh_server, ssh_world):
-    target = await ssh_server(echo_handler())
-    jump = await ssh_server(echo_handler(), tcp_forwards=(("127.0.0.1", target.port),))
-    ssh_world.trust(target)
-    ssh_world.trust(jump)
+def _through_jump(ssh_world, jump, target, jump_known_hosts: Path) -> SshSession:
+    """A session to `inner`, which ~/.ssh/config reaches through `jump` (ProxyJump); the jump hop's key is
+    checked against ``jump_known_hosts``, as ssh does for each hop."""
     ssh_world.config.write_text(f"""Host jump
     HostName 127.0.0.1
     Port {jump.port}
     User root
     IdentityFile {ssh_world.key_path}
-    UserKnownHostsFile {ssh_world.known_hosts}
+    UserKnownHostsFile {jump_known_hosts}
 Host inner
     HostName 127.0.0.1
     Port {target.port}
@@ -232,7 +230,15 @@ Host inner
 """)
     from hvdeck.backends.inventory import HostSpec
 
-    session = SshSession(HostSpec(name="inner", address="inner"), ssh_world.options())
+    return SshSession(HostSpec(name="inner", address="inner"), ssh_world.options())
+
+
+async def test_proxyjump_from_ssh_config(ssh_server, ssh_world):
+    target = await ssh_server(echo_handler())
+    jump = await ssh_server(echo_handler(), tcp_forwards=(("127.0.0.1", target.port),))
+    ssh_world.trust(target)
+    ssh_world.trust(jump)
+    session = _through_jump(ssh_world, jump, target, ssh_world.known_hosts)
     assert (await session.run(["echo-argv", "through-the-jump"])).stdout == "through-the-jump\n"
     assert target.commands == ["echo-argv through-the-jump"] and jump.commands == []
     assert jump.accepted == 1 and target.accepted == 1
@@ -245,22 +251,7 @@ async def test_an_untrusted_jump_host_is_named_as_the_problem(ssh_server, ssh_wo
     ssh_world.trust(target)  # the target is trusted; the jump host is in no known_hosts at all
     empty = tmp_path / "empty_known_hosts"
     empty.write_text("")
-    ssh_world.config.write_text(f"""Host jump
-    HostName 127.0.0.1
-    Port {jump.port}
-    User root
-    IdentityFile {ssh_world.key_path}
-    UserKnownHostsFile {empty}
-Host inner
-    HostName 127.0.0.1
-    Port {target.port}
-    User root
-    IdentityFile {ssh_world.key_path}
-    ProxyJump jump
-""")
-    from hvdeck.backends.inventory import HostSpec
-
-    session = SshSession(HostSpec(name="inner", address="inner"), ssh_world.options())
+    session = _through_jump(ssh_world, jump, target, empty)
     with pytest.raises(HostKeyProblem) as caught:
         await session.connect()
     assert not isinstance(caught.value, (HostKeyUnknown, HostKeyChanged))

@@ -38,8 +38,9 @@ def _inventory() -> Inventory:
     return Inventory(tuple(hosts))
 
 
-def _app(tmp_path: Path, theme: str = "hvdeck-dark"):
-    return make_app(tmp_path, _inventory(), start_pollers=False, clock=lambda: 1000.0, theme=theme)
+def _app(tmp_path: Path, theme: str = "hvdeck-dark", inventory: Inventory | None = None):
+    """The app with its pollers off and its clock frozen; the libvirt demo unless told otherwise."""
+    return make_app(tmp_path, inventory or _inventory(), start_pollers=False, clock=lambda: 1000.0, theme=theme)
 
 
 async def _load(pilot: Pilot) -> None:
@@ -108,8 +109,7 @@ def test_host_key_prompt(snap_compare, tmp_path: Path):
     assert snap_compare(_app(tmp_path), terminal_size=(120, 36), run_before=run_before)
 
 
-def _ldoms_app(tmp_path: Path, inventory: Inventory):
-    return make_app(tmp_path, inventory, start_pollers=False, clock=lambda: 5000.0)
+
 
 
 @pytest.fixture
@@ -120,47 +120,39 @@ def frozen_ldoms():
         yield inventory
 
 
-async def _load_ldoms(pilot: Pilot) -> None:
-    app = pilot.app
-    for host in app.host_names:
-        await app.fleet.poll_host(host)
-    await wait_for(pilot, lambda: sum(len(s.domains) for s in app.snapshots.values()) == 12)
-    await pilot.pause()
-
-
 def test_ldoms_fleet(snap_compare, tmp_path: Path, frozen_ldoms):
-    assert snap_compare(_ldoms_app(tmp_path, frozen_ldoms), terminal_size=(120, 36), run_before=_load_ldoms)
+    assert snap_compare(_app(tmp_path, inventory=frozen_ldoms), terminal_size=(120, 36), run_before=_load)
 
 
 def test_ldoms_domain_screen(snap_compare, tmp_path: Path, frozen_ldoms):
     async def run_before(pilot: Pilot) -> None:
-        await _load_ldoms(pilot)
+        await _load(pilot)
         await highlight(pilot, "ldg-db1")
         await pilot.press("enter")
         await wait_for(pilot, lambda: isinstance(pilot.app.screen, DomainScreen)
                        and bool(pilot.app.screen.query_one(BindingsView).query("#section-vcons")))
 
-    assert snap_compare(_ldoms_app(tmp_path, frozen_ldoms), terminal_size=(120, 50), run_before=run_before)
+    assert snap_compare(_app(tmp_path, inventory=frozen_ldoms), terminal_size=(120, 50), run_before=run_before)
 
 
 def test_ldoms_host_screen(snap_compare, tmp_path: Path, frozen_ldoms):
     from hvdeck.tui.screens.host import HostScreen
 
     async def run_before(pilot: Pilot) -> None:
-        await _load_ldoms(pilot)
+        await _load(pilot)
         await highlight(pilot, "ldg-web1")
         await pilot.press("H")
         await wait_for(pilot, lambda: isinstance(pilot.app.screen, HostScreen)
                        and bool(pilot.app.screen.query_one(BindingsView).query("#section-free")))
 
-    assert snap_compare(_ldoms_app(tmp_path, frozen_ldoms), terminal_size=(120, 40), run_before=run_before)
+    assert snap_compare(_app(tmp_path, inventory=frozen_ldoms), terminal_size=(120, 40), run_before=run_before)
 
 
 def test_ldoms_action_menu(snap_compare, tmp_path: Path, frozen_ldoms):
     async def run_before(pilot: Pilot) -> None:
-        await _load_ldoms(pilot)
+        await _load(pilot)
         await highlight(pilot, "ldg-test")
         await pilot.press("a")
         await pilot.pause()
 
-    assert snap_compare(_ldoms_app(tmp_path, frozen_ldoms), terminal_size=(120, 36), run_before=run_before)
+    assert snap_compare(_app(tmp_path, inventory=frozen_ldoms), terminal_size=(120, 36), run_before=run_before)

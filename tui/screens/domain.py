@@ -11,7 +11,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 from textual.worker import Worker, WorkerState
 
-from hvdeck.backends.errors import HvdeckError
+from hvdeck.backends.errors import describe
 from hvdeck.backends.fleet import DomainHistory
 from hvdeck.backends.model import Bindings, Domain, HostSnapshot
 from hvdeck.widgets import format as fmt
@@ -27,16 +27,13 @@ def title_text(domain: Domain) -> Text:
     text.append(f"{domain.host} / ", style="dim")
     text.append(domain.name, style="bold")
     text.append("   ")
-    text.append(domain.state.value, style=f"bold {_STATE_STYLE.get(domain.state.value, '')}")
+    text.append(domain.state.value, style=f"bold {fmt.STATE_COLOURS.get(domain.state.value, '')}")
     if domain.native_state != domain.state.value:
         text.append(f" ({domain.native_state})", style="dim")
     text.append(f"   id {domain.id if domain.id is not None else '-'}", style="dim")
     if domain.uuid:
         text.append(f"   uuid {domain.uuid}", style="dim")
     return text
-
-
-_STATE_STYLE = {"running": "green", "paused": "yellow", "crashed": "red", "transition": "cyan"}
 
 
 def summary_text(domain: Domain) -> str:
@@ -138,6 +135,5 @@ class DomainScreen(DomainActions, Screen):
         if event.state is WorkerState.SUCCESS and event.worker.result is not None:
             view.show(event.worker.result)
         elif event.state is WorkerState.ERROR:
-            error = event.worker.error
-            text = error.message if isinstance(error, HvdeckError) else f"{type(error).__name__}: {error}"
+            text = describe(event.worker.error)
             view.show_message(f"cannot read the bindings: {text}", error=True)

@@ -12,7 +12,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 from textual.worker import Worker, WorkerState
 
-from hvdeck.backends.errors import HvdeckError
+from hvdeck.backends.errors import describe
 from hvdeck.backends.model import HostSnapshot, HostStatus, Section
 from hvdeck.widgets import format as fmt
 from hvdeck.widgets.bindings_view import BindingsView
@@ -93,6 +93,5 @@ class HostScreen(Screen):
         if event.state is WorkerState.SUCCESS:
             view.show_tables(event.worker.result or ())
         elif event.state is WorkerState.ERROR:
-            error = event.worker.error
-            text = error.message if isinstance(error, HvdeckError) else f"{type(error).__name__}: {error}"
+            text = describe(event.worker.error)
             view.show_message(f"cannot read {self.host}: {text}", error=True)
