@@ -15,7 +15,7 @@ from typing import ClassVar
 
 from .errors import Unsupported
 from .inventory import HostSpec
-from .model import Bindings, Domain, DomainState, HostInfo, Section
+from .model import Bindings, Domain, DomainState, HostInfo, HostSnapshot, Section
 from .plan import Operation, Plan
 from .transport.base import Result, Session
 
@@ -24,8 +24,9 @@ class Action(str, enum.Enum):
     START = "start"
     SHUTDOWN = "shutdown"
     REBOOT = "reboot"
-    SUSPEND = "suspend"
-    RESUME = "resume"
+    PAUSE = "pause"
+    UNPAUSE = "unpause"
+    WAKEUP = "wakeup"
     FORCE_OFF = "force-off"
 
     @property
@@ -37,8 +38,9 @@ _LABELS = {
     Action.START: "Start",
     Action.SHUTDOWN: "Shut down",
     Action.REBOOT: "Reboot",
-    Action.SUSPEND: "Suspend",
-    Action.RESUME: "Resume",
+    Action.PAUSE: "Pause",
+    Action.UNPAUSE: "Unpause",
+    Action.WAKEUP: "Wake up",
     Action.FORCE_OFF: "Force off",
 }
 
@@ -47,8 +49,9 @@ LIFECYCLE_STATES: dict[Action, frozenset[DomainState]] = {
     Action.START: frozenset({DomainState.STOPPED, DomainState.CRASHED}),
     Action.SHUTDOWN: frozenset({DomainState.RUNNING}),
     Action.REBOOT: frozenset({DomainState.RUNNING}),
-    Action.SUSPEND: frozenset({DomainState.RUNNING}),
-    Action.RESUME: frozenset({DomainState.PAUSED}),
+    Action.PAUSE: frozenset({DomainState.RUNNING}),
+    Action.UNPAUSE: frozenset({DomainState.PAUSED}),
+    Action.WAKEUP: frozenset({DomainState.PAUSED}),
     Action.FORCE_OFF: frozenset({DomainState.RUNNING, DomainState.PAUSED, DomainState.TRANSITION,
                                  DomainState.CRASHED}),
 }
@@ -110,8 +113,12 @@ class Backend(abc.ABC):
 
     # -- actions -------------------------------------------------------------------------------------
 
-    def why_not(self, action: Action, domain: Domain) -> str | None:
-        """None if ``action`` can be planned for ``domain`` now, else the reason to show the user."""
+    def why_not(self, action: Action, domain: Domain, host: HostSnapshot | None = None) -> str | None:
+        """None if ``action`` can be planned for ``domain`` now, else the reason to show the user.
+
+        ``host`` is the latest snapshot of the domain's host (its other domains matter on some
+        hypervisors: an LDoms control domain in delayed reconfiguration blocks its guests' changes).
+        Callers use `hvdeck.backends.policy.why_not`, which checks the host first."""
         if action not in self.ACTIONS:
             return f"{self.kind} hosts do not support {action.label.lower()}"
         if domain.state not in LIFECYCLE_STATES[action]:
@@ -132,7 +139,7 @@ class Backend(abc.ABC):
     def extra_actions(self) -> tuple[ExtraAction, ...]:
         return ()
 
-    def why_not_extra(self, action: ExtraAction, domain: Domain) -> str | None:
+    def why_not_extra(self, action: ExtraAction, domain: Domain, host: HostSnapshot | None = None) -> str | None:
         return f"{self.kind} hosts have no {action.label.lower()}"
 
     def plan_extra(self, action: ExtraAction, domain: Domain, values: dict[str, str]) -> Plan:

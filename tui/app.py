@@ -17,6 +17,7 @@ from textual.signal import Signal
 from textual.worker import Worker, WorkerState
 
 from hvdeck import themes
+from hvdeck.backends import policy
 from hvdeck.backends.audit import AuditLog
 from hvdeck.backends.base import Action, ExtraAction
 from hvdeck.backends.errors import HostKeyUnknown, HostUnreachable, HvdeckError
@@ -168,18 +169,11 @@ class HvdeckApp(App[None]):
         if domain is None:
             self.notify("No domain selected", severity="warning")
             return
-        snapshot = self.snapshots.get(domain.host)
-        if snapshot is not None and snapshot.read_only:
-            self.notify(f"{domain.host} is read-only in the inventory: {action.label.lower()} refused",
-                        severity="warning")
-            return
         backend = self.fleet.backend(domain.host)
-        if backend is None:
-            self.notify(f"{domain.host} is not connected", severity="error")
-            return
-        reason = backend.why_not(action, domain)
-        if reason is not None:
-            self.notify(f"Cannot {action.label.lower()} {domain.name}: {reason}", severity="warning")
+        reason = self.why_not(action, domain)
+        if reason is not None or backend is None:
+            self.notify(f"Cannot {action.label.lower()} {domain.name}: {reason}", severity="warning",
+                        markup=False)
             return
         try:
             plan = backend.plan_action(action, domain)
@@ -188,25 +182,26 @@ class HvdeckApp(App[None]):
             return
         self.show_plan(plan)
 
+    def why_not(self, action: Action | ExtraAction, domain: Domain) -> str | None:
+        """The one gate (`hvdeck.backends.policy`): None if ``action`` may be planned for ``domain``."""
+        return policy.why_not(self.fleet.backend(domain.host), action, domain, self.snapshots.get(domain.host),
+                              self.clock())
+
     def open_action_menu(self, domain: Domain | None) -> None:
         if domain is None:
             self.notify("No domain selected", severity="warning")
             return
         backend = self.fleet.backend(domain.host)
-        read_only = self.snapshots.get(domain.host) is not None and self.snapshots[domain.host].read_only
         keys = {action: key for key, action, _label in ACTION_KEYS}
         items = []
         for action in Action:
-            reason = backend.why_not(action, domain) if backend is not None else f"{domain.host} is not connected"
-            items.append(MenuItem(action.value, action.label, keys.get(action),
-                                  "the host is read-only" if read_only and reason is None else reason))
+            items.append(MenuItem(action.value, action.label, keys.get(action), self.why_not(action, domain)))
         extras = {}
         if backend is not None:
             for extra in backend.extra_actions():
                 extras[extra.id] = extra
-                reason = backend.why_not_extra(extra, domain)
                 items.append(MenuItem(f"extra:{extra.id}", extra.label + ("…" if extra.params else ""), None,
-                                      "the host is read-only" if read_only and reason is None else reason))
+                                      self.why_not(extra, domain)))
 
         def chosen(item: str | None) -> None:
             if item is None:
@@ -221,8 +216,10 @@ class HvdeckApp(App[None]):
     def request_extra(self, domain: Domain, action: ExtraAction, values: dict[str, str] | None = None) -> None:
         """A backend-specific action: ask for its inputs (if any), then show its plan."""
         backend = self.fleet.backend(domain.host)
-        if backend is None:
-            self.notify(f"{domain.host} is not connected", severity="error")
+        reason = self.why_not(action, domain)
+        if reason is not None or backend is None:
+            self.notify(f"Cannot {action.label.lower()} {domain.name}: {reason}", severity="warning",
+                        markup=False)
             return
         if action.params and values is None:
             def entered(values: dict[str, str] | None) -> None:

@@ -33,14 +33,13 @@ class HvdeckCommands(Provider):
         if domain is not None:
             backend = app.fleet.backend(domain.host)
             for action in Action:
-                reason = backend.why_not(action, domain) if backend is not None else "host not connected"
-                if reason is None:
+                if app.why_not(action, domain) is None:
                     yield (f"{action.label} {domain.name} on {domain.host}",
                            partial(app.request_action, domain, action),
                            "Shows the exact operation before anything runs")
             if backend is not None:
                 for extra in backend.extra_actions():
-                    if backend.why_not_extra(extra, domain) is None:
+                    if app.why_not(extra, domain) is None:
                         yield (f"{extra.label}: {domain.name} on {domain.host}",
                                partial(app.request_extra, domain, extra), "Shows the exact commands first")
             yield (f"Actions for {domain.name}…", partial(app.open_action_menu, domain),

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from rich.text import Text
+
 _BLOCKS = " ▁▂▃▄▅▆▇█"
 
 #: rich colours of the normalised states, where a theme variable cannot reach (rich Text, the `ls` table)
@@ -74,3 +79,57 @@ def age(seconds: float) -> str:
     if s < 86400:
         return f"{s // 3600}h{s % 3600 // 60:02d}m"
     return f"{s // 86400}d {s % 86400 // 3600}h"
+
+
+# --- host text: the one boundary where text from a host enters the UI ---------------------------------
+#
+# Everything a host prints (names, states, stderr, notes) is untrusted. Rich and Textual parse a `str` as
+# markup, and the terminal obeys escape sequences, so host text is shown only through `visible` (a str with
+# every control made printable, like `cat -v`) or `host_text` (a `rich.text.Text`, which is never parsed as
+# markup). Sequences and controls become harmless printable characters; nothing is dropped silently, so an
+# operator can still see that a name carries an escape.
+
+_BIDI = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u2028\u2029")
+
+
+def _caret(code: int) -> str:
+    """``cat -v`` notation: ^[ for ESC, ^? for DEL, M-^[ for the C1 control U+009B."""
+    if code == 0x7F:
+        return "^?"
+    if code < 0x20:
+        return "^" + chr(code + 64)
+    if 0x80 <= code < 0xA0:
+        return "M-" + _caret(code - 0x80)
+    return f"<U+{code:04X}>"
+
+
+def _needs_escape(ch: str) -> bool:
+    code = ord(ch)
+    return code < 0x20 or 0x7F <= code < 0xA0 or ch in _BIDI
+
+
+
+def visible(text: str, *, newlines: bool = False) -> str:
+    """``text`` with every C0/C1 control, DEL and bidirectional override made printable (``^[``, ``M-^[``,
+    ``<U+202E>``). With ``newlines=True`` line feeds are kept (stderr, multi-line messages) and tabs become
+    spaces. Plain text (the common case) is returned as is, without copying."""
+    if not any(_needs_escape(ch) for ch in text):
+        return text
+    out = []
+    for ch in text:
+        if newlines and ch == "\n":
+            out.append(ch)
+        elif newlines and ch == "\t":
+            out.append("    ")
+        elif _needs_escape(ch):
+            out.append(_caret(ord(ch)))
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+def host_text(text: str | None, style: str = "", *, newlines: bool = False) -> Text:
+    """Host text as a rich `Text` (never parsed as markup), controls made visible. None shows as ``-``."""
+    from rich.text import Text
+
+    return Text(visible(text if text is not None else "-", newlines=newlines), style=style)

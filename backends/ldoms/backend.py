@@ -13,7 +13,7 @@ from dataclasses import replace
 from ..base import Action, Backend, ExtraAction
 from ..errors import CommandFailed, HvdeckError, ParseError
 from ..inventory import HostSpec
-from ..model import Bindings, Domain, HostInfo, Section
+from ..model import Bindings, Domain, HostInfo, HostSnapshot, Section
 from ..plan import Plan
 from ..transport.base import Session
 from . import commands, parse
@@ -99,9 +99,9 @@ class LdomsBackend(Backend):
 
     # -- actions -------------------------------------------------------------------------------------
 
-    def why_not(self, action: Action, domain: Domain) -> str | None:
+    def why_not(self, action: Action, domain: Domain, host: HostSnapshot | None = None) -> str | None:
         if action not in self.ACTIONS:
-            return "ldm cannot suspend or resume a domain"
+            return f"ldm cannot {action.label.lower()} a domain"
         state = domain.native_state
         if action is Action.START and state not in ("bound", "inactive"):
             return f"{domain.name} is {state}"
@@ -117,7 +117,7 @@ class LdomsBackend(Backend):
     def extra_actions(self) -> tuple[ExtraAction, ...]:
         return commands.EXTRA_ACTIONS
 
-    def why_not_extra(self, action: ExtraAction, domain: Domain) -> str | None:
+    def why_not_extra(self, action: ExtraAction, domain: Domain, host: HostSnapshot | None = None) -> str | None:
         return commands.why_not_extra(action, domain)
 
     def plan_extra(self, action: ExtraAction, domain: Domain, values: dict[str, str]) -> Plan:

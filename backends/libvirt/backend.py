@@ -249,6 +249,8 @@ class LibvirtBackend(Backend):
             dom.suspend()
         elif call == "virDomainResume":
             dom.resume()
+        elif call == "virDomainPMWakeup":
+            dom.pMWakeup(0)
         elif call == "virDomainDestroy":
             dom.destroy()
         else:  # pragma: no cover - guarded by API_CALLS above

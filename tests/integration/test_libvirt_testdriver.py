@@ -84,14 +84,14 @@ async def test_lifecycle_plans_run_through_the_executor(tmp_path: Path):
     backend_target = _T()
     try:
         web = next(d for d in await backend.poll() if d.name == "web01")
-        assert backend.why_not(Action.RESUME, web) == "web01 is running"
+        assert backend.why_not(Action.UNPAUSE, web) == "web01 is running"
         with pytest.raises(Unsupported):
             backend.plan_action(Action.START, web)
-        result = await executor.run(backend.plan_action(Action.SUSPEND, web))
+        result = await executor.run(backend.plan_action(Action.PAUSE, web))
         assert result.ok, result.summary()
         web = next(d for d in await backend.poll() if d.name == "web01")
         assert (web.state, web.native_state) == (DomainState.PAUSED, "paused")
-        assert (await executor.run(backend.plan_action(Action.RESUME, web))).ok
+        assert (await executor.run(backend.plan_action(Action.UNPAUSE, web))).ok
         assert (await executor.run(backend.plan_action(Action.FORCE_OFF, web))).ok
         web = next(d for d in await backend.poll() if d.name == "web01")
         assert web.state is DomainState.STOPPED and web.id is None

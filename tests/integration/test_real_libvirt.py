@@ -80,7 +80,7 @@ async def test_lifecycle_through_the_tunnel_and_events_from_outside(testbed: Tes
     backend.on_change = changed.set
     try:
         guest = next(d for d in snapshot.domains if d.name == testbed.guest)
-        result = await executor.run(backend.plan_action(Action.SUSPEND, guest))
+        result = await executor.run(backend.plan_action(Action.PAUSE, guest))
         assert result.ok, result.summary()
         assert testbed.virsh("domstate", testbed.guest).strip() == "paused"
         changed.clear()
@@ -108,7 +108,7 @@ async def test_read_only_host_refuses_and_opens_libvirt_read_only(testbed: Testb
         snapshot = await fleet.poll_host("bed")
         assert snapshot.status is HostStatus.UP and snapshot.read_only
         guest = next(d for d in snapshot.domains if d.name == testbed.guest)
-        plan = fleet.backend("bed").plan_action(Action.SUSPEND, guest)
+        plan = fleet.backend("bed").plan_action(Action.PAUSE, guest)
         result = await Executor(fleet.target, audit).run(plan)
         assert result.refused and not result.ok
         assert testbed.virsh("domstate", testbed.guest).strip() == "running"

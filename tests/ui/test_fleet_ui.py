@@ -104,7 +104,7 @@ async def test_suspend_shows_the_exact_call_runs_it_and_audits(tmp_path: Path):
         assert "same as: virsh -c test://" in steps and "suspend web01" in steps
         await click_when_shown(pilot, "#plan-run")
         await wait_for(pilot, lambda: app.screen.result is not None)
-        assert plain(app.screen.query_one("#plan-result")) == "Suspend web01 on kvm-a: done"
+        assert plain(app.screen.query_one("#plan-result")) == "Pause web01 on kvm-a: done"
         await pilot.press("escape")
         assert isinstance(app.screen, FleetScreen)
 
@@ -115,7 +115,7 @@ async def test_suspend_shows_the_exact_call_runs_it_and_audits(tmp_path: Path):
         await wait_for(pilot, paused)
     records = app.audit.records()
     assert [(r["host"], r["action"], r["target"], r["result"]) for r in records] == [
-        ("kvm-a", "suspend", "web01", "ok")]
+        ("kvm-a", "pause", "web01", "ok")]
     assert app.audit.verify() == []
 
 
@@ -149,7 +149,7 @@ async def test_an_action_the_state_forbids_says_why(tmp_path: Path):
         await highlight(pilot, "build01")
         await pilot.press("p")
         assert isinstance(app.screen, FleetScreen)
-        assert [n.message for n in app._notifications] == ["Cannot suspend build01: build01 is shut off"]
+        assert [n.message for n in app._notifications] == ["Cannot pause build01: build01 is shut off"]
 
 
 async def test_read_only_host_refuses_actions(tmp_path: Path):
@@ -159,7 +159,7 @@ async def test_read_only_host_refuses_actions(tmp_path: Path):
         await highlight(pilot, "web01")
         await pilot.press("F")
         assert isinstance(app.screen, FleetScreen)
-        assert [n.message for n in app._notifications] == ["kvm-a is read-only in the inventory: force off refused"]
+        assert [n.message for n in app._notifications] == ["Cannot force off web01: kvm-a is read-only in the inventory"]
         assert " ro" in plain(app.screen.query_one("#hosts"))
     assert app.audit.records() == []
 

@@ -85,7 +85,7 @@ async def test_set_vcpu_from_the_action_menu(tmp_path: Path, ldoms_fleet):
         menu = app.screen.query_one(OptionList)
         bind = menu.get_option("extra:bind")
         assert bind.disabled and "only an inactive domain can be bound" in str(bind.prompt)
-        assert menu.get_option("suspend").disabled and "ldm cannot suspend" in str(menu.get_option("suspend").prompt)
+        assert menu.get_option("pause").disabled and "ldm cannot pause" in str(menu.get_option("pause").prompt)
         menu.highlighted = menu.get_option_index("extra:set-vcpu")
         await pilot.press("enter")
         assert isinstance(app.screen, ParamsScreen)
@@ -118,7 +118,7 @@ async def test_start_an_inactive_domain_binds_it_first(tmp_path: Path, ldoms_fle
         await fleet_loaded(pilot, 12)
         await highlight(pilot, "ldg-build")
         await pilot.press("p")
-        assert list(app._notifications)[-1].message == "Cannot suspend ldg-build: ldm cannot suspend or resume a domain"
+        assert list(app._notifications)[-1].message == "Cannot pause ldg-build: ldm cannot pause a domain"
         await pilot.press("s")
         steps = plain(app.screen.query_one("#plan-steps-text"))
         assert "ldm bind ldg-build" in steps and "ldm start ldg-build" in steps

@@ -164,7 +164,7 @@ def test_valid_domain_names(good):
 
 def test_lifecycle_plans_are_exact():
     web = Domain(host="kvm-a", name="web01", state=DomainState.RUNNING, native_state="running", id=1, uuid="u-1")
-    suspend = commands.lifecycle_plan(Action.SUSPEND, web, "qemu:///system")
+    suspend = commands.lifecycle_plan(Action.PAUSE, web, "qemu:///system")
     (step,) = suspend.steps
     assert step.operation.display() == "virDomainSuspend(domain='web01', uuid='u-1')"
     assert step.operation.equivalent == ("virsh", "-c", "qemu:///system", "suspend", "web01")

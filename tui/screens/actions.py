@@ -12,8 +12,8 @@ ACTION_KEYS: tuple[tuple[str, Action, str], ...] = (
     ("s", Action.START, "Start"),
     ("h", Action.SHUTDOWN, "Shutdown"),
     ("r", Action.REBOOT, "Reboot"),
-    ("p", Action.SUSPEND, "Pause"),
-    ("u", Action.RESUME, "Resume"),
+    ("p", Action.PAUSE, "Pause"),
+    ("u", Action.UNPAUSE, "Unpause"),
     ("F", Action.FORCE_OFF, "Force off"),
 )
 
