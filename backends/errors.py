@@ -62,6 +62,7 @@ class HostKeyProblem(HvdeckError):
         key_line: str | None,
         known_hosts: str,
         pattern: str,
+        known_fingerprints: tuple[str, ...] = (),
     ) -> None:
         super().__init__(message)
         self.host = host
@@ -73,6 +74,8 @@ class HostKeyProblem(HvdeckError):
         self.known_hosts = known_hosts
         #: the known_hosts host field for this connection: ``name`` or ``[name]:port``
         self.pattern = pattern
+        #: the fingerprints known_hosts holds for this host (a changed key names them beside the new one)
+        self.known_fingerprints = known_fingerprints
 
 
 class HostKeyUnknown(HostKeyProblem):
@@ -83,6 +86,19 @@ class HostKeyChanged(HostKeyProblem):
     """known_hosts has a different key for this host: possible man-in-the-middle. Not offered for trust."""
 
     title = "Host key CHANGED"
+
+
+class HostKeyRevoked(HostKeyProblem):
+    """known_hosts marks this key @revoked. Never offered for trust."""
+
+    title = "Host key REVOKED"
+
+
+class SshConfigError(HvdeckError):
+    """The SSH configuration (ssh config, known_hosts) cannot be used: an error naming the file, not a
+    host that is down and retried for ever."""
+
+    title = "SSH configuration unusable"
 
 
 class CommandFailed(HvdeckError):

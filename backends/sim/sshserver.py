@@ -26,6 +26,10 @@ class Reply:
 StdinReader = Callable[[], Awaitable[str]]
 #: (command line as the client sent it, stdin reader) -> Reply
 Handler = Callable[[str, StdinReader], Awaitable[Reply]]
+#: for commands that run a while (a stream, a console on a PTY, one end of a transfer): given the command
+#: line and the raw process (bytes in and out; ``process.get_terminal_type()`` is set on a PTY), it writes
+#: as it goes and calls ``process.exit(status)``; returns False to leave the command to the `Handler`
+ProcessHandler = Callable[[str, asyncssh.SSHServerProcess], Awaitable[bool]]
 
 
 def load_or_create_host_key(path: str | Path) -> asyncssh.SSHKey:
@@ -73,8 +77,10 @@ class SimSSHServer:
 
     def __init__(self, handler: Handler, *, host_key: asyncssh.SSHKey,
                  authorized_keys: Iterable[asyncssh.SSHKey] | str,
-                 forward_paths: Iterable[str] = (), tcp_forwards: Iterable[tuple[str, int]] = ()) -> None:
+                 forward_paths: Iterable[str] = (), tcp_forwards: Iterable[tuple[str, int]] = (),
+                 process_handler: ProcessHandler | None = None) -> None:
         self.handler = handler
+        self.process_handler = process_handler
         self.host_key = host_key
         if isinstance(authorized_keys, str):
             self._authorized: asyncssh.SSHAuthorizedKeys = asyncssh.read_authorized_keys(authorized_keys)
@@ -104,7 +110,8 @@ class SimSSHServer:
         self._acceptor = await asyncssh.create_server(
             lambda: _Server(self), host, port, server_host_keys=[self.host_key],
             authorized_client_keys=self._authorized, process_factory=self._process,
-            allow_scp=False, agent_forwarding=False, x11_forwarding=False, keepalive_interval=0)
+            allow_scp=False, agent_forwarding=False, x11_forwarding=False, keepalive_interval=0,
+            encoding=None, line_editor=False)
         self.port = self._acceptor.sockets[0].getsockname()[1]
         return self.port
 
@@ -112,8 +119,15 @@ class SimSSHServer:
         command = process.command or ""
         self.commands.append(command)
 
+        if self.process_handler is not None:
+            try:
+                if await self.process_handler(command, process):
+                    return
+            except (BrokenPipeError, ConnectionError, asyncssh.Error):
+                return
+
         async def read_stdin() -> str:
-            return await process.stdin.read()
+            return (await process.stdin.read()).decode("utf-8", "replace")
 
         try:
             reply = await self.handler(command, read_stdin)
@@ -121,9 +135,9 @@ class SimSSHServer:
             reply = Reply("", f"simulated host: {type(exc).__name__}: {exc}\n", 1)
         try:
             if reply.stdout:
-                process.stdout.write(reply.stdout)
+                process.stdout.write(reply.stdout.encode("utf-8"))
             if reply.stderr:
-                process.stderr.write(reply.stderr)
+                process.stderr.write(reply.stderr.encode("utf-8"))
             process.exit(reply.exit_status)
         except (BrokenPipeError, ConnectionError, asyncssh.Error):
             pass

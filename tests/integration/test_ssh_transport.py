@@ -257,3 +257,95 @@ async def test_an_untrusted_jump_host_is_named_as_the_problem(ssh_server, ssh_wo
     assert not isinstance(caught.value, (HostKeyUnknown, HostKeyChanged))
     assert "jump host" in caught.value.message and caught.value.key_line is None
     assert target.commands == []
+
+
+async def test_ssh_config_cannot_turn_host_key_checks_off(ssh_server, ssh_world, tmp_path: Path):
+    """`UserKnownHostsFile none` (and StrictHostKeyChecking no) would make asyncssh accept any key: hvdeck
+    still refuses to run anything on a host whose key is not trusted."""
+    server = await ssh_server(echo_handler())
+    ssh_world.config.write_text(f"""Host lab
+    HostName 127.0.0.1
+    Port {server.port}
+    User root
+    IdentityFile {ssh_world.key_path}
+    UserKnownHostsFile none
+    StrictHostKeyChecking no
+""")
+    from hvdeck.backends.inventory import HostSpec, SshOptions
+
+    session = SshSession(HostSpec(name="lab", address="lab"), SshOptions(config=(str(ssh_world.config),)))
+    with pytest.raises(HostKeyUnknown) as caught:
+        await session.run(["echo-argv", "should not run"])
+    assert "UserKnownHostsFile none" in caught.value.message
+    assert caught.value.known_hosts.endswith(".ssh/known_hosts")
+    assert server.commands == []
+
+
+async def test_a_revoked_key_is_refused_and_named(ssh_server, ssh_world):
+    from hvdeck.backends.errors import HostKeyRevoked
+
+    server = await ssh_server(echo_handler())
+    key = server.host_key.export_public_key("openssh").decode().strip()
+    ssh_world.known_hosts.write_text(f"@revoked [127.0.0.1]:{server.port} {key}\n")
+    session = SshSession(ssh_world.spec(server), ssh_world.options())
+    with pytest.raises(HostKeyRevoked) as caught:
+        await session.connect()
+    assert "@revoked" in caught.value.message and caught.value.key_line is None
+    assert server.commands == []
+
+
+async def test_a_changed_key_names_both_fingerprints(ssh_server, ssh_world):
+    server = await ssh_server(echo_handler())
+    other = asyncssh.generate_private_key("ssh-ed25519")
+    ssh_world.known_hosts.write_text(
+        f"[127.0.0.1]:{server.port} {other.export_public_key('openssh').decode().strip()}\n")
+    session = SshSession(ssh_world.spec(server), ssh_world.options())
+    with pytest.raises(HostKeyChanged) as caught:
+        await session.connect()
+    message = caught.value.message
+    assert server.fingerprint in message and other.get_fingerprint("sha256") in message
+    assert caught.value.known_fingerprints == (other.get_fingerprint("sha256"),)
+
+
+async def test_known_hosts_is_parsed_once_and_again_only_when_it_changes(ssh_server, ssh_world):
+    from hvdeck.backends.transport import ssh as ssh_module
+
+    server = await ssh_server(echo_handler())
+    ssh_world.trust(server)
+    known = SshSession(ssh_world.spec(server), ssh_world.options()).known_hosts()
+    first = known.parsed()
+    assert known.parsed() is first, "a second connection must not read and parse known_hosts again"
+    with ssh_world.known_hosts.open("a") as handle:
+        handle.write("# changed\n")
+    assert known.parsed() is not first
+    assert ssh_module._KNOWN_CACHE[known.files][1] is known.parsed()
+
+
+async def test_an_unusable_ssh_config_is_an_error_naming_it(ssh_server, ssh_world):
+    from hvdeck.backends.errors import SshConfigError
+
+    server = await ssh_server(echo_handler())
+    ssh_world.trust(server)
+    ssh_world.config.write_text("Host *\n    Port not-a-number\n")
+    session = SshSession(ssh_world.spec(server), ssh_world.options())
+    with pytest.raises(SshConfigError) as caught:
+        await session.connect()
+    assert str(ssh_world.config) in caught.value.message
+
+
+async def test_match_localnetwork_in_the_ssh_config_works(ssh_server, ssh_world):
+    """The case ssh-match-localnetwork: asyncssh needs the ifaddr package for `Match localnetwork`."""
+    server = await ssh_server(echo_handler())
+    ssh_world.trust(server)
+    ssh_world.config.write_text(f"""Match localnetwork 127.0.0.0/8
+    User root
+Host lab
+    HostName 127.0.0.1
+    Port {server.port}
+    IdentityFile {ssh_world.key_path}
+""")
+    from hvdeck.backends.inventory import HostSpec
+
+    session = SshSession(HostSpec(name="lab", address="lab"), ssh_world.options())
+    assert (await session.run(["echo-argv", "matched"])).stdout == "matched\n"
+    await session.close()
