@@ -17,7 +17,7 @@ from .errors import Unsupported
 from .inventory import HostSpec
 from .model import Bindings, Domain, DomainState, HostInfo, HostSnapshot, Section
 from .plan import Operation, Plan
-from .transport.base import Result, Session
+from .transport.base import OutputCallback, Result, Session
 
 
 class Action(str, enum.Enum):
@@ -149,8 +149,15 @@ class Backend(abc.ABC):
         """Tables for the host screen (services, free resources...). Empty where there is nothing more."""
         return ()
 
-    async def execute(self, operation: Operation) -> Result:
-        """Run one step. Commands go to the session (never retried: they change the host)."""
+    async def execute(self, operation: Operation, *, input: str | None = None, timeout: float | None = None,
+                      on_output: OutputCallback | None = None) -> Result:
+        """Run one plan step's operation and return its `Result` (a failing command is a Result with a
+        non-zero exit status, not an exception). Commands go to the session and are never retried (they
+        change the host); ``input`` is their stdin, ``timeout`` seconds (None: no limit), ``on_output``
+        sees output as it arrives. Backends with API calls (libvirt) override this for ``operation.call``.
+        Raises `ConnectionLost`/`CommandTimeout` (the executor reports the outcome as unknown) and
+        `Unsupported` for an operation this backend does not run."""
         if operation.argv is not None:
-            return await self.session.run(operation.argv, check=False, idempotent=False)
+            return await self.session.run(operation.argv, input=input, check=False, idempotent=False,
+                                          timeout=timeout, on_output=on_output)
         raise Unsupported(f"{self.kind} backend has no API call {operation.call}")

@@ -13,7 +13,7 @@ import asyncio
 import collections
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
 from .base import Backend
@@ -22,7 +22,7 @@ from .inventory import HostSpec, Inventory, SshOptions
 from .model import Bindings, Domain, HostInfo, HostSnapshot, HostStatus
 from .plan import Operation
 from .registry import make_backend, make_session
-from .transport.base import Result, Session
+from .transport.base import Channel, OutputCallback, Result, Session
 
 log = logging.getLogger(__name__)
 
@@ -104,13 +104,22 @@ class _Target:
     host: str
     read_only: bool
 
-    async def execute(self, operation: Operation) -> Result:
+    async def execute(self, operation: Operation, *, input: str | None = None, timeout: float | None = None,
+                      on_output: OutputCallback | None = None) -> Result:
         if self.read_only:  # the executor checks first; this is the second lock on the same door
             raise ReadOnlyRefused(f"{self.host} is read-only")
+        return await self._backend().execute(operation, input=input, timeout=timeout, on_output=on_output)
+
+    async def open_process(self, argv: Sequence[str]) -> Channel:
+        if self.read_only:
+            raise ReadOnlyRefused(f"{self.host} is read-only")
+        return await self._backend().session.open_process(argv)
+
+    def _backend(self) -> Backend:
         backend = self.fleet.hosts[self.host].backend
         if backend is None:
             raise HostUnreachable(f"{self.host} is not connected")
-        return await backend.execute(operation)
+        return backend
 
 
 class Fleet:

@@ -24,7 +24,7 @@ from ..errors import ConnectionLost, HostUnreachable, HvdeckError, Unsupported
 from ..inventory import HostSpec
 from ..model import Bindings, Domain, HostInfo
 from ..plan import Operation, Plan
-from ..transport.base import Forward, Result, Session
+from ..transport.base import Forward, OutputCallback, Result, Session
 from . import commands, parse
 from .events import call_soon_in, ensure_event_loop
 
@@ -221,9 +221,10 @@ class LibvirtBackend(Backend):
     def _plan_action(self, action: Action, domain: Domain) -> Plan:
         return commands.lifecycle_plan(action, domain, self.spec.libvirt_uri)
 
-    async def execute(self, operation: Operation) -> Result:
+    async def execute(self, operation: Operation, *, input: str | None = None, timeout: float | None = None,
+                      on_output: OutputCallback | None = None) -> Result:
         if operation.call is None:
-            return await super().execute(operation)
+            return await super().execute(operation, input=input, timeout=timeout, on_output=on_output)
         if operation.call not in commands.API_CALLS:
             raise Unsupported(f"libvirt backend will not run {operation.call}")
         shown = (operation.display(),)

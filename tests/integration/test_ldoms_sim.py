@@ -95,7 +95,7 @@ async def test_new_guest_sequence_as_a_plan_then_listed_and_bound(t7, ssh_world,
         assert ("auto-boot?", "true") in variables.rows
     finally:
         await fleet.close()
-    assert audit.verify() == [] and len(audit.records()) == 9
+    assert audit.verify() == [] and len(audit.records()) == 2 * 9  # started + outcome per step
 
 
 async def test_a_failed_step_stops_shows_stderr_and_undo_removes_what_was_made(t7, ssh_world, tmp_path: Path):

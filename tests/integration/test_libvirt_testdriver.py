@@ -103,7 +103,7 @@ async def test_lifecycle_plans_run_through_the_executor(tmp_path: Path):
         assert "Domain 'web01' is already running" in failed.failed.error
     finally:
         await backend.close()
-    assert [r["operation"].split("(")[0] for r in audit.records()] == [
+    assert [r["operation"].split("(")[0] for r in audit.records() if r["result"] != "started"] == [
         "virDomainSuspend", "virDomainResume", "virDomainDestroy", "virDomainCreate", "virDomainCreate"]
     assert audit.verify() == []
 

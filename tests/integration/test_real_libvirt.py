@@ -97,7 +97,8 @@ async def test_lifecycle_through_the_tunnel_and_events_from_outside(testbed: Tes
         if testbed.virsh("domstate", testbed.guest).strip() == "paused":
             testbed.virsh("resume", testbed.guest)
         await fleet.close()
-    assert [r["operation"].split("(")[0] for r in audit.records()] == ["virDomainSuspend"]
+    assert [(r["operation"].split("(")[0], r["result"]) for r in audit.records()] == [
+        ("virDomainSuspend", "started"), ("virDomainSuspend", "ok")]
 
 
 async def test_read_only_host_refuses_and_opens_libvirt_read_only(testbed: Testbed, tmp_path: Path):

@@ -115,7 +115,7 @@ async def test_suspend_shows_the_exact_call_runs_it_and_audits(tmp_path: Path):
         await wait_for(pilot, paused)
     records = app.audit.records()
     assert [(r["host"], r["action"], r["target"], r["result"]) for r in records] == [
-        ("kvm-a", "pause", "web01", "ok")]
+        ("kvm-a", "pause", "web01", "started"), ("kvm-a", "pause", "web01", "ok")]
     assert app.audit.verify() == []
 
 

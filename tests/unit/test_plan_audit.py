@@ -19,8 +19,12 @@ class LocalTarget:
         self.read_only = read_only
         self.session = LocalSession("here")
 
-    async def execute(self, operation: Operation):
-        return await self.session.run(operation.argv, check=False, idempotent=False)
+    async def execute(self, operation: Operation, *, input=None, timeout=None, on_output=None):
+        return await self.session.run(operation.argv, input=input, check=False, idempotent=False, timeout=timeout,
+                                      on_output=on_output)
+
+    async def open_process(self, argv):
+        return await self.session.open_process(argv)
 
 
 def _plan(tmp_path: Path, *steps: Step) -> Plan:
@@ -42,11 +46,15 @@ async def test_steps_run_in_order_and_are_audited(tmp_path: Path):
     assert (tmp_path / "a").exists() and (tmp_path / "b").exists()
     assert seen == [(0, "start"), (0, "ok"), (1, "start"), (1, "ok")]
     records = audit.records()
-    assert [r["operation"] for r in records] == [f"touch {tmp_path / 'a'}", f"touch {tmp_path / 'b'}"]
+    # a "started" line before each step, the outcome after it
+    assert [(r["operation"], r["result"]) for r in records] == [
+        (f"touch {tmp_path / 'a'}", "started"), (f"touch {tmp_path / 'a'}", "ok"),
+        (f"touch {tmp_path / 'b'}", "started"), (f"touch {tmp_path / 'b'}", "ok")]
     first = records[0]
     assert {k: first[k] for k in ("seq", "host", "action", "target", "result", "exit_status", "plan")} == {
-        "seq": 1, "host": "here", "action": "test", "target": "files", "result": "ok", "exit_status": 0,
+        "seq": 1, "host": "here", "action": "test", "target": "files", "result": "started", "exit_status": None,
         "plan": "Make files"}
+    assert records[1]["exit_status"] == 0
     assert first["user"] and first["time"].endswith("+00:00") and first["prev"] == GENESIS
     assert audit.verify() == []
 
@@ -67,7 +75,8 @@ async def test_failure_stops_shows_stderr_and_offers_undo(tmp_path: Path):
     assert undo is not None and undo.title == "Undo Make files"
     undone = await Executor(lambda host: LocalTarget(), audit).run(undo)
     assert undone.ok and not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
-    assert [r["result"] for r in audit.records()][:3] == ["ok", "ok", "failed: disk full"]
+    assert [r["result"] for r in audit.records()][:6] == ["started", "ok", "started", "ok", "started",
+                                                          "failed: disk full"]
     assert audit.verify() == []
 
 
