@@ -76,6 +76,11 @@ class LibvirtBackend(Backend):
     async def detect(cls, session: Session, spec: HostSpec) -> bool:
         return await sockets.detect(session, spec)
 
+    @property
+    def stats_flags(self) -> int:
+        """The getAllDomainStats flags polls use now (NOWAIT, or 0 once the driver refused it)."""
+        return self._stats_flags
+
     # -- connection ---------------------------------------------------------------------------------
 
     async def open(self) -> HostInfo:
