@@ -226,22 +226,29 @@ class LibvirtBackend(Backend):
 
     def _row(self, dom: libvirt.virDomain, uuid: str, stats: dict[str, Any], now: float) -> Domain:
         """One domain's row from its bulk-stats record, with the per-domain calls its driver needs.
-        Raises libvirtError (VIR_ERR_NO_DOMAIN when the domain vanished since the bulk call)."""
+
+        Raises libvirtError VIR_ERR_NO_DOMAIN when the domain vanished since the bulk call, and link
+        errors; any other failure of a per-domain call (a job lock timing out on a busy domain) leaves
+        what that call would have given unknown for this poll."""
         dom_id = dom.ID()
         info = None
         missing = not all(k in stats for k in ("state.state", "balloon.current", "vcpu.current"))
         if dom_id >= 0 and (missing or "cpu.time" not in stats):
-            info = dom.info()  # drivers whose bulk stats lack groups (the test driver)
+            info = self._soft(dom.info, uuid)  # drivers whose bulk stats lack groups (the test driver)
         elif dom_id < 0 and missing:
             info = self._inactive_info.get(uuid)
             if info is None:
-                info = self._inactive_info[uuid] = dom.info()
+                info = self._soft(dom.info, uuid)
+                if info is not None:
+                    self._inactive_info[uuid] = info
         if dom_id >= 0:
             self._inactive_info.pop(uuid, None)
         devices = self._devices.get(uuid)
         if devices is None:
-            xml = dom.XMLDesc(0)
-            devices = self._devices[uuid] = (parse.console_summary(xml), *parse.device_names(xml))
+            xml = self._soft(lambda: dom.XMLDesc(0), uuid)
+            devices = (parse.console_summary(xml), *parse.device_names(xml)) if xml is not None else (None, (), ())
+            if xml is not None:
+                self._devices[uuid] = devices
         console, nics, disks = devices
         code = stats.get("state.state", info[0] if info else None)
         if (dom_id >= 0 and states.executing(code) and not any(
@@ -252,6 +259,15 @@ class LibvirtBackend(Backend):
             console=console, prev=self._counters.get(uuid), now=now)
         self._counters[uuid] = counters
         return row
+
+    def _soft(self, call: Any, uuid: str) -> Any:
+        try:
+            return call()
+        except libvirt.libvirtError as exc:
+            if exc.get_error_code() == libvirt.VIR_ERR_NO_DOMAIN or exc.get_error_code() in _LINK_CODES:
+                raise
+            log.debug("%s: domain %s: %s", self.spec.name, uuid, _message(exc))
+            return None
 
     @staticmethod
     def _device_stats(dom: libvirt.virDomain, nics: tuple[str, ...], disks: tuple[str, ...]) -> dict[str, int]:

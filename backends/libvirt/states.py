@@ -74,7 +74,7 @@ def _row(constant: str, word: str, state: DomainState, executing: bool,
 
 _A = Action
 _NOT_PAUSED = "{name} is {word}, not paused"
-_NOT_ASLEEP = "{name} is {word}, not asleep: Wake up is for a guest its own OS put to sleep (pmsuspended)"
+_NOT_ASLEEP = "{name} is {word}, not asleep in its own OS (pmsuspended)"
 
 #: virDomainState -> its row. Every state, every action.
 STATES: Mapping[int, Row] = MappingProxyType({
@@ -135,8 +135,8 @@ STATES: Mapping[int, Row] = MappingProxyType({
     }),
     # still active (it has an ID and holds its memory): libvirt refuses Start with "already running"
     CRASHED: _row("VIR_DOMAIN_CRASHED", "crashed", DomainState.CRASHED, False, {
-        _A.START: "{name} has crashed but still holds its resources, and libvirt refuses to start it "
-                  "(\"already running\"): force it off first, then start it",
+        _A.START: "{name} has crashed but is still active (libvirt: \"already running\"): force it off "
+                  "first, then start it",
         _A.SHUTDOWN: "{name} has crashed: its OS cannot answer the power button; force it off",
         _A.REBOOT: "{name} has crashed: its OS cannot answer the power button; force it off, then start it",
         _A.PAUSE: "{name} has crashed; force it off",
