@@ -6,9 +6,10 @@ libvirt-python opens ``qemu+unix:///system?socket=<local path>``: no second SSH 
 prompt from libvirt, the same host-key check. With ``transport: local`` the inventory's
 ``libvirt_uri`` is opened directly (``test:///path/to/node.xml`` for the demo).
 
-Polls ask for bulk stats with ``VIR_CONNECT_GET_ALL_DOMAINS_STATS_NOWAIT`` (a domain busy with another
-client's job never holds the host's rows; measured under guest churn: worst poll 2.3 s with it,
-11-20 s without), and without it where a driver refuses the flag. A guest that disappears between the
+Polls ask for bulk stats with ``VIR_CONNECT_GET_ALL_DOMAINS_STATS_NOWAIT``, so a domain busy with
+another client's job never holds the host's rows (the operators' case libvirt-domain-vanishes-mid-poll
+measured, under guest churn, a worst poll of 2.3 s with it and 11-20 s without), and without it where
+a driver refuses the flag. A guest that disappears between the
 bulk call and a per-domain call (VIR_ERR_NO_DOMAIN) is left out of that poll; the others stay.
 
 Every libvirt call blocks, so each runs in a worker thread (`asyncio.to_thread`); the forward is served
