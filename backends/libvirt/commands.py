@@ -23,7 +23,7 @@ _LIFECYCLE: dict[Action, tuple[str, str, str, str | None]] = {
                      "virDomainResume"),
     Action.UNPAUSE: ("virDomainResume", "resume", "Unpause {name}'s vCPUs", "virDomainSuspend"),
     # no undo: the sleep was the guest OS's own choice, and libvirt cannot put a guest to sleep again
-    # without its agent (virDomainPMSuspendForDuration); Pause is not the opposite of waking up
+    # without the QEMU guest agent (virDomainPMSuspendForDuration); Pause is not the opposite of waking up
     Action.WAKEUP: ("virDomainPMWakeup", "dompmwakeup", "Wake {name} from the sleep its own OS put it in", None),
     Action.FORCE_OFF: ("virDomainDestroy", "destroy",
                        "Force {name} off at once, like pulling the power cord: unsaved guest data is lost",
