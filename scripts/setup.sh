@@ -86,12 +86,13 @@ else
   "${VPIP[@]}" install -q "libvirt-python==$LV"
 fi
 
+# the libvirt extra is the libvirt-python installed just above (already satisfied, nothing rebuilt)
 if [ -n "$TEST" ]; then
-  log "pip install -e '.[test]'"
-  "${VPIP[@]}" install -q -e ".[test]"
+  log "pip install -e '.[libvirt,test]'"
+  "${VPIP[@]}" install -q -e ".[libvirt,test]"
 else
-  log "pip install -e ."
-  "${VPIP[@]}" install -q -e .
+  log "pip install -e '.[libvirt]'"
+  "${VPIP[@]}" install -q -e ".[libvirt]"
 fi
 "$V/bin/python" -c 'import libvirt, asyncssh, textual; print("setup: venv ok: libvirt-python", libvirt.getVersion(), "asyncssh", asyncssh.__version__, "textual", textual.__version__)'
 phase_end

@@ -9,7 +9,11 @@ from ..errors import ValidationError
 from ..model import Domain
 from ..plan import Operation, Plan, Step
 
-# (API call, virsh subcommand, what the step does, undo call)
+# (API call, virsh subcommand, what the step does, undo call). Every one of these virsh subcommands
+# takes the domain as ``--domain <string>`` (`virsh help start`, ... `virsh help dompmwakeup`); the
+# equivalent is written ``--domain=NAME`` so that a name such as ``--domain=db01`` or ``-c`` is never
+# read as an option when the line is copied (checked against virsh in
+# tests/integration/test_libvirt_virsh_equivalent.py).
 _LIFECYCLE: dict[Action, tuple[str, str, str, str | None]] = {
     Action.START: ("virDomainCreate", "start", "Start {name}", None),
     Action.SHUTDOWN: ("virDomainShutdown", "shutdown",
@@ -17,7 +21,9 @@ _LIFECYCLE: dict[Action, tuple[str, str, str, str | None]] = {
     Action.REBOOT: ("virDomainReboot", "reboot", "Ask {name} to reboot (the guest OS decides)", None),
     Action.PAUSE: ("virDomainSuspend", "suspend", "Pause {name}'s vCPUs (memory stays allocated)",
                      "virDomainResume"),
-    Action.UNPAUSE: ("virDomainResume", "resume", "Resume {name}'s vCPUs", "virDomainSuspend"),
+    Action.UNPAUSE: ("virDomainResume", "resume", "Unpause {name}'s vCPUs", "virDomainSuspend"),
+    # no undo: the sleep was the guest OS's own choice, and libvirt cannot put a guest to sleep again
+    # without the QEMU guest agent (virDomainPMSuspendForDuration); Pause is not the opposite of waking up
     Action.WAKEUP: ("virDomainPMWakeup", "dompmwakeup", "Wake {name} from the sleep its own OS put it in", None),
     Action.FORCE_OFF: ("virDomainDestroy", "destroy",
                        "Force {name} off at once, like pulling the power cord: unsaved guest data is lost",
@@ -60,15 +66,20 @@ def tunnel_uri(uri: str, socket_path: str) -> str:
     return f"{parts.scheme}+unix://{parts.path or '/system'}?{urllib.parse.urlencode(query, safe='/')}"
 
 
+def virsh_equivalent(uri: str, verb: str, name: str) -> tuple[str, ...]:
+    """``virsh -c URI VERB --domain=NAME``: the command line that does what an API call does."""
+    return ("virsh", "-c", uri, verb, f"--domain={name}")
+
+
 def lifecycle_plan(action: Action, domain: Domain, uri: str) -> Plan:
     call, verb, description, undo_call = _LIFECYCLE[action]
     name = validate_name(domain.name)
     undo = None
     if undo_call is not None:
-        undo = Operation.api(undo_call, ("virsh", "-c", uri, _UNDO_VIRSH[undo_call], name),
+        undo = Operation.api(undo_call, virsh_equivalent(uri, _UNDO_VIRSH[undo_call], name),
                              domain=name, uuid=domain.uuid or "")
     step = Step(description.format(name=name),
-                Operation.api(call, ("virsh", "-c", uri, verb, name), domain=name, uuid=domain.uuid or ""),
+                Operation.api(call, virsh_equivalent(uri, verb, name), domain=name, uuid=domain.uuid or ""),
                 undo)
     warning = ""
     confirm = None

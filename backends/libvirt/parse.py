@@ -1,37 +1,31 @@
-"""Pure libvirt knowledge: state numbers, bulk-stats records and domain XML into the model.
+"""Pure libvirt knowledge: bulk-stats records and domain XML into the model.
 
 No I/O and no libvirt import: the backend hands in plain dicts, lists and XML text. Keys are those of
-`virConnectGetAllDomainStats` (shared/formats/libvirt.md §5); the state words are virsh's (§2.1).
+`virConnectGetAllDomainStats` (shared/formats/libvirt.md §5); states, reasons and what each allows are
+the one table in `states.py`. Disks and interfaces read as `virsh domblklist --details` and
+`virsh domiflist` print them (tools/virsh-domain-monitor.c, cmdDomblklist and cmdDomiflist).
 """
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from ..errors import ParseError
 from ..model import (Bindings, ConsoleDev, Cpu, Disk, Domain, DomainState, Memory, Nic, Section,
                      VcpuPin)
+from . import states
 
-# virDomainState -> (normalised state, the word `virsh list` prints)
-STATE_MAP: dict[int, tuple[DomainState, str]] = {
-    0: (DomainState.UNKNOWN, "no state"),
-    1: (DomainState.RUNNING, "running"),
-    2: (DomainState.RUNNING, "idle"),  # VIR_DOMAIN_BLOCKED: running, waiting on a resource
-    3: (DomainState.PAUSED, "paused"),
-    4: (DomainState.TRANSITION, "in shutdown"),
-    5: (DomainState.STOPPED, "shut off"),
-    6: (DomainState.CRASHED, "crashed"),
-    7: (DomainState.PAUSED, "pmsuspended"),
-}
+# virDomainState -> (normalised state, the word `virsh list` prints); kept for readers of this module,
+# the table itself lives in states.py
+STATE_MAP: dict[int, tuple[DomainState, str]] = {code: (row.state, row.word) for code, row in states.STATES.items()}
 
 
 def state(code: int | None) -> tuple[DomainState, str]:
-    if code is None:
-        return DomainState.UNKNOWN, "unknown"
-    return STATE_MAP.get(code, (DomainState.UNKNOWN, f"state {code}"))
+    return states.describe(code)
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,13 +67,18 @@ def domain_row(host: str, *, name: str, uuid: str, dom_id: int, stats: Mapping[s
 
     ``info`` is `virDomainGetInfo` ([state, maxMem KiB, memory KiB, nrVirtCpu, cpuTime ns]) for drivers
     whose bulk stats lack a group (the test driver returns only ``state.*``); where both exist, bulk
-    stats win.
+    stats win. CPU % and rates are given only for a domain whose vCPUs execute (`states.executing`): a
+    paused, asleep or crashed guest shows none, whatever its counters say (the test driver's grow with
+    the clock). A known, non-zero state reason travels as the ``reason`` extra, in virsh's word.
     """
     code = stats.get("state.state")
     if not isinstance(code, int) and info:
         code = info[0]
-    norm, native = state(code if isinstance(code, int) else None)
+    code = code if isinstance(code, int) else None
+    reason = stats.get("state.reason") if code is not None and "state.state" in stats else None
+    norm, native = state(code)
     active = dom_id >= 0
+    live = active and states.executing(code)
 
     vcpus = stats.get("vcpu.current")
     if not isinstance(vcpus, int):
@@ -104,7 +103,7 @@ def domain_row(host: str, *, name: str, uuid: str, dom_id: int, stats: Mapping[s
         disk_wr=_sum(stats, "block", "block.count", "wr.bytes"),
     )
     cpu_percent = rx = tx = rd = wr = None
-    if prev is not None and active:
+    if prev is not None and live:
         elapsed = now - prev.at
         cpu_rate = _rate(counters.cpu_ns, prev.cpu_ns, elapsed)
         if cpu_rate is not None and vcpus:
@@ -131,8 +130,31 @@ def domain_row(host: str, *, name: str, uuid: str, dom_id: int, stats: Mapping[s
         net_tx_bps=tx,
         disk_rd_bps=rd,
         disk_wr_bps=wr,
+        extra=(("reason", why),) if (why := _reason(code, reason)) is not None else (),
     )
     return domain, counters
+
+
+def _reason(code: int | None, reason: Any) -> str | None:
+    if not isinstance(reason, int) or reason == 0:  # 0 is "unknown" in every reason enum
+        return None
+    return states.reason_word(code, reason)
+
+
+def device_stats(nics: Sequence[tuple[int, ...]], disks: Sequence[tuple[int, ...]]) -> dict[str, int]:
+    """Per-device counters in bulk-stats form (``net.count``, ``net.0.rx.bytes``...), for drivers whose
+    `virConnectGetAllDomainStats` has no interface or block group (the test driver, shared formats
+    libvirt §2.6) but answer `virDomainInterfaceStats` and `virDomainBlockStats` (§2.7).
+
+    ``nics``: interfaceStats tuples (rx_bytes, rx_packets, rx_errs, rx_drop, tx_bytes, tx_packets,
+    tx_errs, tx_drop); ``disks``: blockStats tuples (rd_req, rd_bytes, wr_req, wr_bytes, errs).
+    """
+    out: dict[str, int] = {"net.count": len(nics), "block.count": len(disks)}
+    for i, nic in enumerate(nics):
+        out[f"net.{i}.rx.bytes"], out[f"net.{i}.tx.bytes"] = nic[0], nic[4]
+    for i, disk in enumerate(disks):
+        out[f"block.{i}.rd.bytes"], out[f"block.{i}.wr.bytes"] = disk[1], disk[3]
+    return out
 
 
 # --- domain XML ---------------------------------------------------------------------------------------
@@ -177,25 +199,109 @@ def console_summary(xml: str) -> str | None:
     return None
 
 
-def _disk_source(disk: ET.Element) -> tuple[str | None, str]:
-    kind = disk.get("type", "file")
+def _first_of(element: ET.Element | None, names: Iterable[str]) -> str | None:
+    """XPath ``string(./@a|./@b|...)`` as virsh evaluates it: the first of those attributes in document
+    order (ElementTree keeps the order they are written in), None when absent or empty."""
+    if element is None:
+        return None
+    wanted = set(names)
+    for key, value in element.attrib.items():
+        if key in wanted:
+            return value or None
+    return None
+
+
+def _pci_number(text: str | None) -> int | None:
+    """A PCI address part as virPCIDeviceAddressParseXML reads it (strtoul base 0: 0x1f, 31, 037)."""
+    if text is None:
+        return None
+    text = text.strip()
+    try:
+        return int(text, 0)
+    except ValueError:
+        if re.fullmatch(r"0[0-7]+", text):
+            return int(text, 8)
+        return None
+
+
+# cmdDomblklist: string(./source/@file|./source/@dev|./source/@dir|./source/@name|./source/@volume|./source/@path)
+_DISK_SOURCE_ATTRS = ("file", "dev", "dir", "name", "volume", "path")
+# cmdDomiflist: string(./source/@bridge|./source/@dev|./source/@network|./source/@name|./source/@path)
+_NIC_SOURCE_ATTRS = ("bridge", "dev", "network", "name", "path")
+
+
+def _host_text(host: ET.Element) -> str | None:
+    name, port, socket = host.get("name"), host.get("port"), host.get("socket")
+    if host.get("transport") == "unix" or (socket and not name):
+        return f"unix:{socket}" if socket else None
+    if not name:
+        return None
+    if ":" in name and not name.startswith("["):
+        name = f"[{name}]"  # an IPv6 address, bracketed as in a URI
+    return f"{name}:{port}" if port else name
+
+
+def _network_source(source: ET.Element) -> str | None:
+    """``protocol://host:port[,host:port...]/name``: virsh's value (the name) with the protocol and every
+    host in front, e.g. ``rbd://mon1:6789,mon2:6789/pool/image``; a unix-socket host reads
+    ``nbd://unix:/run/nbd.sock/export``; without hosts ``rbd:pool/image``."""
+    proto = source.get("protocol") or "network"
+    name = source.get("name") or ""
+    hosts = [text for text in (_host_text(h) for h in source.findall("host")) if text]
+    if not hosts:
+        return f"{proto}:{name}" if name else None
+    return f"{proto}://{','.join(hosts)}{name if name.startswith('/') else '/' + name if name else ''}"
+
+
+def disk_source(disk: ET.Element) -> tuple[str | None, str]:
+    """(SOURCE, Type) of one ``<disk>`` as `virsh domblklist --details` prints them, None for ``-``.
+
+    From cmdDomblklist (tools/virsh-domain-monitor.c): an ``nvme`` disk reads
+    ``nvme://%04x:%02x:%02x.%d/NAMESPACE`` from its PCI address; every other type prints the first of
+    ``source/@file|@dev|@dir|@name|@volume|@path`` in document order. Two types say more than virsh, so
+    that the same name in two places cannot look alike: a ``volume`` disk reads ``POOL/VOLUME`` (virsh:
+    VOLUME) and a ``network`` disk ``PROTOCOL://HOSTS/NAME`` (virsh: NAME); virsh's value is the end of
+    both.
+    """
+    kind = disk.get("type") or "file"
     source = disk.find("source")
     if source is None:
         return None, kind
-    if kind == "volume":
-        pool, vol = source.get("pool"), source.get("volume")
-        return (f"{pool}/{vol}" if pool and vol else vol or pool), kind
+    if kind == "nvme":
+        namespace = source.get("namespace")
+        address = source.find("address")
+        if not namespace or address is None:
+            return None, kind  # virsh: "Unable to query NVMe disk address"
+        parts = [_pci_number(address.get(k)) for k in ("domain", "bus", "slot", "function")]
+        if any(p is None for p in parts):
+            return None, kind
+        domain, bus, slot, function = parts
+        return f"nvme://{domain:04x}:{bus:02x}:{slot:02x}.{function}/{namespace}", kind
+    if kind == "volume" and source.get("volume"):
+        pool, volume = source.get("pool"), source.get("volume")
+        return (f"{pool}/{volume}" if pool else volume), kind
     if kind == "network":
-        proto, name = source.get("protocol"), source.get("name")
-        host = source.find("host")
-        where = f"{host.get('name')}:{host.get('port')}" if host is not None and host.get("port") else (
-            host.get("name") if host is not None else None)
-        text = f"{proto}://{where}/{name}" if where else f"{proto}:{name}"
-        return text, kind
-    for attr in ("file", "dev", "dir", "name"):
-        if source.get(attr):
-            return source.get(attr), kind
-    return None, kind
+        return _network_source(source), kind
+    return _first_of(source, _DISK_SOURCE_ATTRS), kind
+
+
+def nic_source(nic: ET.Element) -> str | None:
+    """The Source column of `virsh domiflist`: the first of ``source/@bridge|@dev|@network|@name|@path``
+    in document order (cmdDomiflist), None for ``-``."""
+    return _first_of(nic.find("source"), _NIC_SOURCE_ATTRS)
+
+
+def device_names(xml: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(interface targets, disk targets) of a live domain XML: the names `virDomainInterfaceStats` and
+    `virDomainBlockStats` take. Interfaces without a target and disks without a source are left out."""
+    devices = _root(xml).find("devices")
+    if devices is None:
+        return (), ()
+    nics = tuple(t.get("dev", "") for n in devices.findall("interface")
+                 if (t := n.find("target")) is not None and t.get("dev"))
+    disks = tuple(t.get("dev", "") for d in devices.findall("disk")
+                  if d.find("source") is not None and (t := d.find("target")) is not None and t.get("dev"))
+    return nics, disks
 
 
 def bindings_from_xml(host: str, xml: str, *, live_vcpus: int | None = None) -> Bindings:
@@ -227,7 +333,7 @@ def bindings_from_xml(host: str, xml: str, *, live_vcpus: int | None = None) -> 
     devices = root.find("devices")
     if devices is not None:
         for disk in devices.findall("disk"):
-            source, kind = _disk_source(disk)
+            source, kind = disk_source(disk)
             target = disk.find("target")
             driver = disk.find("driver")
             disks.append(Disk(
@@ -241,10 +347,7 @@ def bindings_from_xml(host: str, xml: str, *, live_vcpus: int | None = None) -> 
             ))
         for nic in devices.findall("interface"):
             kind = nic.get("type", "")
-            source = nic.find("source")
-            src = None
-            if source is not None:
-                src = source.get("bridge") or source.get("network") or source.get("dev") or source.get("path")
+            src = nic_source(nic)
             mac = nic.find("mac")
             model = nic.find("model")
             target = nic.find("target")

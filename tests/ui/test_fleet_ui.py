@@ -101,7 +101,7 @@ async def test_suspend_shows_the_exact_call_runs_it_and_audits(tmp_path: Path):
         assert isinstance(app.screen, PlanScreen)
         steps = plain(app.screen.query_one("#plan-steps-text"))
         assert "virDomainSuspend(domain='web01', uuid='a1000000-0000-4000-8000-000000000001')" in steps
-        assert "same as: virsh -c test://" in steps and "suspend web01" in steps
+        assert "same as: virsh -c test://" in steps and "suspend --domain=web01" in steps
         await click_when_shown(pilot, "#plan-run")
         await wait_for(pilot, lambda: app.screen.result is not None)
         assert plain(app.screen.query_one("#plan-result")) == "Pause web01 on kvm-a: done"

@@ -167,7 +167,8 @@ def test_lifecycle_plans_are_exact():
     suspend = commands.lifecycle_plan(Action.PAUSE, web, "qemu:///system")
     (step,) = suspend.steps
     assert step.operation.display() == "virDomainSuspend(domain='web01', uuid='u-1')"
-    assert step.operation.equivalent == ("virsh", "-c", "qemu:///system", "suspend", "web01")
+    assert step.operation.equivalent == ("virsh", "-c", "qemu:///system", "suspend", "--domain=web01")
+    assert step.undo.equivalent == ("virsh", "-c", "qemu:///system", "resume", "--domain=web01")
     assert step.undo.display() == "virDomainResume(domain='web01', uuid='u-1')"
     assert suspend.confirm_phrase is None
     destroy = commands.lifecycle_plan(Action.FORCE_OFF, web, "qemu:///system")
