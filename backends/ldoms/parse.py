@@ -20,6 +20,7 @@ from typing import TypeVar
 
 from ..errors import ParseError
 from ..model import Bindings, ConsoleDev, Cpu, Disk, Domain, DomainState, Memory, Nic, Section, VcpuPin
+from . import states
 
 T = TypeVar("T")
 SOURCE = "ldm"
@@ -115,45 +116,20 @@ def _as_int_list(text: str) -> tuple[int, ...] | None:
 
 # --- states and flags --------------------------------------------------------------------------------------
 
-# The FLAGS columns left to right (§1.2, Oracle's "Flag Definitions"); an unset column prints `-`.
-FLAG_COLUMNS: tuple[dict[str, str], ...] = (
-    {"s": "starting or stopping"},
-    {"n": "normal", "t": "transition", "d": "degraded"},
-    {"d": "delayed reconfiguration", "r": "memory dynamic reconfiguration"},
-    {"c": "control"},
-    {"v": "vio-service"},
-    {"s": "migration source", "t": "migration target", "e": "migration error"},  # not printed by 1.x
-)
-
-# The three steady states (§1.1). Any other word (a migrating source may say `suspended`) is unknown.
-STATES: dict[str, DomainState] = {
-    "active": DomainState.RUNNING,
-    "bound": DomainState.STOPPED,
-    "inactive": DomainState.STOPPED,
-}
-
-# Decoded flags that override the state word: `s` in column 1 or `t` in column 2. Of the `-l -p` words only
-# normal, control and vio-service are attested (§1.2); `starting`/`stopping` are the likely spellings.
-TRANSITION_FLAGS = frozenset({"starting or stopping", "transition", "starting", "stopping"})
-
-
-def _letter_form(flags: str) -> bool:
-    return len(flags) in (5, 6) and all(ch == "-" or ch in column for ch, column in zip(flags, FLAG_COLUMNS))
+# The FLAGS columns and the state table live in states.py (§1.1, §1.2), with the actions ldm accepts.
 
 
 def decode_flags(flags: str) -> tuple[str, ...]:
     """Operator words for a FLAGS value (§1.2): letters, six columns in 3.x (`-n-cv-`) or five in 1.x
     (`-t-cv`), or the comma-separated words of `-l -p` (`normal,control,vio-service`), which pass through."""
-    if _letter_form(flags):
-        return tuple(column[ch] for ch, column in zip(flags, FLAG_COLUMNS) if ch != "-")
+    if states.letter_form(flags):
+        return tuple(column[ch].value for ch, column in zip(flags, states.FLAG_COLUMNS) if ch != "-")
     return tuple(word.strip().lower() for word in flags.split(",") if word.strip())
 
 
 def domain_state(state: str, flags: str = "") -> DomainState:
-    """The normalised state: a transition flag wins over the word, then STATES, unknown by default."""
-    if TRANSITION_FLAGS.intersection(decode_flags(flags)):
-        return DomainState.TRANSITION
-    return STATES.get(state.lower(), DomainState.UNKNOWN)
+    """The normalised state (`states.normalised_state`): flags that say more win over the word."""
+    return states.normalised_state(state, flags)
 
 
 # --- the parseable (-p) grammar ---------------------------------------------------------------------------

@@ -67,13 +67,19 @@ def test_decode_flags(flags, words):
     ("bound", "------", STOPPED),
     ("inactive", "------", STOPPED),
     ("ACTIVE", "", RUNNING),
-    ("suspended", "-n---s", UNKNOWN),
+    ("suspended", "-n---s", TRANSITION),  # a migrating source (§1.1, UNCERTAIN there)
+    ("suspended", "", TRANSITION),
+    ("paused", "-n----", UNKNOWN),  # no such word in ldm.md
     ("", "", UNKNOWN),
     ("active", "s-----", TRANSITION),  # column 1: starting or stopping
     ("active", "-t-cv", TRANSITION),  # column 2: transition, 1.x letters
     ("bound", "-t----", TRANSITION),
     ("active", "transition", TRANSITION),  # word form
-    ("bound", "-----t", STOPPED),  # migration target: only columns 1 and 2 override
+    ("bound", "-----t", TRANSITION),  # column 6: the target of a migration in progress (§10.2)
+    ("active", "-n---s", TRANSITION),  # the source of one
+    ("active", "-n---e", UNKNOWN),  # a failed migration: "left in an error state" (§10.2)
+    ("active", "-nd---", RUNNING),  # column 3 changes no state
+    ("inactive", "--d---", STOPPED),  # column 2 degraded: still inactive
     ("active", "normal,control,vio-service", RUNNING),
 ])
 def test_state_table_and_transition_flags(state, flags, expected):
@@ -140,14 +146,14 @@ def test_list_p_reads_domain_lines_of_a_long_listing():
     )
 
 
-def test_list_p_transition_flag_and_unknown_state():
+def test_list_p_transition_flags():
     text = ("VERSION 1.11\n"
             "DOMAIN|name=a|state=active|flags=s-----|cons=5000|ncpu=1|mem=1|util=|uptime=\n"
             "DOMAIN|name=b|state=suspended|flags=-n---s|cons=|ncpu=|mem=|util=|uptime=\n")
     a, b = parse.parse_list_p(text, "h")
     assert (a.state, a.native_state) == (TRANSITION, "active")
-    assert (b.state, b.native_state, b.console, b.vcpus, b.memory_bytes) == (UNKNOWN, "suspended", None, None,
-                                                                             None)
+    assert (b.state, b.native_state, b.console, b.vcpus, b.memory_bytes) == (TRANSITION, "suspended", None,
+                                                                             None, None)
 
 
 def test_empty_parseable_output_is_empty():
