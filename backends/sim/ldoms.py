@@ -97,11 +97,13 @@ _AUTO_MAC_FIRST, _AUTO_MAC_LAST = 0x00144FF80000, 0x00144FFBFFFF
 
 
 class CommandError(Exception):
-    """A refused ldm or zfs command: ``str(error)`` goes to stderr, and the exit status is ``status``."""
+    """A refused ldm or zfs command: ``str(error)`` goes to stderr, ``stdout`` (a notice ldm printed before
+    refusing) to stdout, and the exit status is ``status``."""
 
-    def __init__(self, message: str, status: int = 1) -> None:
+    def __init__(self, message: str, status: int = 1, *, stdout: str = "") -> None:
         super().__init__(message)
         self.status = status
+        self.stdout = stdout
 
 
 # -- units ----------------------------------------------------------------------------------------
@@ -1316,10 +1318,13 @@ class LdomsWorld:
         return vds, vds.volumes[name]
 
     def _guard(self, name: str) -> None:
-        """Refuse a change to domain ``name`` while the control domain is in delayed reconfiguration."""
+        """Refuse a change to domain ``name`` while the control domain is in delayed reconfiguration: the
+        notice on stdout, the refusal on stderr, exit 1, as a recorded ldm does (tests/fixtures/cases/
+        ldoms-primary-delayed-reconfig-guest-dr: `set-vcpu 8 ldom1`, `stop ldom1`)."""
         primary = self.domains["primary"]
         if primary.delayed_reconfig and name != primary.name:
-            raise CommandError(f"{_DELAYED_NOTICE.format(name=primary.name)}\n{_DELAYED_REFUSAL.format(name=name)}")
+            raise CommandError(_DELAYED_REFUSAL.format(name=name),
+                               stdout=_lines([_DELAYED_NOTICE.format(name=primary.name)]))
 
     def _touch(self, domain: Domain) -> None:
         """A configuration change of ``domain`` is about to happen: `_guard` it, and print the notice when
@@ -1370,7 +1375,7 @@ class LdomsWorld:
         try:
             stdout = programs[program](args)
         except CommandError as error:
-            return Reply("", _lines([*self._notices, str(error)]), error.status)
+            return Reply(error.stdout, _lines([*self._notices, str(error)]), error.status)
         return Reply(stdout, _lines(self._notices))
 
     def _hostname(self, args: list[str]) -> str:

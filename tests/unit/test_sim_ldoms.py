@@ -798,8 +798,12 @@ def test_changing_the_active_control_domain_starts_a_delayed_reconfiguration(dem
               "Notice: LDom primary is in the process of a delayed reconfiguration.\n"
               "Any changes made to primary will only take effect after it reboots.\n"
               "----------------------------------------------------------------\n")
-    assert refused(demo, "ldm stop ldg-web1") == notice + "Delayed reconfiguration of LDom ldg-web1 is not permitted\n"
-    assert refused(demo, "ldm add-domain ldg9") == notice + "Delayed reconfiguration of LDom ldg9 is not permitted\n"
+    # as the recorded ldm of tests/fixtures/cases/ldoms-primary-delayed-reconfig-guest-dr: the notice on stdout,
+    # the refusal on stderr, exit 1
+    for line, name in (("ldm stop ldg-web1", "ldg-web1"), ("ldm add-domain ldg9", "ldg9"),
+                       ("ldm add-vcpu 1 ldg-web1", "ldg-web1"), ("ldm set-mem 1G ldg-test", "ldg-test"),
+                       ("ldm start ldg-test", "ldg-test"), ("ldm set-var auto-boot?=false ldg-web1", "ldg-web1")):
+        assert sh(demo, line) == Reply(notice, f"Delayed reconfiguration of LDom {name} is not permitted\n", 1), line
     assert sh(demo, "ldm set-mem 16G primary") == Reply("", notice, 0)
     assert sh(demo, "ldm list -p").stderr == "", "listing is not a change: no notice, no refusal"
 
