@@ -465,8 +465,10 @@ def _bindings_records(domain: Domain, live: Live | None, services: Services,
         lines += [_record("", ("cid", cid), ("cpuset", ",".join(map(str, pids))))
                   for cid, pids in _cpusets(domain, strands_per_core)]
         lines.append("VCPU")
+        # ldm.md §3.3: 3.x adds cid and norm to §3.5's rows (their order UNCERTAIN there)
         lines += [_record("", ("vid", vid), ("pid", pid), ("util", _percent(live and live.vcpu_util[vid])),
-                          ("strand", 100), ("cid", pid // strands_per_core))
+                          ("strand", 100), ("cid", pid // strands_per_core),
+                          ("norm", _percent(live and live.vcpu_norm[vid])))
                   for vid, pid in enumerate(domain.strands)]
     if domain.blocks:
         lines.append("MEMORY")
@@ -490,14 +492,16 @@ def _bindings_records(domain: Domain, live: Live | None, services: Services,
               for disk in domain.vdisks]
     if not domain.control:
         vcc = services.vcc
+        # ldm.md §3.3: log= (console logging, UNCERTAIN there) as the human LOGGING column prints it
         lines.append(_record("VCONS", ("group", domain.name), ("service", f"{vcc.name}@{vcc.ldom}"),
-                             ("port", domain.cons)))
+                             ("port", domain.cons), ("log", "on")))
     return lines
 
 
 # ldm.md §3.5 (RECONSTRUCTED there, followed line for line: the DOMAIN line with spelled-out flags,
 # UUID, MAC, HOSTID, CONTROL, DEPENDENCY, CORE, VCPU, MEMORY, VARIABLES, IO, VCC/VSW/VDS on the service
-# domain, VNET, VDISK, VCONS on guests). CORE, VCPU and MEMORY appear only while resources are bound.
+# domain, VNET, VDISK, VCONS on guests), plus the attributes §3.3 says 3.x adds (norm= on VCPU rows, log= on
+# VCONS). CORE, VCPU and MEMORY appear only while resources are bound.
 def format_bindings_parseable(rows: Sequence[Row], services: Services, strands_per_core: int) -> str:
     lines: list[str] = []
     for domain, live in rows:
