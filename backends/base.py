@@ -142,7 +142,10 @@ class Backend(abc.ABC):
     def why_not_extra(self, action: ExtraAction, domain: Domain, host: HostSnapshot | None = None) -> str | None:
         return f"{self.kind} hosts have no {action.label.lower()}"
 
-    def plan_extra(self, action: ExtraAction, domain: Domain, values: dict[str, str]) -> Plan:
+    async def plan_extra(self, action: ExtraAction, domain: Domain, values: dict[str, str],
+                         host: HostSnapshot | None = None) -> Plan:
+        """The plan of a backend-specific action, its inputs validated (ValidationError) and checked against
+        the host (``host``: its latest snapshot; the backend may read more, such as free resources)."""
         raise Unsupported(f"{self.kind} hosts have no {action.label.lower()}")
 
     async def host_detail(self) -> tuple[Section, ...]:

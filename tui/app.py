@@ -228,12 +228,16 @@ class HvdeckApp(App[None]):
 
             self.push_screen(ParamsScreen(f"{action.label}: {domain.name} on {domain.host}", action), entered)
             return
-        try:
-            plan = backend.plan_extra(action, domain, values or {})
-        except HvdeckError as exc:
-            self.notify(exc.message, title=exc.title, severity="error")
-            return
-        self.show_plan(plan)
+
+        async def build() -> None:  # the backend may read the host (free resources) before a plan exists
+            try:
+                plan = await backend.plan_extra(action, domain, values or {}, self.snapshots.get(domain.host))
+            except HvdeckError as exc:
+                self.notify(exc.message, title=exc.title, severity="error", markup=False)
+                return
+            self.show_plan(plan)
+
+        self.run_worker(build(), name=f"plan:{domain.host}", group="plan", exit_on_error=False)
 
     def open_host(self, host: str) -> None:
         if host in self.snapshots:

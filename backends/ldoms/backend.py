@@ -8,25 +8,31 @@ missing subcommand, a permission), the host still lists its domains and says wha
 
 from __future__ import annotations
 
+import time
 from dataclasses import replace
+from typing import ClassVar
 
 from ..base import Action, Backend, ExtraAction
 from ..errors import CommandFailed, HvdeckError, ParseError
 from ..inventory import HostSpec
 from ..model import Bindings, Domain, HostInfo, HostSnapshot, Section
-from ..plan import Plan
-from ..transport.base import Session
-from . import commands, parse
+from ..plan import Operation, Plan
+from ..transport.base import Result, Session
+from . import commands, parse, states
 
 
 class LdomsBackend(Backend):
     kind = "ldoms"
     ACTIONS = frozenset({Action.START, Action.SHUTDOWN, Action.REBOOT, Action.FORCE_OFF})
     CAN_CONSOLE = True
+    #: seconds a reading of the free resources is reused by plans
+    RESOURCES_TTL: ClassVar[float] = 5.0
 
     def __init__(self, spec: HostSpec, session: Session) -> None:
         super().__init__(spec, session)
         self.version: parse.LdmVersion | None = None
+        #: (monotonic time, reading) of the last `ldm list-devices -a -p`
+        self._resources: tuple[float, commands.Resources] | None = None
 
     @classmethod
     async def detect(cls, session: Session, spec: HostSpec) -> bool:
@@ -73,6 +79,7 @@ class LdomsBackend(Backend):
                 sections.append(_with_users(section, users) if section.title.startswith("VDS") else section)
         devices = await self._read(commands.DEVICES, parse.parse_devices_p, problems)
         if devices is not None:
+            self._resources = (time.monotonic(), commands.Resources.of(devices))
             sections.extend(parse.devices_sections(devices))
         if problems:
             sections.append(Section("NOT AVAILABLE", ("COMMAND", "WHY"), tuple(problems)))
@@ -100,16 +107,8 @@ class LdomsBackend(Backend):
     # -- actions -------------------------------------------------------------------------------------
 
     def why_not(self, action: Action, domain: Domain, host: HostSnapshot | None = None) -> str | None:
-        if action not in self.ACTIONS:
-            return f"ldm cannot {action.label.lower()} a domain"
-        state = domain.native_state
-        if action is Action.START and state not in ("bound", "inactive"):
-            return f"{domain.name} is {state}"
-        if action in (Action.SHUTDOWN, Action.REBOOT, Action.FORCE_OFF) and state != "active":
-            return f"{domain.name} is {state}"
-        if action in (Action.SHUTDOWN, Action.FORCE_OFF) and domain.name == commands.CONTROL_DOMAIN:
-            return "stopping the control domain stops the server's virtual I/O: do it from its console"
-        return None
+        """`states.why_not`: ldm's state machine, with the host's control domain when ``host`` is given."""
+        return states.why_not(action.value, commands.facts(domain), _control(host))
 
     def _plan_action(self, action: Action, domain: Domain) -> Plan:
         return commands.lifecycle_plan(action, domain)
@@ -118,13 +117,50 @@ class LdomsBackend(Backend):
         return commands.EXTRA_ACTIONS
 
     def why_not_extra(self, action: ExtraAction, domain: Domain, host: HostSnapshot | None = None) -> str | None:
-        return commands.why_not_extra(action, domain)
+        return commands.why_not_extra(action, domain, _control(host))
 
-    def plan_extra(self, action: ExtraAction, domain: Domain, values: dict[str, str]) -> Plan:
-        reason = commands.why_not_extra(action, domain)
+    async def plan_extra(self, action: ExtraAction, domain: Domain, values: dict[str, str],
+                         host: HostSnapshot | None = None) -> Plan:
+        """The plan, or HvdeckError with the reason ldm would refuse it. vCPU and memory growth is checked
+        against the host's free resources (`free_resources`) before a plan exists; when they cannot be read,
+        the plan says so and ldm checks them when it runs."""
+        reason = self.why_not_extra(action, domain, host)
         if reason is not None:
             raise HvdeckError(reason, title=f"Cannot {action.label.lower()}")
-        return commands.extra_plan(action, domain, values)
+        resources, unchecked = None, ""
+        if action.id in commands.GROWS:
+            commands.requested(action, values)  # a malformed input is refused before any command runs
+            try:
+                resources = await self.free_resources()
+            except (CommandFailed, ParseError) as exc:
+                # no host text in the plan's sentence: only what hvdeck itself knows of the failure
+                why = (f"exited {exc.exit_status}" if isinstance(exc, CommandFailed) and exc.exit_status is not None
+                       else "failed" if isinstance(exc, CommandFailed) else "printed what hvdeck could not read")
+                unchecked = (f"The host's free resources could not be read ({' '.join(commands.DEVICES)} {why}); "
+                             "ldm checks them when it runs.")
+        return commands.extra_plan(action, domain, values, resources=resources, unchecked=unchecked)
+
+    async def free_resources(self) -> commands.Resources:
+        """Strands and memory of the host, in all and free, from one `ldm list-devices -a -p`; reused for
+        `RESOURCES_TTL` seconds and read again after any command this backend runs."""
+        now = time.monotonic()
+        if self._resources is not None and now - self._resources[0] < self.RESOURCES_TTL:
+            return self._resources[1]
+        result = await self.session.run(list(commands.DEVICES))
+        resources = commands.Resources.of(parse.parse_devices_p(result.stdout))
+        self._resources = (now, resources)
+        return resources
+
+    async def execute(self, operation: Operation) -> Result:
+        self._resources = None  # whatever it changes, the free resources are read again
+        return await super().execute(operation)
+
+
+def _control(host: HostSnapshot | None) -> states.DomainFacts | None:
+    """The control domain of the host's latest poll, or None without host context."""
+    if host is None:
+        return None
+    return states.control_domain(commands.facts(domain) for domain in host.domains)
 
 
 def _with_meaning(domain: Domain) -> Domain:

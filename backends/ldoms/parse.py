@@ -20,6 +20,7 @@ from typing import TypeVar
 
 from ..errors import ParseError
 from ..model import Bindings, ConsoleDev, Cpu, Disk, Domain, DomainState, Memory, Nic, Section, VcpuPin
+from . import states
 
 T = TypeVar("T")
 SOURCE = "ldm"
@@ -115,45 +116,20 @@ def _as_int_list(text: str) -> tuple[int, ...] | None:
 
 # --- states and flags --------------------------------------------------------------------------------------
 
-# The FLAGS columns left to right (§1.2, Oracle's "Flag Definitions"); an unset column prints `-`.
-FLAG_COLUMNS: tuple[dict[str, str], ...] = (
-    {"s": "starting or stopping"},
-    {"n": "normal", "t": "transition", "d": "degraded"},
-    {"d": "delayed reconfiguration", "r": "memory dynamic reconfiguration"},
-    {"c": "control"},
-    {"v": "vio-service"},
-    {"s": "migration source", "t": "migration target", "e": "migration error"},  # not printed by 1.x
-)
-
-# The three steady states (§1.1). Any other word (a migrating source may say `suspended`) is unknown.
-STATES: dict[str, DomainState] = {
-    "active": DomainState.RUNNING,
-    "bound": DomainState.STOPPED,
-    "inactive": DomainState.STOPPED,
-}
-
-# Decoded flags that override the state word: `s` in column 1 or `t` in column 2. Of the `-l -p` words only
-# normal, control and vio-service are attested (§1.2); `starting`/`stopping` are the likely spellings.
-TRANSITION_FLAGS = frozenset({"starting or stopping", "transition", "starting", "stopping"})
-
-
-def _letter_form(flags: str) -> bool:
-    return len(flags) in (5, 6) and all(ch == "-" or ch in column for ch, column in zip(flags, FLAG_COLUMNS))
+# The FLAGS columns and the state table live in states.py (§1.1, §1.2), with the actions ldm accepts.
 
 
 def decode_flags(flags: str) -> tuple[str, ...]:
     """Operator words for a FLAGS value (§1.2): letters, six columns in 3.x (`-n-cv-`) or five in 1.x
     (`-t-cv`), or the comma-separated words of `-l -p` (`normal,control,vio-service`), which pass through."""
-    if _letter_form(flags):
-        return tuple(column[ch] for ch, column in zip(flags, FLAG_COLUMNS) if ch != "-")
+    if states.letter_form(flags):
+        return tuple(column[ch].value for ch, column in zip(flags, states.FLAG_COLUMNS) if ch != "-")
     return tuple(word.strip().lower() for word in flags.split(",") if word.strip())
 
 
 def domain_state(state: str, flags: str = "") -> DomainState:
-    """The normalised state: a transition flag wins over the word, then STATES, unknown by default."""
-    if TRANSITION_FLAGS.intersection(decode_flags(flags)):
-        return DomainState.TRANSITION
-    return STATES.get(state.lower(), DomainState.UNKNOWN)
+    """The normalised state (`states.normalised_state`): flags that say more win over the word."""
+    return states.normalised_state(state, flags)
 
 
 # --- the parseable (-p) grammar ---------------------------------------------------------------------------
@@ -324,44 +300,92 @@ def _domain(host: str, record: Record, *, mem: Callable[[str], int | None],
 
 # --- ldm list-bindings -p, ldm list -l -p ---------------------------------------------------------------
 
-# -p keyword -> (title as human `ldm list-bindings` prints it (§4), columns as (header, attribute)). A column
-# no row has is left out, as ldm leaves out what a version lacks; attributes not listed are appended.
-TABLES: dict[str, tuple[str, tuple[tuple[str, str], ...]]] = {
-    "CORE": ("CORE", (("CID", "cid"), ("CPUSET", "cpuset"))),
-    "VCPU": ("VCPU", (("VID", "vid"), ("PID", "pid"), ("CID", "cid"), ("UTIL", "util"), ("NORM", "norm"),
-                      ("STRAND", "strand"))),
-    "MAU": ("MAU", (("ID", "id"), ("CPUSET", "cpuset"))),
-    "CRYPTO": ("CRYPTO", (("ID", "id"), ("CPUSET", "cpuset"))),
-    "MEMORY": ("MEMORY", (("RA", "ra"), ("PA", "pa"), ("SIZE", "size"))),
-    "IO": ("IO", (("DEVICE", "dev"), ("PSEUDONYM", "alias"))),
-    "VCC": ("VCC", (("NAME", "name"), ("PORT-RANGE", "port-range"))),
-    "VSW": ("VSW", (("NAME", "name"), ("MAC", "mac-addr"), ("NET-DEV", "net-dev"), ("DEVICE", "dev"),
-                    ("MODE", "mode"), ("PVID", "pvid"), ("VID", "vid"), ("MTU", "mtu"), ("ID", "id"),
-                    ("DEFAULT-VLAN-ID", "default-vlan-id"), ("LINKPROP", "linkprop"))),
-    "VDS": ("VDS", (("NAME", "name"), ("VOLUME", "vol"), ("OPTIONS", "opts"), ("MPGROUP", "mpgroup"),
-                    ("DEVICE", "dev"))),
-    "VNET": ("NETWORK", (("NAME", "name"), ("SERVICE", "service"), ("ID", "id"), ("DEVICE", "dev"),
-                         ("MAC", "mac-addr"), ("MODE", "mode"), ("PVID", "pvid"), ("VID", "vid"),
-                         ("MTU", "mtu"))),
-    "VDISK": ("DISK", (("NAME", "name"), ("VOLUME", "vol"), ("TOUT", "timeout"), ("ID", "id"),
-                       ("DEVICE", "dev"), ("SERVER", "server"), ("MPGROUP", "mpgroup"))),
-    "VCONS": ("VCONS", (("NAME", "group"), ("SERVICE", "service"), ("PORT", "port"), ("LOGGING", "log"))),
+@dataclass(frozen=True, slots=True)
+class Layout:
+    """How human `ldm list-bindings` / `list -l` prints the section of one `-p` keyword.
+
+    ``columns`` are (header, `-p` attribute) in ldm's order, the union of every release's; ``ldoms1`` and
+    ``ovm3`` are the headers each release prints even when every cell is blank. A column outside them is
+    shown when a row has its attribute; attributes no column names are appended, headed by their name in
+    capitals."""
+
+    title: str
+    columns: tuple[tuple[str, str], ...]
+    ldoms1: tuple[str, ...] = ()
+    ovm3: tuple[str, ...] = ()
+
+
+def _layout(title: str, columns: str, ldoms1: str = "", ovm3: str = "") -> Layout:
+    """``columns`` as "HEADER:attribute HEADER:attribute ..." ; ``ldoms1``/``ovm3`` as headers, or "*"."""
+    pairs = tuple((header, key) for header, _, key in (pair.partition(":") for pair in columns.split()))
+    every = tuple(header for header, _ in pairs)
+    return Layout(title, pairs, every if ldoms1 == "*" else tuple(ldoms1.split()),
+                  every if ovm3 == "*" else tuple(ovm3.split()))
+
+
+# The sections of `ldm list-bindings` by -p keyword. Sources: the VERBATIM LDoms 1.2 listings of §4
+# (`list -l` VCPU, MEMORY, IO, VCC, VSW, VDS, VDPCS; `list-bindings` NETWORK with PEER, DISK, VDPCC, VCONS;
+# `list -e` VLDCC) give the ldoms1 headers; §4's 3.x notes (CORE CID CPUSET; VCPU VID PID CID UTIL NORM
+# STRAND; NETWORK NAME SERVICE ID DEVICE MAC MODE PVID VID MTU MAXBW LINKPROP; DISK NAME VOLUME TOUT ID DEVICE
+# SERVER MPGROUP; VCONS NAME SERVICE PORT LOGGING, UNCERTAIN there) give the ovm3 ones; VSW and VDS follow
+# the column order of `ldm list-services` (§5) without its LDOM column. Attribute names are §3.3's; `maxbw`
+# (ldm's add-vnet property), IO's `options` and PEER's `peer` rows are UNCERTAIN (no -p sample shows them).
+LAYOUTS: dict[str, Layout] = {
+    "CORE": _layout("CORE", "CID:cid CPUSET:cpuset", "", "*"),
+    "VCPU": _layout("VCPU", "VID:vid PID:pid CID:cid UTIL:util NORM:norm STRAND:strand",
+                    "VID PID UTIL STRAND", "VID PID CID UTIL NORM STRAND"),
+    "MAU": _layout("MAU", "ID:id CPUSET:cpuset"),
+    "CRYPTO": _layout("CRYPTO", "ID:id CPUSET:cpuset"),
+    "MEMORY": _layout("MEMORY", "RA:ra PA:pa SIZE:size", "*", "*"),
+    "IO": _layout("IO", "DEVICE:dev PSEUDONYM:alias OPTIONS:options", "*", "*"),
+    "VCC": _layout("VCC", "NAME:name PORT-RANGE:port-range", "*", "*"),
+    "VSW": _layout("VSW", "NAME:name MAC:mac-addr NET-DEV:net-dev ID:id DEVICE:dev LINKPROP:linkprop "
+                   "DEFAULT-VLAN-ID:default-vlan-id PVID:pvid VID:vid MTU:mtu MODE:mode "
+                   "INTER-VNET-LINK:inter-vnet-link", "NAME MAC NET-DEV DEVICE MODE", "NAME MAC NET-DEV DEVICE MODE"),
+    "VDS": _layout("VDS", "NAME:name VOLUME:vol OPTIONS:opts MPGROUP:mpgroup DEVICE:dev",
+                   "NAME VOLUME OPTIONS DEVICE", "*"),
+    "VDPCS": _layout("VDPCS", "NAME:name", "*", "*"),
+    "VDPCC": _layout("VDPCC", "NAME:name SERVICE:service", "*", "*"),
+    "VLDCC": _layout("VLDCC", "NAME:name SERVICE:service DESC:desc", "*", "*"),
+    "VNET": _layout("NETWORK", "NAME:name SERVICE:service ID:id DEVICE:dev MAC:mac-addr MODE:mode PVID:pvid "
+                    "VID:vid MTU:mtu MAXBW:maxbw LINKPROP:linkprop", "NAME SERVICE DEVICE MAC", "*"),
+    "VDISK": _layout("DISK", "NAME:name VOLUME:vol TOUT:timeout ID:id DEVICE:dev SERVER:server MPGROUP:mpgroup",
+                     "NAME VOLUME DEVICE SERVER", "*"),
+    "VCONS": _layout("VCONS", "NAME:group SERVICE:service PORT:port LOGGING:log", "NAME SERVICE", "*"),
+    "PEER": _layout("PEER", "PEER:peer MAC:mac-addr", "*", "*"),
 }
+#: keywords whose `|peer=` sub-rows are a nested PEER table, as human list-bindings prints under each vnet
+PEERED = frozenset({"VNET", "VSW"})
 # One-value facts `ldm list -e` prints as a section each (§4), gathered into one key/value table.
 DOMAIN_INFO = frozenset({"UUID", "MAC", "HOSTID", "CONTROL", "DEPENDENCY"})
 KEY_VALUE_COLUMNS = {"DOMAIN INFO": ("PROPERTY", "VALUE"), "VARIABLES": ("NAME", "VALUE")}
 
 
+def release_of(version: str | None) -> str | None:
+    """Which release's layout a `-p` output follows: ``ldoms1`` for `VERSION 1.0`-`1.5` (the LDoms 1.x
+    samples print 1.0, §6.2), ``ovm3`` for 1.6 and later (OVM Server for SPARC, §3.1, §7). None for a
+    fragment without the VERSION line ldm prints first (§3.4): then only the columns it fills in."""
+    if version is None:
+        return None
+    major, _, minor = version.partition(".")
+    return "ldoms1" if major == "1" and minor.isdigit() and int(minor) < 6 else "ovm3"
+
+
 def parse_bindings_p(text: str, host: str) -> dict[str, Bindings]:
     """Bindings per domain from `ldm list-bindings -p` or `ldm list -l -p` (§3.3-§3.5), one or many domains.
-    Sections before the first DOMAIN line are a ParseError (the §3.4 doc fragment shows none)."""
-    return {name: _bindings(host, name, head, stanzas) for name, head, stanzas in _domains(tokenize(text))}
+    Sections before the first DOMAIN line are a ParseError (the §3.4 doc fragment shows none). Each section
+    has every column human `ldm list-bindings` of that release prints (`LAYOUTS`, `release_of`)."""
+    parsed = tokenize(text)
+    release = release_of(parsed.version)
+    return {name: _bindings(host, name, head, stanzas, release) for name, head, stanzas in _domains(parsed)}
 
 
-def _bindings(host: str, name: str, head: Record, stanzas: list[Stanza]) -> Bindings:
+def _bindings(host: str, name: str, head: Record, stanzas: list[Stanza], release: str | None) -> Bindings:
     pins = tuple(VcpuPin(row.required_number("vid"), row.attrs.get("pid", ""))
                  for row in _rows(stanzas, "VCPU"))
     sizes = [row.required_number("size") for row in _rows(stanzas, "MEMORY")]
+    # NORM exists only where the firmware reports normalized utilization (§2.1): norm_util= on the DOMAIN line
+    hidden = frozenset() if "norm_util" in head.attrs else frozenset({"NORM"})
     return Bindings(
         host=host,
         domain=name,
@@ -370,7 +394,7 @@ def _bindings(host: str, name: str, head: Record, stanzas: list[Stanza]) -> Bind
         disks=tuple(_disk(stanza.head) for stanza in stanzas if stanza.keyword == "VDISK"),
         nics=tuple(_nic(stanza.head) for stanza in stanzas if stanza.keyword == "VNET"),
         consoles=_consoles(head, stanzas),
-        extra=_sections(stanzas),
+        extra=_sections(stanzas, release, hidden),
     )
 
 
@@ -398,21 +422,44 @@ def _consoles(head: Record, stanzas: list[Stanza]) -> tuple[ConsoleDev, ...]:
     return (ConsoleDev(kind="vcons", type=cons),)
 
 
-def _sections(stanzas: Sequence[Stanza]) -> tuple[Section, ...]:
+def _sections(stanzas: Sequence[Stanza], release: str | None = None,
+              hidden: frozenset[str] = frozenset()) -> tuple[Section, ...]:
     """Every section as a table, in printed order. Consecutive lines of one keyword (a VNET line per vnet)
-    make one table; UUID, MAC, HOSTID, CONTROL and DEPENDENCY make one DOMAIN INFO table."""
+    make one table; UUID, MAC, HOSTID, CONTROL and DEPENDENCY make one DOMAIN INFO table; `|peer=` rows under
+    a VNET or VSW line make a "NETWORK PEER" / "VSW PEER" table led by the vnet's or switch's name, as the
+    human parser names the nested PEER tables. With a ``release`` (ldoms1, ovm3) the columns that release
+    always prints are kept even when blank, except ``hidden`` headers; without one, only columns some row
+    fills in (list-devices)."""
 
     def key(stanza: Stanza) -> str:
         return "DOMAIN INFO" if stanza.keyword in DOMAIN_INFO else stanza.keyword
 
-    return tuple(_section(title, list(group)) for title, group in groupby(stanzas, key=key))
+    sections: list[Section] = []
+    for title, group in groupby(stanzas, key=key):
+        stanzas_of = list(group)
+        sections.append(_section(title, stanzas_of, release, hidden))
+        if title in PEERED and any(_peer_rows(stanza) for stanza in stanzas_of):
+            layout = LAYOUTS["PEER"]
+            lead = LAYOUTS[title].columns[0][0]
+            # the lead column (key "") repeats the vnet's or switch's name on each of its PEER rows
+            peers = [{"": stanza.head.attrs.get("name", ""), **row} for stanza in stanzas_of
+                     for row in _peer_rows(stanza)]
+            sections.append(_table(f"{sections[-1].title} PEER", ((lead, ""), *layout.columns),
+                                   (lead, *layout.ovm3), peers))
+    return tuple(sections)
 
 
-def _section(key: str, stanzas: list[Stanza]) -> Section:
+def _peer_rows(stanza: Stanza) -> list[dict[str, str]]:
+    return [row.attrs for row in stanza.rows if "peer" in row.attrs] if stanza.keyword in PEERED else []
+
+
+def _section(key: str, stanzas: list[Stanza], release: str | None, hidden: frozenset[str]) -> Section:
     if key in KEY_VALUE_COLUMNS:
         return Section(key, KEY_VALUE_COLUMNS[key], tuple(_pairs(stanzas).items()))
-    title, columns = TABLES.get(key, (key, ()))
-    return _table(title, columns, [attrs for stanza in stanzas for attrs in _table_rows(stanza)])
+    layout = LAYOUTS.get(key, Layout(key, ()))
+    always = () if release is None else getattr(layout, release)
+    return _table(layout.title, layout.columns, tuple(h for h in always if h not in hidden),
+                  [attrs for stanza in stanzas for attrs in _table_rows(stanza)])
 
 
 def _pairs(stanzas: list[Stanza]) -> dict[str, str]:
@@ -423,17 +470,20 @@ def _pairs(stanzas: list[Stanza]) -> dict[str, str]:
 
 def _table_rows(stanza: Stanza) -> list[dict[str, str]]:
     """A keyword line's own attributes lead its first sub-row, as ldm prints a VDS name beside its first
-    volume (§4); a keyword line without sub-rows is one row."""
-    if not stanza.rows:
+    volume (§4); a keyword line without sub-rows is one row. PEER rows are left to their own table."""
+    rows = [row for row in stanza.rows if not (stanza.keyword in PEERED and "peer" in row.attrs)]
+    if not rows:
         return [stanza.head.attrs] if stanza.head.attrs else []
-    return [{**stanza.head.attrs, **stanza.rows[0].attrs}, *(row.attrs for row in stanza.rows[1:])]
+    return [{**stanza.head.attrs, **rows[0].attrs}, *(row.attrs for row in rows[1:])]
 
 
-def _table(title: str, columns: tuple[tuple[str, str], ...], rows: list[dict[str, str]]) -> Section:
-    """Rows under the known columns that any row has (all of them for an empty table), then the rest."""
+def _table(title: str, columns: tuple[tuple[str, str], ...], always: tuple[str, ...],
+           rows: list[dict[str, str]]) -> Section:
+    """Rows under the known columns that are ``always`` shown or that some row has (all of them for an empty
+    table), in the columns' order, then the attributes no column names, in printed order."""
     present = {key for row in rows for key in row}
     known = {key for _, key in columns}
-    shown = [(header, key) for header, key in columns if key in present or not rows]
+    shown = [(header, key) for header, key in columns if header in always or key in present or not rows]
     unknown = dict.fromkeys(key for row in rows for key in row if key not in known)
     shown += [(key.upper(), key) for key in unknown]
     return Section(title, tuple(header for header, _ in shown),

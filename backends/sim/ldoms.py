@@ -97,11 +97,13 @@ _AUTO_MAC_FIRST, _AUTO_MAC_LAST = 0x00144FF80000, 0x00144FFBFFFF
 
 
 class CommandError(Exception):
-    """A refused ldm or zfs command: ``str(error)`` goes to stderr, and the exit status is ``status``."""
+    """A refused ldm or zfs command: ``str(error)`` goes to stderr, ``stdout`` (a notice ldm printed before
+    refusing) to stdout, and the exit status is ``status``."""
 
-    def __init__(self, message: str, status: int = 1) -> None:
+    def __init__(self, message: str, status: int = 1, *, stdout: str = "") -> None:
         super().__init__(message)
         self.status = status
+        self.stdout = stdout
 
 
 # -- units ----------------------------------------------------------------------------------------
@@ -463,8 +465,10 @@ def _bindings_records(domain: Domain, live: Live | None, services: Services,
         lines += [_record("", ("cid", cid), ("cpuset", ",".join(map(str, pids))))
                   for cid, pids in _cpusets(domain, strands_per_core)]
         lines.append("VCPU")
+        # ldm.md §3.3: 3.x adds cid and norm to §3.5's rows (their order UNCERTAIN there)
         lines += [_record("", ("vid", vid), ("pid", pid), ("util", _percent(live and live.vcpu_util[vid])),
-                          ("strand", 100), ("cid", pid // strands_per_core))
+                          ("strand", 100), ("cid", pid // strands_per_core),
+                          ("norm", _percent(live and live.vcpu_norm[vid])))
                   for vid, pid in enumerate(domain.strands)]
     if domain.blocks:
         lines.append("MEMORY")
@@ -488,14 +492,16 @@ def _bindings_records(domain: Domain, live: Live | None, services: Services,
               for disk in domain.vdisks]
     if not domain.control:
         vcc = services.vcc
+        # ldm.md §3.3: log= (console logging, UNCERTAIN there) as the human LOGGING column prints it
         lines.append(_record("VCONS", ("group", domain.name), ("service", f"{vcc.name}@{vcc.ldom}"),
-                             ("port", domain.cons)))
+                             ("port", domain.cons), ("log", "on")))
     return lines
 
 
 # ldm.md §3.5 (RECONSTRUCTED there, followed line for line: the DOMAIN line with spelled-out flags,
 # UUID, MAC, HOSTID, CONTROL, DEPENDENCY, CORE, VCPU, MEMORY, VARIABLES, IO, VCC/VSW/VDS on the service
-# domain, VNET, VDISK, VCONS on guests). CORE, VCPU and MEMORY appear only while resources are bound.
+# domain, VNET, VDISK, VCONS on guests), plus the attributes §3.3 says 3.x adds (norm= on VCPU rows, log= on
+# VCONS). CORE, VCPU and MEMORY appear only while resources are bound.
 def format_bindings_parseable(rows: Sequence[Row], services: Services, strands_per_core: int) -> str:
     lines: list[str] = []
     for domain, live in rows:
@@ -1316,10 +1322,13 @@ class LdomsWorld:
         return vds, vds.volumes[name]
 
     def _guard(self, name: str) -> None:
-        """Refuse a change to domain ``name`` while the control domain is in delayed reconfiguration."""
+        """Refuse a change to domain ``name`` while the control domain is in delayed reconfiguration: the
+        notice on stdout, the refusal on stderr, exit 1, as a recorded ldm does (tests/fixtures/cases/
+        ldoms-primary-delayed-reconfig-guest-dr: `set-vcpu 8 ldom1`, `stop ldom1`)."""
         primary = self.domains["primary"]
         if primary.delayed_reconfig and name != primary.name:
-            raise CommandError(f"{_DELAYED_NOTICE.format(name=primary.name)}\n{_DELAYED_REFUSAL.format(name=name)}")
+            raise CommandError(_DELAYED_REFUSAL.format(name=name),
+                               stdout=_lines([_DELAYED_NOTICE.format(name=primary.name)]))
 
     def _touch(self, domain: Domain) -> None:
         """A configuration change of ``domain`` is about to happen: `_guard` it, and print the notice when
@@ -1370,7 +1379,7 @@ class LdomsWorld:
         try:
             stdout = programs[program](args)
         except CommandError as error:
-            return Reply("", _lines([*self._notices, str(error)]), error.status)
+            return Reply(error.stdout, _lines([*self._notices, str(error)]), error.status)
         return Reply(stdout, _lines(self._notices))
 
     def _hostname(self, args: list[str]) -> str:

@@ -187,3 +187,42 @@ async def test_garbage_from_ldm_marks_the_host_error_with_the_line(ssh_world):
     finally:
         await fleet.close()
         await server.close()
+
+
+async def test_primarys_delayed_reconfiguration_and_free_strands_through_ssh(t7, ssh_world, tmp_path: Path):
+    """hvdeck and the simulated control domain agree: a change to primary starts a delayed reconfiguration,
+    after which no guest change is offered (and the simulator refuses one with ldm's words); growth beyond
+    the free strands is refused before any plan, and by the simulator."""
+    from hvdeck.backends import policy
+    from hvdeck.backends.errors import ValidationError
+    from hvdeck.backends.ldoms import commands
+
+    world, server = t7
+    fleet = Fleet(Inventory((ssh_world.spec(server, "t7-a", kind="ldoms"),), ssh=ssh_world.options()))
+    executor = Executor(fleet.target, AuditLog(tmp_path / "audit.log"))
+    try:
+        host = await fleet.poll_host("t7-a")
+        backend = fleet.backend("t7-a")
+        domains = {d.name: d for d in host.domains}
+        free = len(world.free_strands())
+        with pytest.raises(ValidationError, match=rf"^t7-a has {free} strands free: add at most {free} "):
+            await backend.plan_extra(commands.ADD_VCPU, domains["ldg-web1"], {"count": str(free + 1)}, host)
+        refused = await fleet.hosts["t7-a"].session.run(["ldm", "add-vcpu", str(free + 1), "ldg-web1"],
+                                                         check=False, idempotent=False)
+        assert refused.exit_status == 1 and "Not enough free vcpus for LDom ldg-web1" in refused.stderr
+
+        plan = await backend.plan_extra(commands.ADD_VCPU, domains["primary"], {"count": "1"}, host)
+        assert "blocks changes to every other domain" in plan.warning
+        assert (await executor.run(plan)).ok
+        host = await fleet.poll_host("t7-a")
+        domains = {d.name: d for d in host.domains}
+        assert dict(domains["primary"].extra)["flags"] == "-ndcv-"
+        reason = policy.why_not(backend, commands.SET_VCPU, domains["ldg-web1"], host)
+        assert reason.startswith("primary has a delayed reconfiguration pending")
+        assert policy.why_not(backend, commands.ADD_VCPU, domains["primary"], host) is None
+        forced = await fleet.hosts["t7-a"].session.run(["ldm", "set-vcpu", "2", "ldg-web1"], check=False,
+                                                        idempotent=False)
+        assert forced.stderr == "Delayed reconfiguration of LDom ldg-web1 is not permitted\n"
+        assert forced.exit_status == 1 and "Notice: LDom primary is in the process" in forced.stdout
+    finally:
+        await fleet.close()

@@ -84,13 +84,13 @@ async def test_set_vcpu_from_the_action_menu(tmp_path: Path, ldoms_fleet):
         assert isinstance(app.screen, ActionMenuScreen)
         menu = app.screen.query_one(OptionList)
         bind = menu.get_option("extra:bind")
-        assert bind.disabled and "only an inactive domain can be bound" in str(bind.prompt)
+        assert bind.disabled and "ldg-test is already bound" in str(bind.prompt)
         assert menu.get_option("pause").disabled and "ldm cannot pause" in str(menu.get_option("pause").prompt)
         menu.highlighted = menu.get_option_index("extra:set-vcpu")
         await pilot.press("enter")
         assert isinstance(app.screen, ParamsScreen)
         await pilot.press(*"4", "enter")
-        assert isinstance(app.screen, PlanScreen)
+        await wait_for(pilot, lambda: isinstance(app.screen, PlanScreen))
         assert "ldm set-vcpu 4 ldg-test" in plain(app.screen.query_one("#plan-steps-text"))
         await click_when_shown(pilot, "#plan-run")
         await wait_for(pilot, lambda: app.screen.result is not None)
@@ -107,9 +107,8 @@ async def test_a_bad_input_is_refused_before_any_plan(tmp_path: Path, ldoms_flee
         app.request_extra(_domain(app, "ldg-test"),
                           next(a for a in app.fleet.backend("t7-a").extra_actions() if a.id == "set-memory"),
                           {"size": "lots"})
-        await pilot.pause()
+        await wait_for(pilot, lambda: any("use a number with K, M or G" in n.message for n in app._notifications))
         assert not isinstance(app.screen, PlanScreen)
-        assert "use a number with K, M or G" in list(app._notifications)[-1].message
 
 
 async def test_start_an_inactive_domain_binds_it_first(tmp_path: Path, ldoms_fleet):
@@ -160,3 +159,80 @@ async def test_a_lost_host_shows_stale_with_its_age_and_recovers(tmp_path: Path,
             assert "t7-a" not in table(app)._stale
     finally:
         await server.close()
+
+
+# --- the case ldoms-primary-delayed-reconfig-guest-dr, and sizes refused before a plan ----------------------
+
+CASE = Path(__file__).resolve().parent.parent / "fixtures" / "cases" / "ldoms-primary-delayed-reconfig-guest-dr"
+REPLAY_BIN = Path(__file__).resolve().parent.parent / "fixtures" / "ldm" / "replay" / "bin"
+
+
+@pytest.fixture
+def case_inventory(monkeypatch: pytest.MonkeyPatch):
+    import os
+
+    from hvdeck.backends import inventory
+
+    monkeypatch.setenv("PATH", f"{REPLAY_BIN}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setenv("HVDECK_LDM_REPLAY", str(CASE / "replay"))
+    text = (CASE / "inventory.yaml").read_text().replace("CASEDIR", str(CASE))
+    return inventory.parse(text, str(CASE / "inventory.yaml"))
+
+
+def _menu(app) -> dict[str, tuple[bool, str]]:
+    menu = app.screen.query_one(OptionList)
+    return {menu.get_option_at_index(i).id: (menu.get_option_at_index(i).disabled,
+                                             str(menu.get_option_at_index(i).prompt))
+            for i in range(menu.option_count)}
+
+
+async def test_case_guest_changes_are_not_offered_while_primary_reconfigures(tmp_path: Path, case_inventory):
+    app = make_app(tmp_path, case_inventory)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await fleet_loaded(pilot, 2)
+        await highlight(pilot, "ldom1")
+        await pilot.press("a")
+        assert isinstance(app.screen, ActionMenuScreen)
+        items = _menu(app)
+        for item in ("shutdown", "reboot", "force-off", "extra:set-vcpu", "extra:add-vcpu", "extra:remove-vcpu",
+                     "extra:set-memory", "extra:set-var"):
+            disabled, prompt = items[item]
+            assert disabled and "primary has a delayed reconfiguration pending" in prompt, item
+            assert "applied live" not in prompt
+        await pilot.press("escape")
+        # keys go through the same gate
+        await pilot.press("h")
+        assert not isinstance(app.screen, PlanScreen)
+        await highlight(pilot, "primary")
+        await pilot.press("a")
+        items = _menu(app)
+        assert {item for item, (disabled, _) in items.items() if not disabled} == {
+            "reboot", "extra:set-vcpu", "extra:add-vcpu", "extra:remove-vcpu", "extra:set-memory", "extra:set-var"}
+        menu = app.screen.query_one(OptionList)
+        menu.highlighted = menu.get_option_index("extra:set-vcpu")
+        await pilot.press("enter")
+        assert isinstance(app.screen, ParamsScreen)
+        await pilot.press(*"4", "enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, PlanScreen))
+        text = plain(app.screen.query_one("#plan-steps-text"))
+        assert "ldm set-vcpu 4 primary" in text
+
+
+async def test_too_many_vcpus_are_refused_with_a_sentence_and_no_plan(tmp_path: Path, ldoms_fleet):
+    app = make_app(tmp_path, ldoms_fleet)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await fleet_loaded(pilot, 12)
+        await highlight(pilot, "ldg-web1")
+        await pilot.press("a")
+        menu = app.screen.query_one(OptionList)
+        menu.highlighted = menu.get_option_index("extra:add-vcpu")
+        await pilot.press("enter")
+        await pilot.press(*"1000", "enter")
+        await wait_for(pilot, lambda: any("strands free" in n.message for n in app._notifications))
+        assert not isinstance(app.screen, PlanScreen)
+        message = next(n.message for n in app._notifications if "strands free" in n.message)
+        assert message.startswith("t7-a has ") and ": add at most " in message
+        app.request_extra(_domain(app, "ldg-web1"), next(a for a in app.fleet.backend("t7-a").extra_actions()
+                                                         if a.id == "remove-vcpu"), {"count": "100"})
+        await wait_for(pilot, lambda: any("a domain keeps at least one" in n.message for n in app._notifications))
+        assert not isinstance(app.screen, PlanScreen)

@@ -67,13 +67,19 @@ def test_decode_flags(flags, words):
     ("bound", "------", STOPPED),
     ("inactive", "------", STOPPED),
     ("ACTIVE", "", RUNNING),
-    ("suspended", "-n---s", UNKNOWN),
+    ("suspended", "-n---s", TRANSITION),  # a migrating source (§1.1, UNCERTAIN there)
+    ("suspended", "", TRANSITION),
+    ("paused", "-n----", UNKNOWN),  # no such word in ldm.md
     ("", "", UNKNOWN),
     ("active", "s-----", TRANSITION),  # column 1: starting or stopping
     ("active", "-t-cv", TRANSITION),  # column 2: transition, 1.x letters
     ("bound", "-t----", TRANSITION),
     ("active", "transition", TRANSITION),  # word form
-    ("bound", "-----t", STOPPED),  # migration target: only columns 1 and 2 override
+    ("bound", "-----t", TRANSITION),  # column 6: the target of a migration in progress (§10.2)
+    ("active", "-n---s", TRANSITION),  # the source of one
+    ("active", "-n---e", UNKNOWN),  # a failed migration: "left in an error state" (§10.2)
+    ("active", "-nd---", RUNNING),  # column 3 changes no state
+    ("inactive", "--d---", STOPPED),  # column 2 degraded: still inactive
     ("active", "normal,control,vio-service", RUNNING),
 ])
 def test_state_table_and_transition_flags(state, flags, expected):
@@ -140,14 +146,14 @@ def test_list_p_reads_domain_lines_of_a_long_listing():
     )
 
 
-def test_list_p_transition_flag_and_unknown_state():
+def test_list_p_transition_flags():
     text = ("VERSION 1.11\n"
             "DOMAIN|name=a|state=active|flags=s-----|cons=5000|ncpu=1|mem=1|util=|uptime=\n"
             "DOMAIN|name=b|state=suspended|flags=-n---s|cons=|ncpu=|mem=|util=|uptime=\n")
     a, b = parse.parse_list_p(text, "h")
     assert (a.state, a.native_state) == (TRANSITION, "active")
-    assert (b.state, b.native_state, b.console, b.vcpus, b.memory_bytes) == (UNKNOWN, "suspended", None, None,
-                                                                             None)
+    assert (b.state, b.native_state, b.console, b.vcpus, b.memory_bytes) == (TRANSITION, "suspended", None,
+                                                                             None, None)
 
 
 def test_empty_parseable_output_is_empty():
@@ -224,7 +230,9 @@ def _info(uuid, mac, hostid):
 
 
 def test_list_bindings_p_reconstructed_ovm3():
-    # RECONSTRUCTED sample (§3.5): attribute names attested, their order a best guess
+    # RECONSTRUCTED sample (§3.5): attribute names attested, their order a best guess. VERSION 1.6: every
+    # column 3.x list-bindings prints (§4), blank where the -p line has no such attribute; NORM because the
+    # DOMAIN lines carry norm_util
     bindings = parse.parse_bindings_p(sample("list-bindings-p-ovm3x.txt"), "cdom")
     assert list(bindings) == ["primary", "ldg1"]
     assert bindings["primary"] == Bindings(
@@ -238,17 +246,17 @@ def test_list_bindings_p_reconstructed_ovm3():
         extra=(
             _info("1b1d6c5a-6ab4-4b2d-9c1c-6d2f7c0f1e11", "00:14:4f:fa:ed:88", "0x84faed88"),
             Section("CORE", ("CID", "CPUSET"), (("0", "0,1,2,3,4,5,6,7"), ("1", "8,9,10,11,12,13,14,15"))),
-            Section("VCPU", ("VID", "PID", "CID", "UTIL", "STRAND"),
-                    (("0", "0", "0", "1.2%", "100"), ("1", "1", "0", "0.3%", "100"))),
+            Section("VCPU", ("VID", "PID", "CID", "UTIL", "NORM", "STRAND"),
+                    (("0", "0", "0", "1.2%", "", "100"), ("1", "1", "0", "0.3%", "", "100"))),
             Section("MEMORY", ("RA", "PA", "SIZE"), (("0x20000000", "0x20000000", "32G"),)),
             Section("VARIABLES", ("NAME", "VALUE"), (
                 ("auto-boot?", "true"),
                 ("boot-device", "/pci@300/pci@1/pci@0/pci@2/scsi@0/disk@w5000cca0252a1e21,0:a disk net"))),
-            Section("IO", ("DEVICE", "PSEUDONYM"), (("pci@300", "pci_0"),)),
+            Section("IO", ("DEVICE", "PSEUDONYM", "OPTIONS"), (("pci@300", "pci_0", ""),)),
             Section("VCC", ("NAME", "PORT-RANGE"), (("primary-vcc0", "5000-5100"),)),
-            Section("VSW", ("NAME", "MAC", "NET-DEV", "DEVICE", "MODE", "PVID", "VID", "MTU", "ID",
-                            "DEFAULT-VLAN-ID"),
-                    (("primary-vsw0", "00:14:4f:f8:61:2a", "net0", "switch@0", "", "1", "", "1500", "0", "1"),)),
+            Section("VSW", ("NAME", "MAC", "NET-DEV", "ID", "DEVICE", "DEFAULT-VLAN-ID", "PVID", "VID", "MTU",
+                            "MODE"),
+                    (("primary-vsw0", "00:14:4f:f8:61:2a", "net0", "0", "switch@0", "1", "1", "", "1500", ""),)),
             Section("VDS", ("NAME", "VOLUME", "OPTIONS", "MPGROUP", "DEVICE"),
                     (("primary-vds0", "ldg1-boot", "", "", "/dev/zvol/dsk/rpool/ldg1-boot"),)),
         ),
@@ -265,15 +273,16 @@ def test_list_bindings_p_reconstructed_ovm3():
         consoles=(ConsoleDev(kind="vcons", type="vntsd", target="ldg1", path="5000"),),
         extra=(
             _info("5f0c2b3e-1d1e-4e8a-b7a4-2f7e6c9d0a22", "00:14:4f:fb:12:34", "0x84fb1234"),
-            Section("VCPU", ("VID", "PID", "CID", "UTIL", "STRAND"), (("0", "16", "2", "0.5%", "100"),)),
+            Section("VCPU", ("VID", "PID", "CID", "UTIL", "NORM", "STRAND"), (("0", "16", "2", "0.5%", "", "100"),)),
             Section("MEMORY", ("RA", "PA", "SIZE"), (("0x10000000", "0x420000000", "8G"),)),
             Section("VARIABLES", ("NAME", "VALUE"), (("auto-boot?", "true"), ("boot-device", "vdisk0"))),
-            Section("NETWORK", ("NAME", "SERVICE", "ID", "DEVICE", "MAC", "MODE", "PVID", "VID", "MTU"),
+            Section("NETWORK", ("NAME", "SERVICE", "ID", "DEVICE", "MAC", "MODE", "PVID", "VID", "MTU", "MAXBW",
+                                "LINKPROP"),
                     (("vnet0", "primary-vsw0@primary", "0", "network@0", "00:14:4f:fb:aa:01", "", "1", "",
-                      "1500"),)),
+                      "1500", "", ""),)),
             Section("DISK", ("NAME", "VOLUME", "TOUT", "ID", "DEVICE", "SERVER", "MPGROUP"),
                     (("vdisk0", "ldg1-boot@primary-vds0", "", "0", "disk@0", "primary", ""),)),
-            Section("VCONS", ("NAME", "SERVICE", "PORT"), (("ldg1", "primary-vcc0@primary", "5000"),)),
+            Section("VCONS", ("NAME", "SERVICE", "PORT", "LOGGING"), (("ldg1", "primary-vcc0@primary", "5000", ""),)),
         ),
     )
 
