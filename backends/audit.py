@@ -5,6 +5,12 @@ position. A head file beside the log (``audit.log.head``) records the last line'
 `verify` finds an edited line, a deleted line, and lines cut off the end. It detects tampering; it does
 not prevent it (anyone who can write the log can rewrite the whole chain) — ship the log elsewhere for
 that.
+
+The log names hosts, domains and commands, so only its owner may read it: the log and head files are
+created 0600 (an existing one that others can read is tightened), directories hvdeck creates for them
+0700, and hvdeck's own state directory is tightened to 0700 as well. Appends from several hvdeck
+processes are serialised with ``flock`` on the log; `verify` takes the same lock (shared) to read a
+consistent log and head.
 """
 
 from __future__ import annotations
@@ -22,12 +28,54 @@ GENESIS = "0" * 64
 
 
 def default_path() -> Path:
+    """``$HVDECK_AUDIT_LOG``, else ``audit.log`` in the user state dir (~/.local/state/hvdeck on Linux)."""
     env = os.environ.get("HVDECK_AUDIT_LOG")
     if env:
         return Path(env)
+    return _state_dir() / "audit.log"
+
+
+def demo_path() -> Path:
+    """The log `hvdeck demo` writes: ``demo-audit.log`` beside `default_path`."""
+    return default_path().with_name("demo-audit.log")
+
+
+def _state_dir() -> Path:
     import platformdirs
 
-    return Path(platformdirs.user_state_dir("hvdeck")) / "audit.log"
+    return Path(platformdirs.user_state_dir("hvdeck"))
+
+
+def _private_dir(directory: Path) -> None:
+    """Create ``directory`` and its missing parents 0700; tighten hvdeck's own state dir if others can
+    read it. Directories that exist and are not hvdeck's (``--audit-log /var/log/x.log``) are left alone."""
+    missing = []
+    for parent in [directory, *directory.parents]:
+        if parent.exists():
+            break
+        missing.append(parent)
+    for parent in reversed(missing):
+        try:
+            os.mkdir(parent, 0o700)
+        except FileExistsError:
+            pass
+    if directory == _state_dir():
+        mode = directory.stat().st_mode & 0o7777
+        if mode & 0o077:
+            try:
+                os.chmod(directory, mode & 0o700)
+            except OSError:
+                pass
+
+
+def _private_file(fd: int) -> None:
+    """Make an open file 0600 if others can read or write it (and it is ours to change)."""
+    mode = os.fstat(fd).st_mode & 0o7777
+    if mode & 0o077:
+        try:
+            os.fchmod(fd, mode & 0o700)
+        except OSError:
+            pass
 
 
 def _digest(line: bytes) -> str:
@@ -49,8 +97,10 @@ class AuditLog:
     def append(self, *, host: str, action: str, target: str, operation: str, result: str,
                exit_status: int | None = None, plan: str = "", **extra: Any) -> dict[str, Any]:
         """Append one record. Safe against concurrent hvdeck processes (flock on the log)."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with open(self.path, "a+b") as handle:
+        _private_dir(self.path.parent)
+        fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        _private_file(fd)
+        with os.fdopen(fd, "a+b") as handle:
             fcntl.flock(handle, fcntl.LOCK_EX)
             try:
                 seq, prev = self._tail(handle)
@@ -74,7 +124,10 @@ class AuditLog:
                 handle.flush()
                 os.fsync(handle.fileno())
                 tmp = self.head_path.with_suffix(".tmp")
-                tmp.write_text(json.dumps({"seq": seq + 1, "hash": _digest(line)}) + "\n")
+                head_fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
+                _private_file(head_fd)
+                with os.fdopen(head_fd, "w") as head:
+                    head.write(json.dumps({"seq": seq + 1, "hash": _digest(line)}) + "\n")
                 os.replace(tmp, self.head_path)
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)
@@ -114,46 +167,89 @@ class AuditLog:
         return out
 
     def verify(self) -> list[str]:
-        """Every problem found, as a sentence naming the line; an empty list means the chain holds."""
-        problems: list[str] = []
+        """Every problem found, one sentence each; an empty list means the chain holds (an empty log
+        holds; a missing one holds only if its head file is missing too: check `path` first).
+
+        Lines are named by the number they were written with (their ``seq``): after a deleted line the
+        later lines keep their numbers, and the gap is reported once, as ``line 3 deleted (the log goes
+        from line 2 to line 4)``. An edited line is named once, by the hash the next line (or the head
+        file) records of it.
+        """
         if not self.path.exists():
             if self.head_path.exists():
-                problems.append(f"{self.path}: the log is missing but its head file exists")
-            return problems
-        lines = self.path.read_bytes().split(b"\n")
+                return [f"the log is missing but its head file {self.head_path} exists (the log was deleted)"]
+            return []
+        with open(self.path, "rb") as handle:
+            fcntl.flock(handle, fcntl.LOCK_SH)  # appends finish, log and head agree
+            try:
+                data = handle.read()
+                head_text = self.head_path.read_text() if self.head_path.exists() else None
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+        lines = data.split(b"\n")
         if lines and lines[-1] == b"":
             lines.pop()
-        prev = GENESIS
-        for number, raw in enumerate(lines, start=1):
+        problems: list[str] = []
+        prev = GENESIS  # the hash of the line before
+        last = 0  # the highest line number so far
+        tail = GENESIS  # the hash of that line, for the head file
+        reported = False  # the line before was reported as unreadable: its hash is no news
+        for raw in lines:
+            expected = last + 1
             try:
                 record = json.loads(raw)
                 if not isinstance(record, dict):
                     raise ValueError("not an object")
             except ValueError:
-                problems.append(f"line {number}: not a JSON record (edited?)")
-                prev = _digest(raw)
+                problems.append(f"line {expected}: not a JSON record (edited?)")
+                prev = tail = _digest(raw)
+                last, reported = expected, True
                 continue
-            if record.get("prev") != prev:
-                problems.append(f"line {number}: does not follow line {number - 1} "
-                                f"(line {number - 1} was edited, or lines before {number} were deleted)")
-            if record.get("seq") != number:
-                problems.append(f"line {number}: has seq {record.get('seq')!r}; "
-                                "lines were deleted or inserted before it")
-            prev = _digest(raw)
-        if self.head_path.exists():
-            try:
-                head = json.loads(self.head_path.read_text())
-                head_seq, head_hash = int(head["seq"]), str(head["hash"])
-            except (ValueError, KeyError, TypeError):
-                problems.append(f"{self.head_path}: unreadable head file")
-            else:
-                if head_seq > len(lines):
-                    problems.append(f"the log ends at line {len(lines)} but {head_seq} lines were written: "
-                                    f"lines {len(lines) + 1}-{head_seq} were deleted")
-                elif head_seq == len(lines) and head_hash != prev:
-                    problems.append(f"line {len(lines)}: edited after it was written")
-                elif head_seq < len(lines):
-                    problems.append(f"lines {head_seq + 1}-{len(lines)} were not written by hvdeck")
-        elif lines:
-            problems.append(f"{self.head_path}: head file missing; cannot tell whether lines were cut off the end")
+            seq = record.get("seq")
+            chained = record.get("prev") == prev
+            if isinstance(seq, bool) or not isinstance(seq, int):
+                problems.append(f"line {expected}: edited (its seq is {seq!r})")
+                seq = expected
+            elif seq > expected and not chained:
+                problems.append(_gap(expected, seq))
+            elif seq > expected or (seq == expected and not chained and expected == 1):
+                problems.append(f"line {expected}: edited (it says it is line {seq})" if seq != expected
+                                else "line 1: edited (it does not start the chain)")
+                seq = expected
+            elif seq == expected and not chained and not reported:
+                problems.append(f"line {last}: edited after it was written (line {seq} records another hash of it)")
+            elif seq < expected:
+                problems.append(f"a line numbered {seq} follows line {last}: lines were copied, moved or inserted")
+                prev, reported = _digest(raw), False
+                continue
+            prev = tail = _digest(raw)
+            last, reported = seq, False
+        problems.extend(self._check_head(head_text, last, tail, reported, bool(lines)))
         return problems
+
+    def _check_head(self, text: str | None, last: int, prev: str, reported: bool, any_lines: bool) -> list[str]:
+        if text is None:
+            return [f"the head file {self.head_path} is missing: lines cut off the end cannot be found"] \
+                if any_lines else []
+        try:
+            head = json.loads(text)
+            head_seq, head_hash = int(head["seq"]), str(head["hash"])
+        except (ValueError, KeyError, TypeError):
+            return [f"the head file {self.head_path} is unreadable"]
+        if head_seq > last:
+            cut = f"line {head_seq}" if head_seq == last + 1 else f"lines {last + 1}-{head_seq}"
+            return [f"{cut} deleted from the end (the head file records {head_seq} lines written)"]
+        if head_seq < last:
+            extra = f"line {last}" if last == head_seq + 1 else f"lines {head_seq + 1}-{last}"
+            return [f"{extra} not written by hvdeck (the head file records {head_seq} lines written)"]
+        if head_hash != prev and not reported:
+            return [f"line {last}: edited after it was written"]
+        return []
+
+
+def _gap(first: int, following: int) -> str:
+    """The sentence for lines ``first`` … ``following - 1`` deleted."""
+    missing = f"line {first}" if following == first + 1 else f"lines {first}-{following - 1}"
+    if first == 1:
+        return f"{missing} deleted (the log starts at line {following})"
+    return f"{missing} deleted (the log goes from line {first - 1} to line {following})"

@@ -25,6 +25,7 @@ from hvdeck.backends.fleet import DomainHistory, Fleet
 from hvdeck.backends.inventory import Inventory
 from hvdeck.backends.model import Bindings, Domain, HostSnapshot, HostStatus, Section
 from hvdeck.backends.plan import Executor, Plan
+from hvdeck.backends.settings import Settings
 from hvdeck.backends.transport.ssh import trust_host_key
 
 from .commands import HvdeckCommands
@@ -48,8 +49,8 @@ class HvdeckApp(App[None]):
     ]
 
     def __init__(self, inventory: Inventory, *, fleet: Fleet | None = None, audit: AuditLog | None = None,
-                 theme: str = "hvdeck-dark", start_pollers: bool = True,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 theme: str | None = None, start_pollers: bool = True,
+                 clock: Callable[[], float] = time.monotonic, settings: Settings | None = None) -> None:
         super().__init__()
         self.inventory = inventory
         self.clock = clock
@@ -65,7 +66,9 @@ class HvdeckApp(App[None]):
         self._key_queue: list[HostKeyUnknown] = []
         for theme_object in themes.THEMES:
             self.register_theme(theme_object)
-        self.theme = theme
+        self.settings = settings or Settings()  # theme and keymap applied here; the rest is read where used
+        self.theme = theme or self.settings.theme
+        self.set_keymap(self.settings.keymap)
 
     @property
     def host_names(self) -> list[str]:

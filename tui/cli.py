@@ -7,12 +7,15 @@ import asyncio
 import json
 import sys
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hvdeck.backends import inventory as inv
 from hvdeck.backends.model import HostSnapshot, HostStatus
 
 from . import __version__
+
+if TYPE_CHECKING:
+    from hvdeck.backends.settings import Settings
 
 EXIT_OK, EXIT_HOSTS_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -72,35 +75,60 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "demo":
             return console(args, demo=True)
         return console(args, demo=False)
-    except inv.InventoryError as exc:
+    except inv.ConfigFileError as exc:  # a broken inventory or settings file: one line, nothing started
         print(f"hvdeck: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         return 130
 
 
-def _inventory(args: argparse.Namespace) -> inv.Inventory:
+def _inventory(args: argparse.Namespace, *, poll_interval: float = inv.DEFAULT_POLL_INTERVAL) -> inv.Inventory:
     path = getattr(args, "inventory", None) or inv.default_path()
-    return inv.load(path)
+    return inv.load(path, poll_interval=poll_interval)
 
 
 def console(args: argparse.Namespace, *, demo: bool) -> int:
-    from hvdeck.backends.audit import AuditLog, default_path
+    from hvdeck.backends.audit import AuditLog, default_path, demo_path
 
     from .app import HvdeckApp
 
-    theme = getattr(args, "theme", "hvdeck-dark")
+    settings = load_settings()  # a broken settings file stops here, before anything starts
+    theme = getattr(args, "theme", None)  # --theme wins over the settings' theme
     if demo:
         from hvdeck.backends.sim.demo import DemoFleet
 
-        audit_path = getattr(args, "audit_log", None) or default_path().with_name("demo-audit.log")
+        audit_path = getattr(args, "audit_log", None) or demo_path()
         with DemoFleet() as inventory:
-            HvdeckApp(inventory, audit=AuditLog(audit_path), theme=theme).run()
+            HvdeckApp(inventory, audit=AuditLog(audit_path), theme=theme, settings=settings).run()
         return EXIT_OK
-    inventory = _inventory(args)  # a broken file stops here, before anything starts
+    inventory = _inventory(args, poll_interval=settings.poll_interval)  # a broken file stops here too
     audit_path = getattr(args, "audit_log", None) or default_path()
-    HvdeckApp(inventory, audit=AuditLog(audit_path), theme=theme).run()
+    HvdeckApp(inventory, audit=AuditLog(audit_path), theme=theme, settings=settings).run()
     return EXIT_OK
+
+
+def load_settings() -> Settings:
+    """The settings file ($HVDECK_CONFIG or ~/.config/hvdeck/settings.yaml), checked against the themes,
+    binding ids and table columns the app has. Raises SettingsError."""
+    from textual.dom import DOMNode
+    from textual.theme import BUILTIN_THEMES
+
+    from hvdeck import themes
+    from hvdeck.backends import settings as st
+    from hvdeck.widgets.fleet_table import COLUMN_KEYS
+
+    from . import app  # noqa: F401 - imports every screen, so that their bindings are known
+
+    binding_ids: set[str] = set()
+    classes: list[type] = [DOMNode]
+    while classes:
+        cls = classes.pop()
+        classes.extend(cls.__subclasses__())
+        if cls.__module__.startswith("hvdeck."):
+            binding_ids.update(b.id for b in cls.__dict__.get("BINDINGS", ()) if getattr(b, "id", None))
+    vocabulary = st.Vocabulary(themes={*BUILTIN_THEMES, *(t.name for t in themes.THEMES)},
+                               binding_ids=binding_ids, columns=COLUMN_KEYS)
+    return st.load(vocabulary=vocabulary)
 
 
 # -- hvdeck ls -------------------------------------------------------------------------------------
@@ -179,22 +207,59 @@ def _print_table(snapshots: Sequence[HostSnapshot]) -> None:
 
 
 def audit(args: argparse.Namespace) -> int:
-    from hvdeck.backends.audit import AuditLog, default_path
+    """`hvdeck audit show` prints the log (control characters made visible), `verify` checks its chain.
+    A missing log is said to be missing (exit 1); users of the default log are told where the demo's is."""
+    from hvdeck.backends.audit import AuditLog, default_path, demo_path
+    from hvdeck.widgets.format import visible
 
-    log = AuditLog(getattr(args, "audit_log", None) or default_path())
+    explicit = getattr(args, "audit_log", None)
+    log = AuditLog(explicit or default_path())
+    demo = demo_path()
+    hint = None  # for the default log, where the demo's is (`hvdeck demo` never writes the default log)
+    if not explicit and log.path != demo and demo.exists():
+        hint = f"hvdeck: `hvdeck demo` keeps its own log, {demo}: hvdeck audit {args.audit_command} --audit-log {demo}"
+
+    if not log.path.exists():
+        problems = log.verify()  # a head file without its log is tampering, not "nothing yet"
+        print(f"hvdeck: {log.path}: {problems[0] if problems else 'no such file (nothing has been audited there)'}",
+              file=sys.stderr)
+        if hint:
+            print(hint, file=sys.stderr)
+        return EXIT_HOSTS_FAILED
     if args.audit_command == "show":
-        for record in log.records():
-            print(f"{record.get('seq', '?'):>5} {record.get('time', '?')} {record.get('user', '?')}@"
-                  f"{record.get('host', '?')} {record.get('action', '?')} {record.get('target', '?')}: "
-                  f"{record.get('operation', '?')} -> {record.get('result', '?')}")
+        records = log.records()
+        try:
+            for record in records:
+                print(visible(f"{record.get('seq', '?'):>5} {record.get('time', '?')} {record.get('user', '?')}@"
+                              f"{record.get('host', '?')} {record.get('action', '?')} {record.get('target', '?')}: "
+                              f"{record.get('operation', '?')} -> {record.get('result', '?')}"))
+            sys.stdout.flush()
+        except BrokenPipeError:
+            _stdout_closed()
+            return EXIT_OK
+        if not records and hint:
+            print(hint, file=sys.stderr)
         return EXIT_OK
     problems = log.verify()
     if problems:
         for problem in problems:
             print(f"{log.path}: {problem}", file=sys.stderr)
         return EXIT_HOSTS_FAILED
-    print(f"{log.path}: {len(log.records())} records, chain intact")
+    count = len(log.records())
+    print(f"{log.path}: {count} records, chain intact")
+    if not count and hint:
+        print(hint, file=sys.stderr)
     return EXIT_OK
+
+
+def _stdout_closed() -> None:
+    """The reader of stdout went away (`| head`): end quietly. Python would report the failed flush of
+    stdout at exit, so stdout is pointed at /dev/null first."""
+    import os
+
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
 
 
 # -- hvdeck sim ----------------------------------------------------------------------------------------
