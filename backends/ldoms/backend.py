@@ -17,7 +17,7 @@ from ..errors import CommandFailed, HvdeckError, ParseError
 from ..inventory import HostSpec
 from ..model import Bindings, Domain, HostInfo, HostSnapshot, Section
 from ..plan import Operation, Plan
-from ..transport.base import Result, Session
+from ..transport.base import OutputCallback, Result, Session
 from . import commands, parse, states
 
 
@@ -151,9 +151,10 @@ class LdomsBackend(Backend):
         self._resources = (now, resources)
         return resources
 
-    async def execute(self, operation: Operation) -> Result:
+    async def execute(self, operation: Operation, *, input: str | None = None, timeout: float | None = None,
+                      on_output: OutputCallback | None = None) -> Result:
         self._resources = None  # whatever it changes, the free resources are read again
-        return await super().execute(operation)
+        return await super().execute(operation, input=input, timeout=timeout, on_output=on_output)
 
 
 def _control(host: HostSnapshot | None) -> states.DomainFacts | None:
