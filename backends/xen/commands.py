@@ -38,6 +38,7 @@ class Toolstack(str, enum.Enum):
 # characters, digits, or characters in '_-.:+'", i.e. ^[A-Za-z0-9_\-\.\:\+]+$.
 _XEND_NAME = re.compile(r"[A-Za-z0-9_.:+-]+")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_DIGITS = re.compile(r"[0-9]+")  # libxl tests each character with isdigit() in the C locale
 #: the suffix xl gives the source domain while it migrates away (tools/xl/xl_migrate.c, §5)
 MIGRATING_SUFFIX = "--migratedaway"
 
@@ -55,7 +56,7 @@ def validate_name(name: str, toolstack: Toolstack = Toolstack.XL, what: str = "d
         raise ValidationError(f"{what} {name!r}: control characters are not allowed")
     if name.startswith("-"):
         raise ValidationError(f"{what} {name!r}: must not start with '-' (it would read as an option)")
-    if name.isdigit():
+    if _DIGITS.fullmatch(name):
         raise ValidationError(f"{what} {name!r}: digits only would be read as a domain id")
     if toolstack is Toolstack.XM and not _XEND_NAME.fullmatch(name):
         raise ValidationError(f"{what} {name!r}: xend accepts letters, digits and '_-.:+' only")
@@ -162,7 +163,8 @@ def validate_cap(cap: int | str, vcpus: int | None = None) -> int:
 
 
 def validate_interval(seconds: int | str) -> int:
-    """xentop's `-d` delay: whole seconds (xentop.c parses it with atoi), at least 1."""
+    """xentop's `-d` delay: whole seconds (xentop.c parses it with atoi), 1 to 3600 (an hour is already no
+    longer a live view)."""
     return _whole(seconds, "interval", 1, 3600)
 
 

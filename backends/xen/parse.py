@@ -189,17 +189,17 @@ def parse_xl_list(text: str, host: str) -> tuple[Domain, ...]:
     man page's sample, spaces) must come first; an indentation it has is removed from every row.
     Mem is MiB; `Time(s)` goes into `extra` as `time(s)` (CPU seconds, for rates); Domain-0 is marked
     `("role", "dom0")`. xl lists running domains only: every row has an ID."""
-    return _parse_list(text, host, "xl list", _XL_EXTRAS, XL_STATE, xl_state)
+    return _parse_list(text, host, xm=False)
 
 
 def parse_xm_list(text: str, host: str) -> tuple[Domain, ...]:
     """Fleet rows from `xm list` (§3) or `xm list --label`. An xend-managed domain that is not running has a
     blank ID (and a state of dashes): it is STOPPED, with `id` None."""
-    return _parse_list(text, host, "xm list", _XM_EXTRAS, XM_STATE, xm_state)
+    return _parse_list(text, host, xm=True)
 
 
-def _parse_list(text: str, host: str, source: str, table: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...],
-                pattern: re.Pattern[str], normalise: Any) -> tuple[Domain, ...]:
+def _parse_list(text: str, host: str, *, xm: bool) -> tuple[Domain, ...]:
+    source = "xm list" if xm else "xl list"
     lines = _content(text, source)
     if not lines:
         return ()
@@ -207,25 +207,24 @@ def _parse_list(text: str, host: str, source: str, table: tuple[tuple[tuple[str,
     words = header.split()
     if tuple(words[:len(_LIST_HEAD)]) != _LIST_HEAD:
         raise _error(source, "not the header of " + source, header_no, header)
-    extras = _list_extras(words, table, source, header_no, header)
+    extras = _list_extras(words, _XM_EXTRAS if xm else _XL_EXTRAS, source, header_no, header)
     indent = len(header) - len(header.lstrip())
-    domains = [_list_row(host, line_no, line[indent:] if line[:indent].isspace() else line, extras, source,
-                         pattern, normalise) for line_no, line in lines[1:]]
-    return tuple(domains)
+    return tuple(_list_row(host, line_no, line[indent:] if line[:indent].isspace() else line, extras, xm=xm)
+                 for line_no, line in lines[1:])
 
 
-def _list_row(host: str, line_no: int, line: str, extras: tuple[str, ...], source: str,
-              pattern: re.Pattern[str], normalise: Any) -> Domain:
+def _list_row(host: str, line_no: int, line: str, extras: tuple[str, ...], *, xm: bool) -> Domain:
+    """One row, read from the right: the extras the header announced, Time(s), State, VCPUs, Mem; then the
+    name and ID, cut at their columns (`%-40s %5d`) when the name fits, else taken as tokens."""
+    source, pattern = ("xm list", XM_STATE) if xm else ("xl list", XL_STATE)
     tokens = line.split()
-    optional_label = source == "xm list" and "label" in extras  # xm prints a blank label as spaces
-    values: dict[str, str] = {}
     tail = list(extras)
-    if optional_label and len(tokens) >= 5 and _TIME.fullmatch(tokens[-1]) and pattern.fullmatch(tokens[-2]):
-        tail.remove("label")
+    if xm and "label" in tail and _TIME.fullmatch(tokens[-1] if tokens else "") and pattern.fullmatch(
+            tokens[-2] if len(tokens) > 1 else ""):
+        tail.remove("label")  # xm prints a blank label as spaces
     if len(tokens) < 4 + len(tail):
         raise _error(source, "expected Name ID Mem VCPUs State Time(s)", line_no, line)
-    for name in reversed(tail):
-        values[name] = tokens.pop()
+    values = {name: tokens.pop() for name in reversed(tail)}
     time_text, letters, vcpus_text, mem_text = tokens[-1], tokens[-2], tokens[-3], tokens[-4]
     if not _TIME.fullmatch(time_text):
         raise _error(source, f"Time(s) {time_text[:40]!r} is not a number", line_no, line)
@@ -234,18 +233,20 @@ def _list_row(host: str, line_no: int, line: str, extras: tuple[str, ...], sourc
     vcpus = _int(vcpus_text, "VCPUs", source, line_no, line)
     mem = _int(mem_text, "Mem", source, line_no, line)
     fixed = _fixed_name_id(line, 40, 5)  # "%-40s %5d" in both tools
-    if fixed is not None and fixed[0] and (fixed[1] or source == "xm list"):
+    if fixed is not None and fixed[0] and (fixed[1] or xm):
+        if len(line[46:].split()) != 4 + len(tail):  # only Mem VCPUs State Time(s) and the extras follow
+            raise _error(source, "expected Name ID Mem VCPUs State Time(s)", line_no, line)
         name, id_text = fixed
     elif len(tokens) >= 6 and _SINT.fullmatch(tokens[-5]):
         name, id_text = _name_before(line, tokens, len(tokens) - 5), tokens[-5]
-    elif source == "xm list" and len(tokens) >= 5:
+    elif xm and len(tokens) >= 5:
         name, id_text = _name_before(line, tokens, len(tokens) - 4), ""
     else:
         raise _error(source, "expected Name ID Mem VCPUs State Time(s)", line_no, line)
     if not name:
         raise _error(source, "a row without a name", line_no, line)
     domid = int(id_text) if id_text else None
-    state = normalise(letters) if domid is not None else DomainState.STOPPED
+    state = (xm_state(letters) if xm else xl_state(letters)) if domid is not None else DomainState.STOPPED
     uuid = values.get("uuid")
     if uuid is not None and not _UUID.fullmatch(uuid):
         raise _error(source, f"{uuid[:40]!r} is not a UUID", line_no, line)
@@ -764,6 +765,8 @@ def _sched_row(line_no: int, line: str) -> SchedCredit:
     # the id ends at column 38 in both tools: xl "%-33s %4d", xm "%-32s %5s"
     fixed = _fixed_name_id(line, 33, 4) or _fixed_name_id(line, 32, 5)
     if fixed is not None and fixed[0]:
+        if len(line[38:].split()) != 2:
+            raise _error(source, "expected Name ID Weight Cap", line_no, line)
         name, id_text = fixed
     elif len(tokens) >= 4 and _SINT.fullmatch(tokens[-3]):
         name, id_text = _name_before(line, tokens, len(tokens) - 3), tokens[-3]

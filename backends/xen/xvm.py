@@ -17,8 +17,15 @@ from .parse import KIB, _UINT, _UUID, _content, _dom0_extra, _error
 #: virsh's state words (libvirt.md §2.1) -> normalised state; `saved` appears with --managed-save
 VIRSH_STATES: dict[str, DomainState] = {word: state for state, word in VIRSH_STATE_MAP.values()}
 VIRSH_STATES["saved"] = DomainState.STOPPED
-_VIRSH_ROW = re.compile(r"(?P<name>\S.*?)\s+(?P<state>" + "|".join(
-    re.escape(word) for word in sorted(VIRSH_STATES, key=len, reverse=True)) + r")\s*")
+_VIRSH_WORDS = sorted(VIRSH_STATES, key=len, reverse=True)
+
+
+def _name_and_state(rest: str) -> tuple[str, str] | None:
+    """`NAME   STATE` split at the known state word it ends with (`shut off` holds a space)."""
+    for word in _VIRSH_WORDS:
+        if rest.endswith(word) and len(rest) > len(word) and rest[-len(word) - 1].isspace():
+            return rest[:-len(word)].rstrip(), word
+    return None
 
 
 def parse_virsh_list(text: str, host: str) -> tuple[Domain, ...]:
@@ -49,9 +56,9 @@ def parse_virsh_list(text: str, host: str) -> tuple[Domain, ...]:
         id_text, rest = parts
         if id_text != "-" and not _UINT.fullmatch(id_text):
             raise _error(source, f"Id {id_text[:40]!r} is not a number", line_no, line)
-        match = _VIRSH_ROW.fullmatch(rest.strip())
-        if match is not None:
-            name, word = match.group("name"), match.group("state")
+        known = _name_and_state(rest.strip())
+        if known is not None:
+            name, word = known
         elif len(body) > state_at and body[:state_at].split(None, 1)[1:] and body[state_at:].strip():
             name, word = body[:state_at].split(None, 1)[1].strip(), body[state_at:].strip()
         else:

@@ -70,7 +70,7 @@ def test_an_accepted_name_is_never_an_option_a_domid_or_a_control_sequence(name)
             commands.validate_name(name, toolstack)
         except ValidationError:
             continue
-        assert name and not name.startswith("-") and not name.isdigit()
+        assert name and not name.startswith("-") and not re.fullmatch("[0-9]+", name)
         assert not re.search(r"[\x00-\x1f\x7f-\x9f]", name)
 
 

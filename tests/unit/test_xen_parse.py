@@ -187,6 +187,7 @@ def test_xl_info_current_fields():
 
 
 def test_list_long_json_bindings():
+    """RECONSTRUCTED sample: xen.md §2.3 has none; keys from libxl_types.idl (see the fixtures' README)."""
     bindings = parse.parse_list_long(sample("xl-list-l-reconstructed.json"), "x1")
     assert list(bindings) == ["web01", "db01"]
     assert bindings["web01"] == Bindings(
@@ -722,6 +723,10 @@ def test_migrate_progress_lines(line, expected):
     (lambda t: parse.parse_xl_list(t, "h"), sample("xl-list-derived.txt") + "1 2 r----- 1.0\n", 5,
      "expected Name ID Mem VCPUs State Time"),
     (lambda t: parse.parse_xl_list(t, "h"), "Name ID Mem VCPUs State Time(s) Frob\n", 1, "unknown column 'Frob'"),
+    (lambda t: parse.parse_xl_list(t, "h"), sample("xl-list-derived.txt") + f"{'web':<40} {5:5d} x 1 2 -b---- 1.0\n", 5,
+     "expected Name ID Mem VCPUs State Time"),
+    (lambda t: parse.parse_xm_list(t, "h"), sample("xm-list-derived.txt") + f"{'web':<40} {'':5} x 1 2 ------ 1.0\n", 3,
+     "expected Name ID Mem VCPUs State Time"),
     (lambda t: parse.parse_xl_list(t, "h"), sample("xl-list-v-derived.txt").replace("6a9f3b1e-", "zz"), 3,
      "is not a UUID"),
     (lambda t: parse.parse_xm_list(t, "h"), sample("xm-list-derived.txt") + "x 1 2 3 ---sr- 1.0\n", 3,
@@ -740,6 +745,8 @@ def test_migrate_progress_lines(line, expected):
     (parse.parse_sched_credit, "web 1 256 0\n", 1, "a row before the Name ID Weight Cap header"),
     (parse.parse_sched_credit, "Name ID Weight Cap\nweb 1 x 0\n", 2, "Weight 'x' is not a whole number"),
     (parse.parse_sched_credit, "Name ID Weight Cap\n256 0\n", 2, "expected Name ID Weight Cap"),
+    (parse.parse_sched_credit, "Name ID Weight Cap\n" + "%-33s %4d %6s %6d %4d\n" % ("web", 3, "x", 256, 0), 2,
+     "expected Name ID Weight Cap"),
     (lambda t: xvm.parse_virsh_list(t, "h"), " Id Name\n", 1, "not the header of virsh list"),
     (lambda t: xvm.parse_virsh_list(t, "h"), sample("virsh-list-all-test.txt") + " x    test   running\n", 5,
      "Id 'x' is not a number"),

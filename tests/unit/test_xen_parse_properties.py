@@ -262,3 +262,22 @@ def test_format_cpuset_lists_every_cpu_once(numbers):
         low, _, high = part.partition("-")
         expanded.update(range(int(low), int(high or low) + 1))
     assert expanded == set(numbers)
+
+
+HEADERS = {
+    "xl_list": "Name ID Mem VCPUs State Time(s)\n", "xm_list": "Name ID Mem VCPUs State Time(s) Label\n",
+    "block_list": "Vdev BE handle state evt-ch ring-ref BE-path\n",
+    "network_list": "Idx BE Mac Addr. handle state evt-ch tx-/rx-ring-ref BE-path\n",
+    "vcpu_list": "Name ID VCPU CPU State Time(s) CPU Affinity\n", "sched_credit": "Name ID Weight Cap\n",
+    "xentop": (FIXTURES / "xentop-b-pre2009.txt").read_text(), "virsh_list": " Id Name State\n 1 ",
+    "virsh_dominfo": "Id", "list_long": "[",
+}
+
+
+@pytest.mark.parametrize("name", PARSERS)
+@pytest.mark.parametrize("line", ["a" + " " * 65000 + "b", "1 " * 32000, ": " * 32000, "-" * 65000,
+                                  "0 -b---- 1.0 " * 5000, "no limit " * 7000, "        " + "0: " * 21000])
+def test_long_pathological_lines_give_a_result_or_a_parse_error(name, line):
+    """Lines just under the 64 KiB bound, built to make a backtracking pattern go quadratic: every parser
+    splits or matches them in linear time (a regression here shows as a stalled test run)."""
+    _returns_or_parse_error(name, HEADERS.get(name, "") + line + "\n")
