@@ -18,7 +18,7 @@ import os
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from .vt import _BIDI_AND_FORMAT, _Parser
+from .vt import _classify, _Parser
 
 
 def _noop(*args: Any, **kwargs: Any) -> None:
@@ -39,7 +39,9 @@ class _TextSink:
         return _noop
 
     def draw(self, text: str) -> None:
-        self.line.append("".join(ch for ch in text if ch not in _BIDI_AND_FORMAT))
+        if not text.isascii():  # format characters (bidi overrides, joiners, soft hyphens) as on screen
+            text = "".join(ch for ch in text if ch.isascii() or _classify(ch) >= 0)
+        self.line.append(text)
 
     def linefeed(self) -> None:
         self.out.append("".join(self.line).rstrip(" ") + "\n")

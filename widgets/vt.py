@@ -44,6 +44,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import deque
+from functools import lru_cache
 from collections.abc import Callable, Iterable
 from typing import Any, NamedTuple
 
@@ -138,6 +139,17 @@ class Savepoint(NamedTuple):
 
 def _width(ch: str) -> int:
     """Cells a character takes, as Rich (and so Textual) will draw it: 0, 1 or 2."""
+    return get_character_cell_size(ch)
+
+
+@lru_cache(maxsize=8192)
+def _classify(ch: str) -> int:
+    """How `draw` treats a non-ASCII character: 1 or 2, the cells it takes; 0, a mark that joins the
+    previous cell (combining accents, Hangul vowels, emoji skin tones); -1, dropped: controls, format
+    characters (bidi overrides, joiners, variation selectors, soft hyphen), line and paragraph separators.
+    Widths are Rich's, so a row is as wide on screen as the emulator thinks."""
+    if ch in _BIDI_AND_FORMAT or unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Zl", "Zp"):
+        return -1
     return get_character_cell_size(ch)
 
 
@@ -271,12 +283,11 @@ class VTScreen(pyte.Screen):
         insert = mo.IRM in self.mode
         cells = self.cells_for(cursor.attrs)
         for ch in data:
-            width = _width(ch)
-            if width == 0:
-                if ch in _BIDI_AND_FORMAT or unicodedata.category(ch) in ("Cf", "Cc", "Cs", "Zl", "Zp"):
-                    continue  # invisible, and able to reorder or join what the operator sees
-                self._combine(ch)
-                continue
+            width = _classify(ch)
+            if width <= 0:
+                if width == 0:
+                    self._combine(ch)
+                continue  # invisible, and able to reorder or join what the operator sees
             if width > columns:  # a wide character on a one-column screen
                 ch, width = "\ufffd", 1
             if cursor.x >= columns or (width == 2 and cursor.x == columns - 1):
@@ -312,6 +323,8 @@ class VTScreen(pyte.Screen):
             cell = line[x]
         if len(cell[0]) >= MAX_CLUSTER:
             return
+        if "\U0001f3fb" <= mark <= "\U0001f3ff" and _width(cell[0][0]) != 2:
+            return  # a skin tone joins an emoji; alone, terminals draw it two cells wide: dropped
         line[x] = (unicodedata.normalize("NFC", cell[0] + mark), *cell[1:])
         self.dirty.add(y)
 

@@ -15,7 +15,7 @@ import unicodedata
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from hvdeck.widgets.format import visible
@@ -343,6 +343,7 @@ def test_title_is_made_visible_and_bounded() -> None:
 
 
 @settings(max_examples=300, deadline=None)
+@example(parts=["\u0600x\u00ad".encode()], columns=1, lines=1)   # format characters one cell wide
 @given(st.lists(st.one_of(
     st.binary(max_size=40),
     st.sampled_from([b"\x1b[", b"\x1b]", b"\x1bP", b"\x1b_", b"\x1b\\", b"\x07", b"\xc2\x9b", b"\xc2\x9d",
