@@ -22,7 +22,8 @@ until everything fed so far is parsed (for tests and for "clear, then draw" sequ
 **Emulation** is `hvdeck.widgets.vt.VT` (pyte's screen, our parser): 16/256/direct colours, bold, dim,
 italics, underline, blink, reverse, strike; wide characters; line wrap; scroll regions; the alternate
 screen of full-screen programs; answers to device-attribute and cursor-position queries (busybox ash
-asks after every prompt), which are sent back as `Output` like keys. Nothing from the guest reaches the
+asks after every prompt), which are sent back as `Output` like keys (the answers to one slice in one
+message, in order). Nothing from the guest reaches the
 real terminal except as cell text: titles, clipboard writes (OSC 52) and other strings are consumed,
 controls never reach a cell, and a bell (BEL) is a short flash of the widget plus a `Bell` message.
 
@@ -44,6 +45,9 @@ Shift+End returns to the live screen. Full-screen programs (alternate screen) ha
 **Size.** The screen is the widget's content size; every change resizes the emulator (no reflow: see
 `vt`) and posts `Resized(columns, rows)` for the owner to pass on to the remote PTY (open the PTY with the
 size of the first `Resized`). Bytes fed before the widget has been laid out wait for its size.
+
+**Logging** a console is the owner's: write the bytes it feeds to a `terminal_log.SessionLog` (raw, or
+plain text with the escape sequences taken out).
 """
 
 from __future__ import annotations

@@ -19,8 +19,9 @@ wrong for a console that shows untrusted bytes:
 * **Answers.** Primary and secondary device attributes (``CSI c``, ``CSI > c``), status (``CSI 5 n``)
   and cursor position (``CSI 6 n``: busybox ash asks after every prompt, `resize` uses it to find the
   size of a serial console) are answered through ``on_answer``, as xterm writes them to its pty.
-* **xterm modes.** Alternate screen (DECSET 47/1047/1049, with 1048's cursor save), application cursor
-  keys (DECCKM, 1), bracketed paste (2004), focus reports (1004), cursor visibility (DECTCEM, 25).
+* **xterm modes.** Alternate screen (DECSET 47/1047/1049, with 1048's cursor save; it starts empty each
+  time, where xterm keeps what 47 and 1047 left on it), application cursor keys (DECCKM, 1), bracketed
+  paste (2004), focus reports (1004), cursor visibility (DECTCEM, 25), reverse screen (DECSCNM, 5).
   DECCOLM (132 columns) is ignored, as xterm does by default: the widget, not the guest, sets the size.
 * **Scrollback.** Lines scrolled off the top of the main screen (when the scroll region starts at the
   top line) go to `history`, a deque of at most `history_lines` rows; the alternate screen keeps none,

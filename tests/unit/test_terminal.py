@@ -420,7 +420,7 @@ def test_scroll_region_keeps_the_lines_outside_it() -> None:
     assert rows(vt) == ["top", "", "3", "new", "status"]
 
 
-def test_alternate_screen_47_keeps_its_content_and_1049_clears() -> None:
+def test_alternate_screen_47_and_1049() -> None:
     vt = VT(10, 3)
     vt.feed(b"main\x1b[?47h")
     assert vt.plain_text() == "\n\n" and vt.screen.alternate
