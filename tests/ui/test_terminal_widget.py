@@ -15,6 +15,7 @@ from textual.binding import Binding
 from textual.pilot import Pilot
 from textual.widgets import Input
 
+from hvdeck.widgets import terminal as terminal_module
 from hvdeck.widgets.terminal import Terminal
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "terminal"
@@ -302,7 +303,8 @@ async def test_no_scrollback_on_the_alternate_screen() -> None:
 
 # --- bell, focus, cursor ---------------------------------------------------------------------------------
 
-async def test_bell_flashes_and_posts_one_message_per_frame() -> None:
+async def test_bell_flashes_and_posts_one_message_per_frame(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(terminal_module, "BELL_SECONDS", 60.0)  # the flash outlasts a slow test run
     app = TermApp()
     async with app.run_test(size=(80, 24)) as pilot:
         term = await fed(pilot, b"ding\x07\x07\x07")
