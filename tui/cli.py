@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import shutil
 import sys
 from collections.abc import Sequence
 from typing import Any, TextIO
@@ -194,27 +195,36 @@ def ls_rows(snapshots: Sequence[HostSnapshot]) -> list[tuple[str, ...]]:
             for s in snapshots for d in ordered_domains(s)]
 
 
-def print_table(snapshots: Sequence[HostSnapshot], out: TextIO) -> None:
+def print_table(snapshots: Sequence[HostSnapshot], out: TextIO, *, width: int | None = None) -> None:
     """The fleet's domains as aligned columns, two spaces apart, then a line per host in trouble.
 
-    Columns are as wide as their longest text in terminal cells: nothing is cut or wrapped, whatever the
-    terminal's width (a line longer than the terminal wraps there). Names are never markup. On a
-    terminal the header is bold and states have their colours; otherwise the text is plain.
+    Columns are as wide as their longest text in terminal cells, and names are never markup. Piped or
+    redirected, nothing is cut or wrapped, whatever its length. On a terminal (``width`` cells wide, by
+    default the terminal's own) the header is bold, states have their colours, and names too long for
+    the terminal are cut as the console cuts them, so that no two look alike.
     """
     from hvdeck.widgets import format as fmt
 
     rows = ls_rows(snapshots)
     header = tuple(label for label, _right in LS_COLUMNS)
+    problems = [f"{fmt.visible(s.host)}: {s.status.value}: {fmt.visible(s.error or '-')}"
+                for s in snapshots if s.status is not HostStatus.UP]
+    terminal = out.isatty()
     widths = [max(fmt.cells(cell) for cell in column) for column in zip(header, *rows)]
+    if terminal:
+        name = header.index("NAME")
+        others = sum(widths) - widths[name] + 2 * (len(widths) - 1)
+        room = (width or shutil.get_terminal_size().columns) - others
+        if rows and room < widths[name]:
+            cuts, widths[name] = fmt.distinct_cuts([row[name] for row in rows], max(room, len(header[name]) + 6))
+            rows = [row[:name] + (cuts.get(row[name], row[name]),) + row[name + 1:] for row in rows]
     widths[-1] = 0  # the last column is not padded: no trailing spaces
 
     def padded(cells: Sequence[str]) -> list[str]:
-        return [fmt.pad(cell, width, "right" if right else "left")
-                for cell, width, (_label, right) in zip(cells, widths, LS_COLUMNS)]
+        return [fmt.pad(cell, w, "right" if right else "left")
+                for cell, w, (_label, right) in zip(cells, widths, LS_COLUMNS)]
 
-    problems = [f"{fmt.visible(s.host)}: {s.status.value}: {fmt.visible(s.error or '-')}"
-                for s in snapshots if s.status is not HostStatus.UP]
-    if not out.isatty():
+    if not terminal:
         lines = ["  ".join(padded(cells)) for cells in (header, *rows)]
         out.write("".join(f"{text}\n" for text in lines + problems))
         return

@@ -1,6 +1,6 @@
 """`hvdeck ls` on names of any script and length, and on names that look like markup or carry controls:
-printed literally and aligned by terminal cells, never cut, in a deterministic order, and quiet on a closed
-pipe."""
+printed literally and aligned by terminal cells, never cut when piped (cut so that none look alike on a
+narrow terminal), in a deterministic order, and quiet on a closed pipe."""
 
 from __future__ import annotations
 
@@ -112,13 +112,30 @@ def test_ls_on_a_terminal_colours_states_and_still_sends_no_host_controls():
             return True
 
     out = Terminal()
-    cli.print_table(_snapshots(), out)
+    cli.print_table(_snapshots(), out, width=200)
     text = out.getvalue()
     own = re.compile(r"\x1b\[[0-9;]*m")
     assert own.search(text), "a terminal gets colours"
     assert not CONTROLS.findall(own.sub("", text).replace("\n", ""))
     plain = own.sub("", text)
     assert "osc^[]52;c;ZWNobw==^G" in plain and "x[/]" in plain and "[/dev/zvol/dsk/pool/vol]^[]0;t^G" in plain
+
+
+def test_ls_on_a_narrow_terminal_cuts_long_names_so_that_none_look_alike():
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    names = ["k8s-prod-euw1-worker-pool-general-a-01", "k8s-prod-euw1-worker-pool-general-a-02", "y" * 300, "web01"]
+    snapshot = HostSnapshot(host="kvm-long", kind="libvirt", status=HostStatus.UP, taken_at=0.0, domains=tuple(
+        Domain(host="kvm-long", name=n, state=DomainState.RUNNING, native_state="running") for n in names))
+    out = Terminal()
+    cli.print_table([snapshot], out, width=80)
+    lines = re.sub(r"\x1b\[[0-9;]*m", "", out.getvalue()).splitlines()
+    assert all(cell_len(line) <= 80 for line in lines), lines
+    shown = [line.split()[1] for line in lines[1:]]
+    assert shown == ["k8s-prod-eu…neral-a-01", "k8s-prod-eu…neral-a-02", "web01", "yyyyyyyyyyy…yyyyyyyyyy"]
+    assert cell_len(lines[0]) == 80
 
 
 def test_ls_ends_quietly_on_a_closed_pipe(tmp_path: Path):
