@@ -43,7 +43,8 @@ def test_two_names_differing_at_the_end_never_look_alike():
 
 
 def test_names_differing_in_the_middle_show_where():
-    names = [f"prod-{'x' * 30}-{c}-{'y' * 30}" for c in "ABC"] + ["虚拟机-" + "中" * 20 + c + "中" * 10 for c in "一二"]
+    names = [f"prod-{'x' * 30}-{c}-{'y' * 30}" for c in "ABC"]
+    names += ["虚拟机-" + "中" * 20 + c + "中" * 10 for c in "一二"]
     cuts, width = fmt.distinct_cuts(names, 16)
     assert width == 16
     assert [cuts[n] for n in names] == ["prod…x-A-yyyyyy…", "prod…x-B-yyyyyy…", "prod…x-C-yyyyyy…",

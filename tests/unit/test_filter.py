@@ -14,8 +14,9 @@ G = 1 << 30
 
 def _d(host: str, name: str, state: DomainState = DomainState.RUNNING, **kw: object) -> Domain:
     native = {DomainState.RUNNING: "running", DomainState.STOPPED: "shut off", DomainState.PAUSED: "paused"}[state]
-    return Domain(host=host, name=name, state=state, native_state=kw.pop("native_state", native),  # type: ignore[arg-type]
-                  uuid=f"{host}-{name}", **kw)  # type: ignore[arg-type]
+    native = kw.pop("native_state", native)  # type: ignore[assignment]
+    return Domain(host=host, name=name, state=state, native_state=native, uuid=f"{host}-{name}",
+                  **kw)  # type: ignore[arg-type]
 
 
 DOMAINS = {

@@ -136,5 +136,5 @@ class DomainScreen(DomainActions, Screen):
             view.show(event.worker.result)
         elif event.state is WorkerState.ERROR:
             text = describe(event.worker.error)
-            view.show_message(fmt.host_text(f"cannot read the bindings: {text}", newlines=True),  # type: ignore[arg-type]
-                              error=True)
+            message = fmt.host_text(f"cannot read the bindings: {text}", newlines=True)
+            view.show_message(message, error=True)  # type: ignore[arg-type]  # a Text: never markup

@@ -95,5 +95,5 @@ class HostScreen(Screen):
             view.show_tables(event.worker.result or ())
         elif event.state is WorkerState.ERROR:
             text = describe(event.worker.error)
-            view.show_message(fmt.host_text(f"cannot read {self.host}: {text}", newlines=True),  # type: ignore[arg-type]
-                              error=True)
+            message = fmt.host_text(f"cannot read {self.host}: {text}", newlines=True)
+            view.show_message(message, error=True)  # type: ignore[arg-type]  # a Text: never markup
