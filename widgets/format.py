@@ -112,29 +112,22 @@ def _caret(code: int) -> str:
     return f"<U+{code:04X}>"
 
 
-def _needs_escape(ch: str) -> bool:
-    code = ord(ch)
-    return code < 0x20 or 0x7F <= code < 0xA0 or ch in _BIDI
-
-
-
 def visible(text: str, *, newlines: bool = False) -> str:
     """``text`` with every C0/C1 control, DEL and bidirectional override made printable (``^[``, ``M-^[``,
     ``<U+202E>``). With ``newlines=True`` line feeds are kept (stderr, multi-line messages) and tabs become
     spaces. Plain text (the common case) is returned as is, without copying."""
     if _ESCAPED.search(text) is None:  # the common case, at C speed: every row of the fleet table
         return text
-    out = []
-    for ch in text:
+
+    def shown(match: re.Match[str]) -> str:
+        ch = match.group()
         if newlines and ch == "\n":
-            out.append(ch)
-        elif newlines and ch == "\t":
-            out.append("    ")
-        elif _needs_escape(ch):
-            out.append(_caret(ord(ch)))
-        else:
-            out.append(ch)
-    return "".join(out)
+            return ch
+        if newlines and ch == "\t":
+            return "    "
+        return _caret(ord(ch))
+
+    return _ESCAPED.sub(shown, text)
 
 
 def host_text(text: str | None, style: str = "", *, newlines: bool = False) -> Text:
@@ -197,7 +190,7 @@ def _tail(text: str, width: int) -> str:
 
 def pad(text: str, width: int, align: str = "left") -> str:
     """``text`` padded with spaces to ``width`` cells (on the left when ``align`` is "right")."""
-    gap = width - cell_len(text)
+    gap = width - cells(text)
     if gap <= 0:
         return text
     return " " * gap + text if align == "right" else text + " " * gap
@@ -205,7 +198,7 @@ def pad(text: str, width: int, align: str = "left") -> str:
 
 def fit(text: str, width: int, align: str = "left") -> str:
     """``text`` as exactly ``width`` cells: padded, or cut at its end with an ellipsis (…)."""
-    if cell_len(text) <= width:
+    if cells(text) <= width:
         return pad(text, width, align)
     if width <= 1:
         return ELLIPSIS[:width]

@@ -12,7 +12,6 @@ from textual.app import App
 # what Textual itself writes between the characters of a frame: colours and attributes (SGR) and cursor
 # moves; anything else starting with ESC in a frame came from somewhere it should not have
 _OWN_SEQUENCES = re.compile(r"\x1b\[[0-9;]*m|\x1b\[[0-9]+;[0-9]+H")
-_C1 = re.compile("[\x80-\x9f]")
 
 
 def terminal_output(app: App) -> str:

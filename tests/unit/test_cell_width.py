@@ -83,3 +83,13 @@ def test_bindings_columns_align_by_cells_and_show_controls():
     starts = {cell_len(line[:line.rindex(mode)]) for line, mode in zip(lines[1:], ("MODE", "rw", "ro", "rw"))}
     assert len(starts) == 1, lines
     assert not text.spans or all(span.style == "bold" for span in text.spans)
+
+
+def test_visible_shows_controls_like_cat_v():
+    assert fmt.visible("web01") == "web01"
+    assert fmt.visible("osc\x1b]52;c;ZWNobw==\x07") == "osc^[]52;c;ZWNobw==^G"
+    assert fmt.visible("c1\x9b31m\x7f\x00") == "c1M-^[31m^?^@"
+    assert fmt.visible("rtl\u202eexe\u2066") == "rtl<U+202E>exe<U+2066>"
+    assert fmt.visible("a\tb\r\nc") == "a^Ib^M^Jc"
+    assert fmt.visible("a\tb\r\nc", newlines=True) == "a    b^M\nc"
+    assert fmt.host_text("[bold]x\x1b").plain == "[bold]x^[" and fmt.host_text(None).plain == "-"
