@@ -27,6 +27,7 @@ from hvdeck.backends.model import Bindings, Domain, HostSnapshot, HostStatus, Se
 from hvdeck.backends.plan import Executor, Plan
 from hvdeck.backends.settings import Settings
 from hvdeck.backends.transport.ssh import trust_host_key
+from hvdeck.widgets.format import visible
 
 from .commands import HvdeckCommands
 from .messages import FleetUpdated
@@ -119,8 +120,8 @@ class HvdeckApp(App[None]):
         """A poller died of a bug: say so on that host, keep the app running."""
         if event.worker.group == "poll" and event.state is WorkerState.ERROR:
             host = (event.worker.name or "").removeprefix("poll:")
-            self.notify(f"{host}: poller stopped: {event.worker.error}", title="hvdeck bug", severity="error",
-                        timeout=30)
+            self.notify(visible(f"{host}: poller stopped: {event.worker.error}"), title="hvdeck bug",
+                        severity="error", timeout=30, markup=False)
 
     def domain(self, key: str) -> Domain | None:
         host = key.split("\x1f", 1)[0]
@@ -135,7 +136,7 @@ class HvdeckApp(App[None]):
     def refresh_hosts(self, host: str | None = None) -> None:
         for name in [host] if host else self.host_names:
             self.fleet.poke(name)
-        self.notify("polling " + (host or "all hosts") + " now", timeout=2)
+        self.notify(visible("polling " + (host or "all hosts") + " now"), timeout=2, markup=False)
 
     # -- host keys ----------------------------------------------------------------------------------
 
@@ -157,11 +158,13 @@ class HvdeckApp(App[None]):
             self._key_queue.pop(0)
             if trust and problem.key_line:
                 trust_host_key(problem.known_hosts, problem.pattern, problem.key_line)
-                self.notify(f"{problem.host}: key {problem.fingerprint} added to {problem.known_hosts}")
+                self.notify(visible(f"{problem.host}: key {problem.fingerprint} added to {problem.known_hosts}"),
+                            markup=False)
                 self.fleet.poke(problem.host)
             else:
-                self.notify(f"{problem.host}: host key not trusted; the host stays disconnected. "
-                            f"`hvdeck trust {problem.host}` trusts it later.", severity="warning")
+                self.notify(visible(f"{problem.host}: host key not trusted; the host stays disconnected. "
+                                    f"`hvdeck trust {problem.host}` trusts it later."), severity="warning",
+                            markup=False)
             self._next_host_key()
 
         self.push_screen(HostKeyScreen(problem), answered)
@@ -175,13 +178,13 @@ class HvdeckApp(App[None]):
         backend = self.fleet.backend(domain.host)
         reason = self.why_not(action, domain)
         if reason is not None or backend is None:
-            self.notify(f"Cannot {action.label.lower()} {domain.name}: {reason}", severity="warning",
+            self.notify(visible(f"Cannot {action.label.lower()} {domain.name}: {reason}"), severity="warning",
                         markup=False)
             return
         try:
             plan = backend.plan_action(action, domain)
         except HvdeckError as exc:
-            self.notify(exc.message, title=exc.title, severity="error")
+            self.notify(visible(exc.message, newlines=True), title=exc.title, severity="error", markup=False)
             return
         self.show_plan(plan)
 
@@ -221,7 +224,7 @@ class HvdeckApp(App[None]):
         backend = self.fleet.backend(domain.host)
         reason = self.why_not(action, domain)
         if reason is not None or backend is None:
-            self.notify(f"Cannot {action.label.lower()} {domain.name}: {reason}", severity="warning",
+            self.notify(visible(f"Cannot {action.label.lower()} {domain.name}: {reason}"), severity="warning",
                         markup=False)
             return
         if action.params and values is None:
@@ -236,7 +239,7 @@ class HvdeckApp(App[None]):
             try:
                 plan = await backend.plan_extra(action, domain, values or {}, self.snapshots.get(domain.host))
             except HvdeckError as exc:
-                self.notify(exc.message, title=exc.title, severity="error", markup=False)
+                self.notify(visible(exc.message, newlines=True), title=exc.title, severity="error", markup=False)
                 return
             self.show_plan(plan)
 

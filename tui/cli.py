@@ -5,12 +5,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import shutil
 import sys
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TextIO
 
 from hvdeck.backends import inventory as inv
-from hvdeck.backends.model import HostSnapshot, HostStatus
+from hvdeck.backends.model import Domain, HostSnapshot, HostStatus
 
 from . import __version__
 
@@ -18,6 +19,7 @@ if TYPE_CHECKING:
     from hvdeck.backends.settings import Settings
 
 EXIT_OK, EXIT_HOSTS_FAILED, EXIT_USAGE = 0, 1, 2
+EXIT_BROKEN_PIPE = 128 + 13  # the reader of stdout went away (`| head`): what a shell reports for SIGPIPE
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -80,6 +82,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # `hvdeck ls | head -1`: the reader has what it wanted; stop quietly, as Unix tools do
+        _stdout_to_devnull()
+        return EXIT_BROKEN_PIPE
+
+
+def _stdout_to_devnull() -> None:
+    """Point stdout at /dev/null, so that Python's final flush of what is still buffered for a closed
+    pipe raises nothing more at exit."""
+    import os
+
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, ValueError, OSError):  # not a real file (a test's capture)
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, fd)
+    os.close(devnull)
 
 
 def _inventory(args: argparse.Namespace, *, poll_interval: float = inv.DEFAULT_POLL_INTERVAL) -> inv.Inventory:
@@ -134,6 +154,12 @@ def load_settings() -> Settings:
 # -- hvdeck ls -------------------------------------------------------------------------------------
 
 
+def ordered_domains(snapshot: HostSnapshot) -> list[Domain]:
+    """A host's domains in the fleet table's default order (by name, case-insensitively, then by key),
+    so that `ls` prints the same rows in the same order on every run."""
+    return sorted(snapshot.domains, key=lambda d: (d.name.lower(), d.key))
+
+
 def domain_json(snapshot: HostSnapshot) -> list[dict[str, Any]]:
     return [{
         "name": d.name,
@@ -145,7 +171,7 @@ def domain_json(snapshot: HostSnapshot) -> list[dict[str, Any]]:
         "cpu_percent": d.cpu_percent,
         "uptime_s": d.uptime_s,
         "console": d.console,
-    } for d in snapshot.domains]
+    } for d in ordered_domains(snapshot)]
 
 
 def fleet_json(snapshots: Sequence[HostSnapshot]) -> dict[str, Any]:
@@ -175,32 +201,76 @@ def ls(args: argparse.Namespace) -> int:
         json.dump(fleet_json(snapshots), sys.stdout, indent=2)
         sys.stdout.write("\n")
     else:
-        _print_table(snapshots)
+        print_table(snapshots, sys.stdout)
+    sys.stdout.flush()  # a closed pipe shows here, inside main, rather than at exit
     return EXIT_OK if all(s.status is HostStatus.UP for s in snapshots) else EXIT_HOSTS_FAILED
 
 
-def _print_table(snapshots: Sequence[HostSnapshot]) -> None:
-    from rich.console import Console
-    from rich.table import Table
+#: `hvdeck ls` columns: (header, right-aligned)
+LS_COLUMNS = (("HOST", False), ("NAME", False), ("ID", True), ("STATE", False), ("NATIVE", False),
+              ("VCPU", True), ("MEMORY", True), ("CPU%", True), ("CONS", False))
 
+
+def ls_rows(snapshots: Sequence[HostSnapshot]) -> list[tuple[str, ...]]:
+    """The `hvdeck ls` table's cells, hosts in inventory order, domains in the table's default order;
+    host text with its controls made visible, nothing cut."""
     from hvdeck.widgets import format as fmt
 
-    console = Console()
-    table = Table(box=None, header_style="bold", pad_edge=False)
-    for column, justify in (("HOST", "left"), ("NAME", "left"), ("ID", "right"), ("STATE", "left"),
-                            ("NATIVE", "left"), ("VCPU", "right"), ("MEMORY", "right"), ("CPU%", "right"),
-                            ("CONS", "left")):
-        table.add_column(column, justify=justify)  # type: ignore[arg-type]
-    for s in snapshots:
-        for d in s.domains:
-            table.add_row(s.host, d.name, "-" if d.id is None else str(d.id),
-                          f"[{fmt.STATE_COLOURS.get(d.state.value, 'dim')}]{d.state.value}[/]", d.native_state,
-                          "-" if d.vcpus is None else str(d.vcpus), fmt.size(d.memory_bytes),
-                          fmt.percent(d.cpu_percent), d.console or "-")
-    console.print(table)
-    for s in snapshots:
-        if s.status is not HostStatus.UP:
-            console.print(f"[bold red]{s.host}: {s.status.value}[/]: {s.error}", highlight=False)
+    v = fmt.visible
+    return [(v(s.host), v(d.name), "-" if d.id is None else str(d.id), d.state.value, v(d.native_state),
+             "-" if d.vcpus is None else str(d.vcpus), fmt.size(d.memory_bytes), fmt.percent(d.cpu_percent),
+             v(d.console or "-"))
+            for s in snapshots for d in ordered_domains(s)]
+
+
+def print_table(snapshots: Sequence[HostSnapshot], out: TextIO, *, width: int | None = None) -> None:
+    """The fleet's domains as aligned columns, two spaces apart, then a line per host in trouble.
+
+    Columns are as wide as their longest text in terminal cells, and names are never markup. Piped or
+    redirected, nothing is cut or wrapped, whatever its length. On a terminal (``width`` cells wide, by
+    default the terminal's own) the header is bold, states have their colours, and names too long for
+    the terminal are cut as the console cuts them, so that no two look alike.
+    """
+    from hvdeck.widgets import format as fmt
+
+    rows = ls_rows(snapshots)
+    header = tuple(label for label, _right in LS_COLUMNS)
+    problems = [f"{fmt.visible(s.host)}: {s.status.value}: {fmt.visible(s.error or '-')}"
+                for s in snapshots if s.status is not HostStatus.UP]
+    terminal = out.isatty()
+    widths = [max(fmt.cells(cell) for cell in column) for column in zip(header, *rows)]
+    if terminal:
+        name = header.index("NAME")
+        others = sum(widths) - widths[name] + 2 * (len(widths) - 1)
+        room = (width or shutil.get_terminal_size().columns) - others
+        if rows and room < widths[name]:
+            cuts, widths[name] = fmt.distinct_cuts([row[name] for row in rows], max(room, len(header[name]) + 6))
+            rows = [row[:name] + (cuts.get(row[name], row[name]),) + row[name + 1:] for row in rows]
+    widths[-1] = 0  # the last column is not padded: no trailing spaces
+
+    def padded(cells: Sequence[str]) -> list[str]:
+        return [fmt.pad(cell, w, "right" if right else "left")
+                for cell, w, (_label, right) in zip(cells, widths, LS_COLUMNS)]
+
+    if not terminal:
+        lines = ["  ".join(padded(cells)) for cells in (header, *rows)]
+        out.write("".join(f"{text}\n" for text in lines + problems))
+        return
+    from rich.console import Console
+    from rich.text import Text
+
+    console = Console(file=out, soft_wrap=True, highlight=False)
+    console.print(Text("  ".join(padded(header)), style="bold"))
+    state = header.index("STATE")
+    for cells in rows:
+        text = Text()
+        for i, cell in enumerate(padded(cells)):
+            if i:
+                text.append("  ")
+            text.append(cell, style=fmt.STATE_COLOURS.get(cells[state], "dim") if i == state else "")
+        console.print(text)
+    for problem in problems:
+        console.print(Text(problem, style="bold red"))
 
 
 # -- hvdeck audit ------------------------------------------------------------------------------------
@@ -235,7 +305,7 @@ def audit(args: argparse.Namespace) -> int:
                               f"{record.get('operation', '?')} -> {record.get('result', '?')}"))
             sys.stdout.flush()
         except BrokenPipeError:
-            _stdout_closed()
+            _stdout_to_devnull()
             return EXIT_OK
         if not records and hint:
             print(hint, file=sys.stderr)
@@ -250,16 +320,6 @@ def audit(args: argparse.Namespace) -> int:
     if not count and hint:
         print(hint, file=sys.stderr)
     return EXIT_OK
-
-
-def _stdout_closed() -> None:
-    """The reader of stdout went away (`| head`): end quietly. Python would report the failed flush of
-    stdout at exit, so stdout is pointed at /dev/null first."""
-    import os
-
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, sys.stdout.fileno())
-    os.close(devnull)
 
 
 # -- hvdeck sim ----------------------------------------------------------------------------------------

@@ -1,4 +1,9 @@
-"""The command palette: jump to a host or a domain, act on the current domain, sort, group, theme."""
+"""The command palette: jump to a host or a domain, act on the current domain, sort, group, theme.
+
+Commands carry host text (domain and host names, native states). Textual parses a `str` prompt or help
+as markup (`[@click=app.quit]` in a domain name would be a link), so every prompt and help is given as
+`Content`, which is never parsed, built from text with its controls made visible.
+"""
 
 from __future__ import annotations
 
@@ -6,10 +11,12 @@ from collections.abc import Callable, Iterator
 from functools import partial
 from typing import TYPE_CHECKING
 
-from textual.command import DiscoveryHit, Hit, Hits, Provider
+from textual.command import DiscoveryHit, Hit, Hits, Matcher, Provider
+from textual.content import Content
 
 from hvdeck.backends.base import Action
 from hvdeck.widgets.fleet_table import COLUMNS
+from hvdeck.widgets.format import visible
 
 if TYPE_CHECKING:
     from .app import HvdeckApp
@@ -26,6 +33,8 @@ class HvdeckCommands(Provider):
         return self.app  # type: ignore[return-value]
 
     def _commands(self) -> Iterator[tuple[str, Callable[[], object], str]]:
+        """(name, callback, help) of every command; host text in them is made visible (`visible`)."""
+        v = visible
         app = self._app
         screen = app.screen
         current = getattr(screen, "current_domain", None)
@@ -34,20 +43,20 @@ class HvdeckCommands(Provider):
             backend = app.fleet.backend(domain.host)
             for action in Action:
                 if app.why_not(action, domain) is None:
-                    yield (f"{action.label} {domain.name} on {domain.host}",
+                    yield (f"{action.label} {v(domain.name)} on {v(domain.host)}",
                            partial(app.request_action, domain, action),
                            "Shows the exact operation before anything runs")
             if backend is not None:
                 for extra in backend.extra_actions():
                     if app.why_not(extra, domain) is None:
-                        yield (f"{extra.label}: {domain.name} on {domain.host}",
+                        yield (f"{extra.label}: {v(domain.name)} on {v(domain.host)}",
                                partial(app.request_extra, domain, extra), "Shows the exact commands first")
-            yield (f"Actions for {domain.name}…", partial(app.open_action_menu, domain),
+            yield (f"Actions for {v(domain.name)}…", partial(app.open_action_menu, domain),
                    "Every action, unavailable ones with the reason")
         for host in app.host_names:
-            yield (f"Host {host}", partial(app.show_host, host), "Show only this host's domains")
-            yield (f"Host details {host}", partial(app.open_host, host), "Services and free resources")
-            yield (f"Refresh {host}", partial(app.refresh_hosts, host), "Poll this host now")
+            yield (f"Host {v(host)}", partial(app.show_host, host), "Show only this host's domains")
+            yield (f"Host details {v(host)}", partial(app.open_host, host), "Services and free resources")
+            yield (f"Refresh {v(host)}", partial(app.refresh_hosts, host), "Poll this host now")
         from .screens.fleet import FleetScreen
 
         if isinstance(screen, FleetScreen):
@@ -62,18 +71,30 @@ class HvdeckCommands(Provider):
                 count += 1
                 if count > MAX_DOMAIN_COMMANDS:
                     return
-                yield (f"Open {d.host}/{d.name}", partial(app.open_domain, d.key),
-                       f"{d.state.value} ({d.native_state})")
+                yield (f"Open {v(d.host)}/{v(d.name)}", partial(app.open_domain, d.key),
+                       f"{d.state.value} ({v(d.native_state)})")
 
     async def discover(self) -> Hits:
         for name, callback, help_text in self._commands():
             if name.startswith(("Open ", "Refresh ")):
                 continue
-            yield DiscoveryHit(name, callback, help=help_text)
+            # help is typed str, but Textual passes a Content through as it is (never parsed as markup)
+            yield DiscoveryHit(Content(name), callback, text=name, help=Content(help_text))  # type: ignore[arg-type]
 
     async def search(self, query: str) -> Hits:
         matcher = self.matcher(query)
         for name, callback, help_text in self._commands():
             score = matcher.match(name)
             if score > 0:
-                yield Hit(score, matcher.highlight(name), callback, help=help_text)
+                yield Hit(score, _highlight(matcher, name), callback, text=name,
+                          help=Content(help_text))  # type: ignore[arg-type]
+
+
+def _highlight(matcher: Matcher, candidate: str) -> Content:
+    """`Matcher.highlight` without its markup parsing: the matched characters of ``candidate`` styled."""
+    content = Content(candidate)
+    _score, offsets = matcher.fuzzy_search.match(matcher.query, candidate)
+    for offset in offsets:
+        if not candidate[offset].isspace():
+            content = content.stylize(matcher.match_style, offset, offset + 1)
+    return content

@@ -23,20 +23,23 @@ def section(title: str, columns: Sequence[str], rows: Sequence[Sequence[str]]) -
     """A bold title over a table indented by four, columns three apart, as `ldm list-bindings` prints.
 
     Laid out here rather than by a rich Table so that a wide table keeps its full width (the view
-    scrolls sideways) instead of being squeezed into the screen with ellipses.
+    scrolls sideways) instead of being squeezed into the screen with ellipses. Every value is host text:
+    it goes into a `Text` (never parsed as markup) with its controls made visible, and is padded by
+    terminal cells, so that a CJK path keeps the columns after it aligned.
     """
     text = Text(no_wrap=True, end="")
-    text.append(title, style="bold")
+    text.append(fmt.visible(title), style="bold")
     if not rows:
         text.append("\n    (none)\n", style="dim")
         return text
-    cells = [[str(c) for c in row] + [""] * (len(columns) - len(row)) for row in rows]
-    widths = [max([len(col)] + [len(row[i]) for row in cells]) for i, col in enumerate(columns)]
+    header = [fmt.visible(c) for c in columns]
+    cells = [[fmt.visible(str(c)) for c in row] + [""] * (len(columns) - len(row)) for row in rows]
+    widths = [max([fmt.cells(col)] + [fmt.cells(row[i]) for row in cells]) for i, col in enumerate(header)]
 
     def line(values: Sequence[str]) -> str:
-        return ("    " + "   ".join(v.ljust(w) for v, w in zip(values, widths))).rstrip()
+        return ("    " + "   ".join(fmt.pad(v, w) for v, w in zip(values, widths))).rstrip()
 
-    text.append("\n" + line(columns), style="bold")
+    text.append("\n" + line(header), style="bold")
     for row in cells:
         text.append("\n" + line(row))
     text.append("\n")

@@ -2,19 +2,31 @@
 
 Built for fleets of tens of thousands of domains: a line-API `ScrollView` over a plain row store and an
 index (a list of row keys after filter, sort and grouping). Only visible lines are rendered, each row's
-strip is cached by ``(key, version, cursor)``, and a refresh touches only the rows whose `Domain`
+strip is cached by ``(key, version, cursor, layout)``, and a refresh touches only the rows whose `Domain`
 changed. Textual's `DataTable` takes seconds to load or filter 20,000 rows; this takes tens of
 milliseconds (see benchmarks/table_scale.py).
 
-Filter syntax: words match anywhere in a row (case-insensitive, all must match); ``field:value``
-matches one field, e.g. ``host:kvm-a state:running``. Fields: host, name, id, state, native, console.
+Layout: columns are measured in terminal cells (a CJK name takes two cells a character). HOST and NAME
+stay put when the table scrolls sideways; when the table is narrow, the other columns give way in
+`PRIORITY` order (CPU HIST first, STATE last) and move to the right, past the screen's edge, where
+scrolling sideways shows them. NAME widens while there is room; a name that must be cut is cut so that
+no two names look alike (`format.distinct_cuts`).
+
+Filter syntax (`Filter`): words match anywhere in a row (case-insensitive; every word must match, and
+the host's kind and inventory tags count as part of the row); ``field:value`` matches one field;
+``!`` before a word or a field negates it. Text fields match a part of the value: host, name, state,
+native, cons, flags, kind, tags. Number fields take a value, or a comparison: id, vcpus, cpu (``cpu:>50``),
+memory, net, disk (bytes, or with a binary unit K M G T: ``memory:>=2G``, ``net:>1M`` for bytes per
+second). An unknown field is named in `FleetTable.filter_error` and the rest of the filter applies.
 """
 
 from __future__ import annotations
 
 import bisect
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+import operator
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 
 from rich.segment import Segment
 from rich.style import Style
@@ -44,10 +56,10 @@ class Column:
 
 _STATE_ORDER = {s: i for i, s in enumerate(DomainState)}
 
-# widths fit 120 columns (with the scrollbar gutter) until names get long; then the table scrolls sideways
+# the widths are the least each column takes; HOST, NAME and NATIVE grow with their text
 COLUMNS: tuple[Column, ...] = (
-    Column("host", "HOST", 8, value=lambda d: d.host.lower()),
-    Column("name", "NAME", 10, value=lambda d: d.name.lower()),
+    Column("host", "HOST", 4, value=lambda d: d.host.lower()),
+    Column("name", "NAME", 4, value=lambda d: d.name.lower()),
     Column("id", "ID", 4, "right", value=lambda d: d.id),
     Column("state", "STATE", 10, value=lambda d: _STATE_ORDER[d.state]),
     Column("native", "NATIVE", 11, value=lambda d: d.native_state),
@@ -61,46 +73,97 @@ COLUMNS: tuple[Column, ...] = (
 )
 COLUMN_KEYS = tuple(c.key for c in COLUMNS)
 _BY_KEY = {c.key: c for c in COLUMNS}
-_FIELDS = {"host": "host", "name": "name", "id": "id", "state": "state", "native": "native_state",
-           "console": "console"}
+_INDEX = {c.key: i for i, c in enumerate(COLUMNS)}
+_HOST, _NAME, _STATE, _NATIVE, _HISTORY = (_INDEX[k] for k in ("host", "name", "state", "native", "history"))
 _GAP = 2
+
+#: The columns besides HOST and NAME, most useful first: a narrow table shows a prefix of this list and
+#: moves the rest past its right edge. ``+name`` is where NAME widens to `NAME_ROOMY` (before NATIVE and
+#: CPU HIST get room), after which NAME takes whatever room is left, up to its longest name.
+PRIORITY = ("state", "cpu", "memory", "vcpus", "console", "id", "net", "disk", "+name", "native", "history")
+NAME_MIN = 10
+NAME_ROOMY = 24
+HOST_MAX = 20
+NATIVE_MAX = 18
 
 
 def _sum(a: float | None, b: float | None) -> float | None:
     return None if a is None and b is None else (a or 0.0) + (b or 0.0)
 
 
+def flags(domain: Domain) -> str | None:
+    """The domain's flags as its host prints them (LDoms ``-n-cv-``), if it has any."""
+    return next((value for label, value in domain.extra if label == "flags"), None)
+
+
 def native(domain: Domain) -> str:
     """The host's own word for the state, with its flags where it has them (`active -n-cv-` on LDoms)."""
-    flags = next((value for label, value in domain.extra if label == "flags"), None)
-    return f"{domain.native_state} {flags}" if flags else domain.native_state
+    f = flags(domain)
+    return f"{domain.native_state} {f}" if f else domain.native_state
 
 
 def cells(domain: Domain) -> tuple[str, ...]:
-    """The text of each column for one domain (in COLUMNS order); the history is drawn at render time."""
+    """The text of each column for one domain (in COLUMNS order), host text made visible
+    (`format.visible`); the history is drawn at render time."""
+    v = fmt.visible
     return (
-        domain.host,
-        domain.name,
+        v(domain.host),
+        v(domain.name),
         "-" if domain.id is None else str(domain.id),
         domain.state.value,
-        native(domain),
+        v(native(domain)),
         "-" if domain.vcpus is None else str(domain.vcpus),
         fmt.size(domain.memory_bytes),
         fmt.percent(domain.cpu_percent),
         "",
         fmt.pair(domain.net_rx_bps, domain.net_tx_bps),
         fmt.pair(domain.disk_rd_bps, domain.disk_wr_bps),
-        domain.console or "-",
+        v(domain.console or "-"),
     )
 
 
+def plan_columns(available: int, widths: Mapping[str, int]) -> tuple[tuple[str, ...], int, int, int]:
+    """Which columns a table ``available`` cells wide shows, and how wide NAME is.
+
+    ``widths`` is each column's natural width (NAME's is its longest name). Returns ``(order, shown,
+    name, spare)``: every column key, the shown ones first (in COLUMNS order), then those past the right
+    edge; how many are shown; NAME's width; the cells left over after the shown columns. HOST and NAME
+    are always shown.
+    """
+    name_full = widths["name"]
+    name = min(name_full, NAME_MIN)
+    used = widths["host"] + _GAP + name
+    shown = {"host", "name"}
+    for key in PRIORITY:
+        if key == "+name":
+            grow = min(max(0, min(name_full, NAME_ROOMY) - name), max(0, available - used))
+            name += grow
+            used += grow
+            continue
+        need = _GAP + widths[key]
+        if used + need > available:
+            break
+        shown.add(key)
+        used += need
+    grow = min(max(0, name_full - name), max(0, available - used))
+    name += grow
+    used += grow
+    order = tuple(k for k in COLUMN_KEYS if k in shown) + tuple(k for k in COLUMN_KEYS if k not in shown)
+    return order, len(shown), name, max(0, available - used)
+
+
 class _Row:
-    __slots__ = ("domain", "cells", "hay", "sort_values", "name", "history", "version")
+    __slots__ = ("domain", "host", "cells", "hay", "sort_values", "name", "name_width", "native_width",
+                 "history", "version")
 
     def __init__(self, domain: Domain, history: tuple[float | None, ...], version: int) -> None:
         self.domain = domain
+        self.host = domain.host
         self.cells = cells(domain)
         self.hay = "\x00".join(self.cells).lower()
+        # terminal cells of the texts that set their column's width
+        self.name_width = fmt.cells(self.cells[_NAME])
+        self.native_width = fmt.cells(self.cells[_NATIVE])
         # every column's sort value, once per change of the row rather than once per sort
         self.sort_values = tuple(c.value(domain) if c.value is not None else None for c in COLUMNS)
         self.name = domain.name.lower()
@@ -113,6 +176,107 @@ class _Group:
     host: str
 
 
+# -- the filter -----------------------------------------------------------------------------------------
+
+_TEXT_FIELDS = {"host": _HOST, "name": _NAME, "state": _STATE, "native": _NATIVE, "cons": _INDEX["console"]}
+_SIZED = {"memory", "net", "disk"}  # number fields that take a unit (id, vcpus and cpu do not)
+#: every field, in the order the table shows them (for the error that names them)
+FIELDS = ("host", "name", "id", "state", "native", "flags", "vcpus", "memory", "cpu", "net", "disk", "cons",
+          "kind", "tags")
+_ALIASES = {"console": "cons", "vcpu": "vcpus", "mem": "memory", "cpu%": "cpu", "tag": "tags", "flag": "flags"}
+_FIELD_TERM = re.compile(r"([a-z%]+):(.*)", re.S)
+_COMPARISON = re.compile(r"(>=|<=|>|<|=)?\s*([0-9]*\.?[0-9]+)\s*([kmgtp]?)(i?b)?%?", re.I)
+_OPERATORS = {">": operator.gt, ">=": operator.ge, "<": operator.lt, "<=": operator.le, "=": operator.eq,
+              None: operator.eq}
+_UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40, "p": 1 << 50}
+
+#: a test on one row
+Test = Callable[[_Row], bool]
+
+
+@dataclass(frozen=True, slots=True)
+class Filter:
+    """A parsed filter: the words and field tests every shown row passes, and what was not understood
+    (or None). Host facts (kind, tags) are read through the mappings given to `parse`, so that the filter
+    sees later changes to them."""
+
+    words: tuple[tuple[bool, str], ...] = ()  # (negated, word)
+    tests: tuple[tuple[bool, Test], ...] = ()  # (negated, test)
+    error: str | None = None
+    host_hay: Mapping[str, str] = field(default_factory=dict)  # host -> its kind and tags, for plain words
+
+    @classmethod
+    def parse(cls, text: str, host_kinds: Mapping[str, str], host_tags: Mapping[str, tuple[str, ...]],
+              host_hay: Mapping[str, str]) -> "Filter":
+        """``text`` as typed (see the module docstring)."""
+        words: list[tuple[bool, str]] = []
+        tests: list[tuple[bool, Test]] = []
+        errors: list[str] = []
+        for term in text.lower().split():
+            negated = term.startswith("!")
+            term = term[1:] if negated else term
+            if not term:
+                continue
+            match = _FIELD_TERM.fullmatch(term)
+            if match is None:
+                words.append((negated, term))
+                continue
+            name, value = match.groups()
+            name = _ALIASES.get(name, name)
+            if name not in FIELDS:
+                errors.append(f"unknown field {name}: (fields: {', '.join(FIELDS)})")
+                continue
+            if not value:
+                continue  # still being typed
+            test = _field_test(name, value, host_kinds, host_tags)
+            if isinstance(test, str):
+                errors.append(test)
+            else:
+                tests.append((negated, test))
+        return cls(tuple(words), tuple(tests), "; ".join(errors) or None, host_hay)
+
+    def apply(self, keys: list[str], rows: Mapping[str, _Row]) -> list[str]:
+        """The ``keys`` whose rows pass, in the same order. Words are matched inline: this is the loop
+        over every row that a keystroke in the filter pays for."""
+        for negated, word in self.words:
+            hosts = {host for host, hay in self.host_hay.items() if word in hay}
+            if hosts:
+                keys = [k for k in keys if (word in rows[k].hay or rows[k].host in hosts) is not negated]
+            elif negated:
+                keys = [k for k in keys if word not in rows[k].hay]
+            else:
+                keys = [k for k in keys if word in rows[k].hay]
+        for negated, test in self.tests:
+            keys = [k for k in keys if test(rows[k]) is not negated]
+        return keys
+
+
+def _field_test(name: str, value: str, host_kinds: Mapping[str, str],
+                host_tags: Mapping[str, tuple[str, ...]]) -> Test | str:
+    """The test for ``name:value``, or the error text if ``value`` does not suit the field."""
+    if name in _TEXT_FIELDS:
+        i = _TEXT_FIELDS[name]
+        return lambda r: value in r.cells[i].lower()
+    if name == "flags":
+        return lambda r: value in fmt.visible(flags(r.domain) or "").lower()
+    if name == "kind":
+        return lambda r: value in host_kinds.get(r.host, "")
+    if name == "tags":
+        return lambda r: any(value in t for t in host_tags.get(r.host, ()))
+    match = _COMPARISON.fullmatch(value)
+    if match is None or (match.group(3) or match.group(4)) and name not in _SIZED:
+        example = {"cpu": "cpu:>50", "memory": "memory:>=2G", "net": "net:>1M", "disk": "disk:>1M"}.get(
+            name, f"{name}:>2")
+        return f"{name}:{value} is not a number to compare (e.g. {example})"
+    op, number, unit, _bytes = match.groups()
+    wanted = float(number) * _UNITS[unit.lower()]
+    compare = _OPERATORS[op]
+    i = _INDEX[name]
+    if name == "cpu" and op in (None, "="):  # as the table shows it, to one decimal
+        return lambda r: r.sort_values[i] is not None and round(r.sort_values[i], 1) == wanted
+    return lambda r: r.sort_values[i] is not None and compare(r.sort_values[i], wanted)
+
+
 class FleetTable(ScrollView, can_focus=True):
     """Domains of the whole fleet. The screen feeds it with `set_host_domains`.
 
@@ -120,6 +284,7 @@ class FleetTable(ScrollView, can_focus=True):
     | :- | :- |
     | up / k, down / j | Move the cursor. |
     | pageup / pagedown, home / end | Move by a page, to the top, to the bottom. |
+    | left / right | Scroll sideways (HOST and NAME stay put). |
     | enter | Open the domain (posts `FleetTable.Selected`). |
     """
 
@@ -187,8 +352,8 @@ class FleetTable(ScrollView, can_focus=True):
             self.key = key
 
     class Highlighted(Message):
-        """The cursor moved to another domain (key None: nothing to show). Handler:
-        ``on_fleet_table_highlighted``."""
+        """The cursor moved to another domain (key None: nothing to show), or the columns changed and
+        with them how the domain's row is shown (`is_cut`). Handler: ``on_fleet_table_highlighted``."""
 
         def __init__(self, key: str | None) -> None:
             super().__init__()
@@ -209,8 +374,14 @@ class FleetTable(ScrollView, can_focus=True):
         self._host_keys: dict[str, list[str]] = {}
         self._host_order: list[str] = []
         self._host_titles: dict[str, str] = {}
-        self._name_width: dict[str, int] = {}
+        self._host_kinds: dict[str, str] = {}
+        self._host_tags: dict[str, tuple[str, ...]] = {}
+        self._host_hay: dict[str, str] = {}  # kind and tags, lower case: plain words match them too
+        self._name_width: dict[str, int] = {}  # host -> cells of its longest name
         self._native_width: dict[str, int] = {}
+        # every name shown (visible form) -> how many rows have it; the cuts are recomputed when it changes
+        self._names: dict[str, int] = {}
+        self._names_version = 0
         self._stale: set[str] = set()
         # sort entries, kept sorted ascending: (value, host rank, name, key) for rows whose sort value is
         # known, (host rank, name, key) for the others, which always come last
@@ -222,11 +393,25 @@ class FleetTable(ScrollView, can_focus=True):
         self._host_rank: dict[str, int] = {}
         self._index: list[str | _Group] = []
         self._position: dict[str, int] = {}
+        self._filter = Filter()
+        self._filter_source: str | None = None
         self._cursor = 0
         self._cursor_key: str | None = None
+        # until the user moves the cursor it stays on the first row, whatever arrives and re-sorts
+        self._cursor_moved = False
+        self._highlighted: str | None = None  # the key last posted in `Highlighted`
         self._version = 0
+        # the layout: column indexes in display order, each column's width, how many fit on the screen
+        self._order: tuple[int, ...] = tuple(range(len(COLUMNS)))
         self._widths = [c.width for c in COLUMNS]
+        self._shown = len(COLUMNS)
+        self._gaps: tuple[str, ...] = (" " * _GAP,) * (len(COLUMNS) - 1) + ("",)
+        self._fixed = 0  # cells of HOST and NAME (with their gaps), which stay put when scrolling sideways
+        self._cuts: dict[str, str] = {}  # name -> how it is shown in a NAME column too narrow for it
+        self._host_cuts: dict[str, str] = {}
+        self._cuts_for: tuple = ()  # (NAME width planned, names version, width the cuts are for)
         self._layout = 0
+        self._layout_for: tuple = ()
         self._strips: LRUCache[tuple, Strip] = LRUCache(2048)
         self._styles: dict[str, Style] = {}
 
@@ -237,8 +422,29 @@ class FleetTable(ScrollView, can_focus=True):
         self._host_order = list(hosts)
         self._invalidate(resort=True)
 
+    def set_host_tags(self, tags: Mapping[str, Iterable[str]]) -> None:
+        """Each host's inventory tags (for ``tags:`` in the filter and plain words)."""
+        old = set(self._host_tags)
+        self._host_tags.clear()  # in place: a parsed filter holds on to this mapping
+        self._host_tags.update({host: tuple(fmt.visible(t).lower() for t in ts) for host, ts in tags.items()})
+        for host in old | set(self._host_tags):
+            self._update_host_hay(host)
+        self._refilter()
+
+    def set_host_kind(self, host: str, kind: str) -> None:
+        """A host's kind as its snapshot says (``libvirt``, ``ldoms``: for ``kind:`` in the filter)."""
+        kind = fmt.visible(kind).lower()
+        if self._host_kinds.get(host) != kind:
+            self._host_kinds[host] = kind
+            self._update_host_hay(host)
+            self._refilter()
+
+    def _update_host_hay(self, host: str) -> None:
+        self._host_hay[host] = "\x00".join((self._host_kinds.get(host, ""), *self._host_tags.get(host, ())))
+
     def set_host_title(self, host: str, title: str) -> None:
-        """The text of a host's group line (status, kind, counts)."""
+        """The text of a host's group line (status, kind, counts); host text, shown as it is, never as
+        markup, with its controls made visible."""
         if self._host_titles.get(host) != title:
             self._host_titles[host] = title
             self._strips.clear()
@@ -264,20 +470,23 @@ class FleetTable(ScrollView, can_focus=True):
             if row is not None and row.domain == domain and row.history == history:
                 continue
             self._version += 1
-            old = rows.get(key)
-            rows[key] = _Row(domain, history, self._version)
-            if old is None or old.domain != domain:
+            new = rows[key] = _Row(domain, history, self._version)
+            if row is None or row.domain != domain:
                 self._place(key)
+                if row is None or row.cells[_NAME] != new.cells[_NAME]:
+                    self._count_name(new.cells[_NAME], 1)
+                    if row is not None:
+                        self._count_name(row.cells[_NAME], -1)
             changed += 1
         gone = old_keys.difference(new_keys)
         for key in gone:
-            del rows[key]
+            self._count_name(rows.pop(key).cells[_NAME], -1)
             self._unplace(key)
         changed += len(gone)
         self._host_keys[host] = new_keys
         if changed:
-            self._name_width[host] = max((len(rows[k].domain.name) for k in new_keys), default=0)
-            self._native_width[host] = max((len(rows[k].cells[4]) for k in new_keys), default=0)
+            self._name_width[host] = max((rows[k].name_width for k in new_keys), default=0)
+            self._native_width[host] = max((rows[k].native_width for k in new_keys), default=0)
         if host not in self._host_order:
             self._host_order.append(host)
             self._invalidate(resort=True)  # host ranks changed
@@ -291,9 +500,21 @@ class FleetTable(ScrollView, can_focus=True):
             self._invalidate()
         return changed
 
+    def _count_name(self, name: str, delta: int) -> None:
+        count = self._names.get(name, 0) + delta
+        if count > 0:
+            self._names[name] = count
+            if count == delta:  # a new name
+                self._names_version += 1
+        else:
+            self._names.pop(name, None)
+            self._names_version += 1
+
     def remove_host(self, host: str) -> None:
         for key in self._host_keys.pop(host, []):
-            self._rows.pop(key, None)
+            row = self._rows.pop(key, None)
+            if row is not None:
+                self._count_name(row.cells[_NAME], -1)
             self._unplace(key)
         self._name_width.pop(host, None)
         self._native_width.pop(host, None)
@@ -308,6 +529,13 @@ class FleetTable(ScrollView, can_focus=True):
     @property
     def total_count(self) -> int:
         return len(self._rows)
+
+    @property
+    def filter_error(self) -> str | None:
+        """What in the filter was not understood (an unknown field, a value that is not a number), or
+        None. The rest of the filter applies."""
+        self._flush()
+        return self._filter.error
 
     @property
     def cursor_key(self) -> str | None:
@@ -329,12 +557,32 @@ class FleetTable(ScrollView, can_focus=True):
         self._flush()
         return [e for e in self._index if isinstance(e, str)]
 
+    def is_cut(self, key: str) -> bool:
+        """Whether the row's host or name is shown cut (its full text is then worth showing elsewhere)."""
+        self._flush()
+        row = self._rows[key]
+        return row.cells[_NAME] in self._cuts or row.cells[_HOST] in self._host_cuts
+
+    def shown_text(self, key: str, column: str) -> str:
+        """The text a row shows in a column, as drawn (cut, padded), for tests and exports."""
+        self._flush()
+        row = self._rows[key]
+        i = _INDEX[column]
+        return self._cell(row, i, self._widths[i])
+
+    @property
+    def shown_columns(self) -> tuple[str, ...]:
+        """The columns that fit on the screen, in display order (the others are past its right edge)."""
+        self._flush()
+        return tuple(COLUMNS[i].key for i in self._order[:self._shown])
+
     def move_to(self, key: str) -> bool:
         """Put the cursor on a domain (if it is shown)."""
         self._flush()
         position = self._position.get(key)
         if position is None:
             return False
+        self._cursor_moved = True
         self._set_cursor(position)
         return True
 
@@ -350,6 +598,10 @@ class FleetTable(ScrollView, can_focus=True):
             self._dirty = True
             self.call_later(self._flush)
 
+    def _refilter(self) -> None:
+        if self.filter_text.strip():
+            self._invalidate()
+
     def _flush(self) -> None:
         if not self._dirty and not self._resort:
             return
@@ -362,10 +614,10 @@ class FleetTable(ScrollView, can_focus=True):
     def _entry(self, key: str, column: Column) -> tuple[bool, tuple]:
         """(known, entry) of one row for a sort column (`_sort` does the same for every row at once)."""
         row = self._rows[key]
-        tie = (self._host_rank.get(row.domain.host, 1 << 30), row.name, key)
+        tie = (self._host_rank.get(row.host, 1 << 30), row.name, key)
         if column.key == "host":
             return True, tie
-        value = row.sort_values[COLUMN_KEYS.index(column.key)]
+        value = row.sort_values[_INDEX[column.key]]
         return (False, tie) if value is None else (True, (value, *tie))
 
     def _place(self, key: str) -> None:
@@ -392,11 +644,11 @@ class FleetTable(ScrollView, can_focus=True):
         all rows that a keystroke (a new sort column) pays for."""
         rank = self._host_rank = {h: i for i, h in enumerate(self._host_order)}
         by_host = self.sort_column == "host"
-        index = COLUMN_KEYS.index(self.sort_column)
+        index = _INDEX[self.sort_column]
         far = 1 << 30
         present, absent, entries = [], [], {}
         for key, row in self._rows.items():
-            r = rank.get(row.domain.host, far)
+            r = rank.get(row.host, far)
             v = None if by_host else row.sort_values[index]
             if by_host or v is None:
                 entry = (r, row.name, key)
@@ -415,21 +667,10 @@ class FleetTable(ScrollView, can_focus=True):
         return [e[-1] for e in present] + [e[-1] for e in self._absent]
 
     def _filtered(self) -> list[str]:
-        terms = self.filter_text.lower().split()
-        rows = self._rows
-        if not terms:
-            return self._ordered()
-        plain = [t for t in terms if ":" not in t or t.split(":", 1)[0] not in _FIELDS]
-        fields = [(_FIELDS[t.split(":", 1)[0]], t.split(":", 1)[1]) for t in terms if t not in plain]
-        keys = self._ordered()
-        for term in plain:
-            keys = [k for k in keys if term in rows[k].hay]
-        for attr, wanted in fields:
-            if attr == "state":
-                keys = [k for k in keys if wanted in rows[k].domain.state.value]
-            else:
-                keys = [k for k in keys if wanted in str(getattr(rows[k].domain, attr) or "").lower()]
-        return keys
+        if self._filter_source != self.filter_text:
+            self._filter = Filter.parse(self.filter_text, self._host_kinds, self._host_tags, self._host_hay)
+            self._filter_source = self.filter_text
+        return self._filter.apply(self._ordered(), self._rows)
 
     def _reindex(self) -> None:
         keys = self._filtered()
@@ -437,7 +678,7 @@ class FleetTable(ScrollView, can_focus=True):
         if self.group_by_host:
             by_host: dict[str, list[str]] = {}
             for key in keys:
-                by_host.setdefault(self._rows[key].domain.host, []).append(key)
+                by_host.setdefault(self._rows[key].host, []).append(key)
             index = []
             for host in self._host_order:
                 if host in by_host or (not self.filter_text.strip() and host in self._host_keys):
@@ -447,28 +688,69 @@ class FleetTable(ScrollView, can_focus=True):
             index = list(keys)
         self._index = index
         self._position = {e: i for i, e in enumerate(index) if isinstance(e, str)}
-        self._update_widths()
-        self.virtual_size = Size(sum(self._widths) + _GAP * (len(COLUMNS) - 1), len(index) + 1)
-        # keep the cursor on the same domain when rows move
-        if self._cursor_key is not None and self._cursor_key in self._position:
-            self._cursor = self._position[self._cursor_key]
+        self._relayout()
+        if self._cursor_moved and self._cursor_key in self._position:
+            # keep the cursor on the same domain when rows move
+            self._cursor = self._position[self._cursor_key]  # type: ignore[index]
         else:
-            self._cursor = min(self._cursor, max(0, len(index) - 1))
-            self._cursor = self._nearest_row(self._cursor, 1)
+            # before the user moves it, the cursor stays on the first row (rows arrive host by host and
+            # re-sort; following the first row that arrived would leave the cursor part-way down)
+            start = self._cursor if self._cursor_moved else 0
+            self._cursor = self._nearest_row(min(start, max(0, len(index) - 1)), 1)
             self._emit_highlight()
         self.refresh()
 
-    def _update_widths(self) -> None:
-        widths = [c.width for c in COLUMNS]
-        host_w = max((len(h) for h in self._host_keys), default=4)
-        name_w = max(self._name_width.values(), default=4)
-        widths[4] = max(widths[4], min(max(self._native_width.values(), default=0), 18))
-        widths[0] = max(widths[0], min(host_w, 20))
-        widths[1] = max(widths[1], min(name_w, 32))
-        if widths != self._widths:
-            self._widths = widths
-            self._layout += 1
-            self._strips.clear()
+    # -- layout -------------------------------------------------------------------------------------
+
+    def on_resize(self) -> None:
+        self._relayout()
+
+    def _relayout(self) -> None:
+        """Decide the columns shown, their order and widths for the current width and data; when that
+        changes, the cached strips go."""
+        natural = {c.key: c.width for c in COLUMNS}
+        host_full = max((fmt.cells(fmt.visible(h)) for h in self._host_keys), default=0)
+        natural["host"] = max(natural["host"], min(host_full, HOST_MAX))
+        name_full = max(natural["name"], max(self._name_width.values(), default=0))
+        natural["name"] = name_full
+        natural["native"] = max(natural["native"], min(max(self._native_width.values(), default=0), NATIVE_MAX))
+        sort = self.sort_column  # the sorted column is wide enough for its label and arrow
+        natural[sort] = max(natural[sort], fmt.cells(_BY_KEY[sort].label) + 2)
+        available = self.scrollable_content_region.width if self.is_mounted else 0
+        order, shown, name, spare = plan_columns(available if available > 0 else 1 << 16, natural)
+        if name < name_full:
+            if self._cuts_for[:2] != (name, self._names_version):
+                cuts, width = fmt.distinct_cuts(self._names, name)
+                self._cuts_for = (name, self._names_version, width)
+                self._cuts = cuts
+            name = self._cuts_for[2]
+        elif self._cuts:
+            self._cuts, self._cuts_for = {}, ()
+        host = natural["host"]
+        self._host_cuts = fmt.distinct_cuts([fmt.visible(h) for h in self._host_keys], host)[0] \
+            if host_full > host else {}
+        widths = [natural[c.key] for c in COLUMNS]
+        spare = max(0, spare - (name - widths[_NAME]))  # NAME may have grown for its cuts
+        widths[_NAME] = name
+        # the spaces after each column; the columns past the right edge start exactly at it
+        gaps = [" " * _GAP] * (len(COLUMNS) - 1) + [""]
+        if shown < len(COLUMNS):
+            gaps[shown - 1] += " " * spare
+        self.virtual_size = Size(sum(widths) + sum(map(len, gaps)), len(self._index) + 1)
+        layout = (order, shown, tuple(widths), tuple(gaps), self._cuts_for, tuple(self._host_cuts.items()))
+        if layout == self._layout_for:
+            return
+        self._layout_for = layout
+        self._order = tuple(_INDEX[k] for k in order)
+        self._shown = shown
+        self._gaps = tuple(gaps)
+        self._widths = widths
+        self._fixed = widths[_HOST] + widths[_NAME] + 2 * _GAP
+        self._layout += 1
+        self._strips.clear()
+        self.refresh()
+        if self._cursor_key is not None:  # its name may be cut now, or no longer
+            self.post_message(self.Highlighted(self._cursor_key))
 
     def _nearest_row(self, position: int, step: int) -> int:
         """The nearest position at or after ``position`` (in direction ``step``) that is a row."""
@@ -522,18 +804,20 @@ class FleetTable(ScrollView, can_focus=True):
         old = self._cursor
         self._cursor = position
         entry = self._index[position]
-        if isinstance(entry, str) and entry != self._cursor_key:
-            self._cursor_key = entry
+        if isinstance(entry, str):
             self._emit_highlight()
         self._scroll_cursor_visible()
         self.refresh_line(old - self.scroll_offset.y + 1)
         self.refresh_line(position - self.scroll_offset.y + 1)
 
     def _emit_highlight(self) -> None:
+        """Post `Highlighted` if the row under the cursor is another domain than the last one posted."""
         entry = self._index[self._cursor] if 0 <= self._cursor < len(self._index) else None
         key = entry if isinstance(entry, str) else None
+        if key != self._highlighted:
+            self._highlighted = key
+            self.post_message(self.Highlighted(key))
         self._cursor_key = key
-        self.post_message(self.Highlighted(key))
 
     def _scroll_cursor_visible(self) -> None:
         rows = max(1, self.scrollable_content_region.height - 1)
@@ -545,6 +829,7 @@ class FleetTable(ScrollView, can_focus=True):
 
     def action_cursor(self, step: int) -> None:
         self._flush()
+        self._cursor_moved = True
         target = self._cursor + step
         if 0 <= target < len(self._index) and not isinstance(self._index[target], str):
             target += step
@@ -553,12 +838,14 @@ class FleetTable(ScrollView, can_focus=True):
 
     def action_page(self, direction: int) -> None:
         self._flush()
+        self._cursor_moved = True
         rows = max(1, self.scrollable_content_region.height - 1)
         target = max(0, min(len(self._index) - 1, self._cursor + direction * rows))
         self._set_cursor(self._nearest_row(target, direction))
 
     def action_edge(self, direction: int) -> None:
         self._flush()
+        self._cursor_moved = True
         target = 0 if direction < 0 else len(self._index) - 1
         self._set_cursor(self._nearest_row(target, -direction if direction > 0 else 1))
 
@@ -570,22 +857,27 @@ class FleetTable(ScrollView, can_focus=True):
     def on_click(self, event: events.Click) -> None:
         self._flush()
         if event.y == 0:
-            column = self._column_at(event.x + self.scroll_offset.x)
+            column = self._column_at(event.x)
             if column is not None:
                 self.sort_by(column)
             return
         position = self.scroll_offset.y + event.y - 1
         if 0 <= position < len(self._index) and isinstance(self._index[position], str):
+            self._cursor_moved = True
             self._set_cursor(position)
             if event.chain >= 2:
                 self.action_select()
 
     def _column_at(self, x: int) -> str | None:
+        """The column under ``x`` cells from the table's left edge (HOST and NAME do not scroll)."""
+        if x >= self._fixed:
+            x += self.scroll_offset.x
         left = 0
-        for column, width in zip(COLUMNS, self._widths):
-            if left <= x < left + width + _GAP:
-                return column.key
-            left += width + _GAP
+        for i, gap in zip(self._order, self._gaps):
+            right = left + self._widths[i] + len(gap)
+            if left <= x < right:
+                return COLUMNS[i].key
+            left = right
         return None
 
     # -- rendering ----------------------------------------------------------------------------------
@@ -606,7 +898,6 @@ class FleetTable(ScrollView, can_focus=True):
         scroll_x, scroll_y = self.scroll_offset
         width = self.size.width
         base = self._base_style()
-        fill = base
         if y == 0:
             strip = self._header()
             fill = base + self._style("fleet-table--header")
@@ -615,19 +906,28 @@ class FleetTable(ScrollView, can_focus=True):
             if position >= len(self._index):
                 return Strip.blank(width, base)
             entry = self._index[position]
-            if isinstance(entry, _Group):
-                strip = self._group_line(entry)
-                fill = base + self._style("fleet-table--group")
-            else:
-                strip = self._row_line(entry, position == self._cursor)
-                if position == self._cursor:
-                    fill = base + self._style("fleet-table--cursor")
-        return strip.crop_extend(scroll_x, scroll_x + width, fill)
+            if isinstance(entry, _Group):  # a host's line does not scroll sideways
+                return self._group_line(entry).crop_extend(0, width, base + self._style("fleet-table--group"))
+            strip = self._row_line(entry, position == self._cursor)
+            fill = base + self._style("fleet-table--cursor") if position == self._cursor else base
+        fixed = self._fixed
+        if scroll_x == 0 or fixed >= width:
+            return strip.crop_extend(scroll_x, scroll_x + width, fill)
+        # HOST and NAME stay put; the columns after them scroll
+        return Strip.join([strip.crop(0, fixed), strip.crop_extend(fixed + scroll_x, scroll_x + width, fill)])
 
-    def _fit(self, text: str, width: int, align: str) -> str:
-        if len(text) > width:
-            return text[: max(0, width - 1)] + "…" if width > 1 else text[:width]
-        return text.rjust(width) if align == "right" else text.ljust(width)
+    def _cell(self, row: _Row, i: int, width: int) -> str:
+        """Column ``i`` of ``row`` as exactly ``width`` cells."""
+        column = COLUMNS[i]
+        if i == _NAME:
+            text = row.cells[i]
+            return self._cuts.get(text) or fmt.fit(text, width)
+        if i == _HOST:
+            text = row.cells[i]
+            return self._host_cuts.get(text) or fmt.fit(text, width)
+        if column.key == "history":
+            return fmt.sparkline(row.history, width, top=100.0)
+        return fmt.fit(row.cells[i], width, column.align)
 
     def _header(self) -> Strip:
         key = ("header", self._layout, self.sort_column, self.sort_reverse)
@@ -636,14 +936,14 @@ class FleetTable(ScrollView, can_focus=True):
             header = self._base_style() + self._style("fleet-table--header")
             sorted_style = header + self._style("fleet-table--sorted")
             segments = []
-            for i, (column, width) in enumerate(zip(COLUMNS, self._widths)):
+            for i, gap in zip(self._order, self._gaps):
+                column, width = COLUMNS[i], self._widths[i]
                 label = column.label
                 if column.key == self.sort_column:
                     label += " ▼" if self.sort_reverse else " ▲"
                 style = sorted_style if column.key == self.sort_column else header
-                segments.append(Segment(self._fit(label, width, column.align), style))
-                if i < len(COLUMNS) - 1:
-                    segments.append(Segment(" " * _GAP, header))
+                segments.append(Segment(fmt.fit(label, width, column.align), style))
+                segments.append(Segment(gap, header))
             strip = Strip(segments).extend_cell_length(self.virtual_size.width, header)
             self._strips[key] = strip
         return strip
@@ -655,8 +955,7 @@ class FleetTable(ScrollView, can_focus=True):
             style = self._base_style() + self._style("fleet-table--group")
             count = len(self._host_keys.get(group.host, ()))
             title = self._host_titles.get(group.host) or f"{count} domains"
-            strip = Strip([Segment(f"▾ {group.host}  {title}", style)]).extend_cell_length(
-                self.virtual_size.width, style)
+            strip = Strip([Segment(f"▾ {fmt.visible(group.host)}  {fmt.visible(title)}", style)])
             self._strips[key] = strip
         return strip
 
@@ -667,7 +966,7 @@ class FleetTable(ScrollView, can_focus=True):
         if strip is not None:
             return strip
         base = self._base_style()
-        if row.domain.host in self._stale:
+        if row.host in self._stale:
             base = base + self._style("fleet-table--stale")
         state_style = base + self._style(f"fleet-table--state-{row.domain.state.value}")
         if is_cursor:  # the cursor's colours win, for contrast; the state keeps its weight (bold crashed)
@@ -675,19 +974,17 @@ class FleetTable(ScrollView, can_focus=True):
             base, state_style = base + cursor, state_style + cursor
         # one segment per run of one style (five, not two dozen): strips are built for every newly
         # visible row after a sort or a filter
-        gap = " " * _GAP
         segments: list[Segment] = []
         run: list[str] = []
         run_style = base
-        for i, (column, width) in enumerate(zip(COLUMNS, self._widths)):
-            text = row.cells[i] if column.key != "history" else fmt.sparkline(row.history, width, top=100.0)
-            style = state_style if column.key in ("state", "history") else base
+        for i, gap in zip(self._order, self._gaps):
+            style = state_style if i == _STATE or i == _HISTORY else base
             if style is not run_style and run:
                 segments.append(Segment("".join(run), run_style))
                 run = []
             run_style = style
-            run.append(self._fit(text, width, column.align))
-            if i < len(COLUMNS) - 1:
+            run.append(self._cell(row, i, self._widths[i]))
+            if gap:
                 if style is not base:
                     segments.append(Segment("".join(run), run_style))
                     run, run_style = [], base

@@ -28,7 +28,8 @@ _COMPONENT = {
 
 
 def chip(snapshot: HostSnapshot, now: float, running: int) -> str:
-    """The words of one host's chip, e.g. ``kvm-a libvirt 6 (3 run)`` or ``lab2 stale 42s``."""
+    """The words of one host's chip, e.g. ``kvm-a libvirt 6 (3 run)`` or ``lab2 stale 42s``, with any
+    control character in the host's name or kind made visible (`format.visible`)."""
     if snapshot.status is HostStatus.UP:
         text = f"{snapshot.host} {snapshot.kind} {len(snapshot.domains)} ({running} run)"
     elif snapshot.status is HostStatus.STALE:
@@ -38,7 +39,7 @@ def chip(snapshot: HostSnapshot, now: float, running: int) -> str:
         text = f"{snapshot.host} {snapshot.status.value}"
     if snapshot.read_only:
         text += " ro"
-    return text
+    return fmt.visible(text)
 
 
 class HostStrip(Static):
@@ -94,5 +95,5 @@ class HostStrip(Static):
             text.append(f"{_MARK[snapshot.status]} {chip(snapshot, now, self._running_count(snapshot))}",
                         styles[snapshot.status])
         summary = ", ".join(f"{n} {status.value}" for status, n in counts.items())
-        self.tooltip = f"hosts: {summary}" if summary else None
+        self.tooltip = Text(f"hosts: {summary}") if summary else None
         self.update(text)

@@ -65,9 +65,13 @@ def plain(widget: object) -> str:
 
     from rich.console import Console
 
+    from rich.text import Text
+
     content = getattr(widget, "content")
     if isinstance(content, str):
         return content
+    if isinstance(content, Text):
+        return content.plain
     console = Console(file=io.StringIO(), width=200, color_system=None, record=True)
     console.print(content)
     return console.export_text()

@@ -15,6 +15,7 @@ from textual.widgets import Button, Input, Label, OptionList
 from textual.widgets.option_list import Option
 
 from hvdeck.backends.base import ExtraAction
+from hvdeck.widgets import format as fmt
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,14 +48,14 @@ class ActionMenuScreen(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Label(self.title_text, id="action-menu-title")
+            yield Label(fmt.host_text(self.title_text), id="action-menu-title")
             options = []
             for item in self.items:
                 prompt = Text(item.label, style="bold" if item.why_not is None else "dim")
                 if item.key:
                     prompt.append(f"  [{item.key}]", style="dim")
-                if item.why_not is not None:
-                    prompt.append(f"  — {item.why_not}", style="dim italic")
+                if item.why_not is not None:  # a reason names the domain or host: host text
+                    prompt.append(f"  — {fmt.visible(item.why_not)}", style="dim italic")
                 options.append(Option(prompt, id=item.id, disabled=item.why_not is not None))
             yield OptionList(*options, id="action-menu-list")
 
@@ -85,9 +86,9 @@ class ParamsScreen(ModalScreen[dict[str, str] | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Label(self.title_text, id="params-title")
+            yield Label(fmt.host_text(self.title_text), id="params-title")
             for param in self.action.params:
-                yield Label(param.label)
+                yield Label(Text(param.label))
                 yield Input(placeholder=param.placeholder, id=f"param-{param.name}")
             with Horizontal(id="params-buttons"):
                 yield Button("Cancel", id="params-cancel")

@@ -24,19 +24,19 @@ HISTORY_WIDTH = 30
 
 def title_text(domain: Domain) -> Text:
     text = Text()
-    text.append(f"{domain.host} / ", style="dim")
-    text.append(domain.name, style="bold")
+    text.append(f"{fmt.visible(domain.host)} / ", style="dim")
+    text.append(fmt.visible(domain.name), style="bold")
     text.append("   ")
     text.append(domain.state.value, style=f"bold {fmt.STATE_COLOURS.get(domain.state.value, '')}")
     if domain.native_state != domain.state.value:
-        text.append(f" ({domain.native_state})", style="dim")
+        text.append(f" ({fmt.visible(domain.native_state)})", style="dim")
     text.append(f"   id {domain.id if domain.id is not None else '-'}", style="dim")
     if domain.uuid:
-        text.append(f"   uuid {domain.uuid}", style="dim")
+        text.append(f"   uuid {fmt.visible(domain.uuid)}", style="dim")
     return text
 
 
-def summary_text(domain: Domain) -> str:
+def summary_text(domain: Domain) -> Text:
     memory = fmt.size(domain.memory_bytes)
     if domain.max_memory_bytes and domain.max_memory_bytes != domain.memory_bytes:
         memory += f" of {fmt.size(domain.max_memory_bytes)}"
@@ -46,8 +46,8 @@ def summary_text(domain: Domain) -> str:
     if meaning and "flags" in extras:  # LDoms: "flags -n-cv- (normal, control, vio-service)"
         extras["flags"] = f"{extras['flags']} ({meaning})"
     extra = "".join(f" · {label} {value}" for label, value in extras.items())
-    return (f"{domain.vcpus if domain.vcpus is not None else '-'} vCPU · {memory} memory · "
-            f"console {domain.console or '-'} · uptime {uptime}{extra}")
+    return fmt.host_text(f"{domain.vcpus if domain.vcpus is not None else '-'} vCPU · {memory} memory · "
+                         f"console {domain.console or '-'} · uptime {uptime}{extra}")
 
 
 def history_lines(domain: Domain, history: DomainHistory) -> list[str]:
@@ -111,13 +111,13 @@ class DomainScreen(DomainActions, Screen):
         domain = self.current_domain()
         if domain is None:
             self.query_one("#domain-title", Static).update(
-                Text(f"{self.key.replace(chr(31), ' / ')} is gone from its host", style="bold red"))
+                fmt.host_text(f"{self.key.replace(chr(31), ' / ')} is gone from its host", style="bold red"))
             return
         self._state = domain.native_state
         self.query_one("#domain-title", Static).update(title_text(domain))
         self.query_one("#domain-summary", Static).update(summary_text(domain))
         history = self.app.histories.get(self.key, DomainHistory())
-        self.query_one("#domain-history", Static).update("\n".join(history_lines(domain, history)))
+        self.query_one("#domain-history", Static).update(Text("\n".join(history_lines(domain, history))))
 
     def action_reload(self) -> None:
         domain = self.current_domain()
@@ -136,4 +136,5 @@ class DomainScreen(DomainActions, Screen):
             view.show(event.worker.result)
         elif event.state is WorkerState.ERROR:
             text = describe(event.worker.error)
-            view.show_message(f"cannot read the bindings: {text}", error=True)
+            message = fmt.host_text(f"cannot read the bindings: {text}", newlines=True)
+            view.show_message(message, error=True)  # type: ignore[arg-type]  # a Text: never markup

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -11,6 +12,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
 
 from hvdeck.backends.model import Domain, HostSnapshot, HostStatus
+from hvdeck.widgets import format as fmt
 from hvdeck.widgets.fleet_table import COLUMNS, COLUMN_KEYS, FleetTable
 from hvdeck.widgets.host_strip import HostStrip
 
@@ -36,15 +38,19 @@ class FleetScreen(DomainActions, Screen):
     FleetScreen #filter { dock: top; display: none; height: 3; }
     FleetScreen #filter.-active { display: block; }
     FleetScreen FleetTable { height: 1fr; }
-    FleetScreen #fleet-status { height: 1; padding: 0 1; background: $panel; color: $foreground-muted; }
+    FleetScreen #fleet-status { height: auto; max-height: 6; padding: 0 1; background: $panel;
+                                color: $foreground-muted; }
     """
 
     _tick_pending = False
+    _status_one_line = False
+    _status_head = Text()
+    _status_shown: Text | None = None
 
     def compose(self) -> ComposeResult:
         yield HostStrip(id="hosts")
-        yield Input(placeholder="filter: words or field:value (host: name: state: native: console: id:) — "
-                                "Esc clears", id="filter")
+        yield Input(placeholder="web state:running !host:kvm-b cpu:>50 memory:>=2G tags:prod · Esc clears",
+                    id="filter")
         yield FleetTable(id="fleet-table")
         yield Static("", id="fleet-status")
         yield Footer()
@@ -55,6 +61,7 @@ class FleetScreen(DomainActions, Screen):
 
     def on_mount(self) -> None:
         self.table.set_hosts(self.app.host_names)
+        self.table.set_host_tags({spec.name: spec.tags for spec in self.app.inventory.hosts})
         self.table.focus()
         self.refresh_from(self.app.snapshots.values())
         self.app.fleet_changed.subscribe(self, self._on_fleet_changed)
@@ -70,6 +77,7 @@ class FleetScreen(DomainActions, Screen):
         histories = self.app.histories
         for snapshot in snapshots:
             cpu = {d.key: histories[d.key].cpu for d in snapshot.domains if d.key in histories}
+            table.set_host_kind(snapshot.host, snapshot.kind)
             table.set_host_domains(snapshot.host, snapshot.domains, cpu, stale=snapshot.status is HostStatus.STALE)
             table.set_host_title(snapshot.host, self._host_title(snapshot))
         # the strip and the status line are redrawn once per batch of snapshots, not once per host
@@ -96,19 +104,48 @@ class FleetScreen(DomainActions, Screen):
         self._update_status()
 
     def _update_status(self) -> None:
+        """Counts, sort, filter (and what in it was not understood), the first host in trouble; then
+        the highlighted domain (`_show_status`)."""
         table = self.table
         label = next(c.label for c in COLUMNS if c.key == table.sort_column)
-        text = (f"{table.row_count} of {table.total_count} domains · sort {label} "
-                f"{'▼' if table.sort_reverse else '▲'}")
+        text = Text(f"{table.row_count} of {table.total_count} domains · sort {label} "
+                    f"{'▼' if table.sort_reverse else '▲'}")
         if table.group_by_host:
-            text += " · grouped by host"
+            text.append(" · grouped by host")
         if table.filter_text:
-            text += f" · filter: {table.filter_text}"
+            text.append(" · filter: ")
+            text.append(fmt.visible(table.filter_text))
+        if table.filter_error:
+            text.append(f" · {table.filter_error}", style="bold")
         problems = [s for s in self.app.snapshots.values() if s.status in (HostStatus.ERROR, HostStatus.DOWN)]
         if problems:
             first = problems[0]
-            text += f" · {first.host}: {first.error or first.status.value}"
-        self.query_one("#fleet-status", Static).update(text)
+            text.append(f" · {fmt.visible(first.host)}: {fmt.visible(first.error or first.status.value)}")
+        self._status_head = text
+        self._show_status()
+
+    @on(FleetTable.Highlighted)
+    def _show_status(self) -> None:
+        """The status line, with the highlighted domain's full name at its end when the table shows it
+        cut: all that can change when the cursor moves (and, most often, nothing does)."""
+        text = self._status_head
+        table = self.table
+        key = table.cursor_key
+        if key is not None and table.is_cut(key):
+            domain = table.domain(key)
+            assert domain is not None
+            text = text.copy()
+            text.append(" · ")
+            text.append(f"{fmt.visible(domain.host)} / ")
+            text.append(fmt.visible(domain.name), style="bold")
+        if text is self._status_shown:
+            return
+        self._status_shown = text
+        status = self.query_one("#fleet-status", Static)
+        # one line (the common case) stays one line: no layout of the screen at every cursor move
+        one_line = text.cell_len <= status.content_region.width
+        status.update(text, layout=not (one_line and self._status_one_line))
+        self._status_one_line = one_line
 
     # -- domain actions ----------------------------------------------------------------------------
 

@@ -20,13 +20,14 @@ from hvdeck.widgets.bindings_view import BindingsView
 
 def host_text(snapshot: HostSnapshot, now: float) -> Text:
     info = snapshot.info
+    v = fmt.visible  # every name, version, error and note here is host text
     text = Text()
-    text.append(snapshot.host, style="bold")
-    text.append(f"   {snapshot.kind}")
+    text.append(v(snapshot.host), style="bold")
+    text.append(f"   {v(snapshot.kind)}")
     if info is not None and info.version:
-        text.append(f" {info.version}")
+        text.append(f" {v(info.version)}")
     if info is not None and info.hypervisor:
-        text.append(f" · {info.hypervisor}", style="dim")
+        text.append(f" · {v(info.hypervisor)}", style="dim")
     status_style = {HostStatus.UP: "green", HostStatus.STALE: "yellow"}.get(snapshot.status, "bold red")
     text.append(f"   {snapshot.status.value}", style=status_style)
     if snapshot.last_ok is not None:
@@ -38,9 +39,9 @@ def host_text(snapshot: HostSnapshot, now: float) -> Text:
     if info is not None and (info.cpus or info.memory_bytes):
         text.append(f" · {info.cpus or '?'} CPUs, {fmt.size(info.memory_bytes)} memory", style="dim")
     if snapshot.error:
-        text.append(f"\n{snapshot.error}", style="red")
+        text.append(f"\n{v(snapshot.error, newlines=True)}", style="red")
     for note in info.notes if info is not None else ():
-        text.append(f"\nnote: {note}", style="yellow")
+        text.append(f"\nnote: {v(note, newlines=True)}", style="yellow")
     return text
 
 
@@ -94,4 +95,5 @@ class HostScreen(Screen):
             view.show_tables(event.worker.result or ())
         elif event.state is WorkerState.ERROR:
             text = describe(event.worker.error)
-            view.show_message(f"cannot read {self.host}: {text}", error=True)
+            message = fmt.host_text(f"cannot read {self.host}: {text}", newlines=True)
+            view.show_message(message, error=True)  # type: ignore[arg-type]  # a Text: never markup

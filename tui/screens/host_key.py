@@ -10,6 +10,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Label, Static
 
 from hvdeck.backends.errors import HostKeyChanged, HostKeyProblem
+from hvdeck.widgets import format as fmt
 
 
 class HostKeyScreen(ModalScreen[bool]):
@@ -36,19 +37,22 @@ class HostKeyScreen(ModalScreen[bool]):
     def compose(self) -> ComposeResult:
         p = self.problem
         changed = isinstance(p, HostKeyChanged)
+        # names, addresses and the known_hosts pattern ("[192.0.2.10]:2222" reads as markup) are shown
+        # as text, never as markup
         with Vertical():
-            yield Label(f"{p.title}: {p.host} ({p.address}, port {p.port})", id="host-key-title")
-            yield Static(p.fingerprint or "(the server's key could not be fetched)", id="host-key-fingerprint")
+            yield Label(fmt.host_text(f"{p.title}: {p.host} ({p.address}, port {p.port})"), id="host-key-title")
+            yield Static(fmt.host_text(p.fingerprint or "(the server's key could not be fetched)"),
+                         id="host-key-fingerprint")
             if changed:
-                yield Static(
+                yield Static(fmt.host_text(
                     "known_hosts holds a DIFFERENT key for this host. Someone may be intercepting the "
                     "connection. hvdeck will not replace a known key; if the host was really reinstalled, "
-                    f"remove the old line yourself:\n  ssh-keygen -R '{p.pattern}' -f {p.known_hosts}")
+                    f"remove the old line yourself:\n  ssh-keygen -R '{p.pattern}' -f {p.known_hosts}", newlines=True))
             else:
-                yield Static(
+                yield Static(fmt.host_text(
                     "hvdeck has never seen this host's key. Compare the fingerprint with the one the host's "
                     "administrator gives you (on the host: ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub). "
-                    f"Trusting it adds one line to {p.known_hosts}.")
+                    f"Trusting it adds one line to {p.known_hosts}."))
             with Horizontal(id="host-key-buttons"):
                 yield Button("Not now", id="host-key-no")
                 if not changed and p.key_line:

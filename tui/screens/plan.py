@@ -15,30 +15,38 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
 from hvdeck.backends.plan import Executor, Plan, PlanResult, StepOutcome, undo_plan
+from hvdeck.widgets import format as fmt
 
 _MARKS = {"pending": ("·", "dim"), "running": ("▶", "bold"), "ok": ("✔", "green"),
           "failed": ("✘", "bold red"), "skipped": ("–", "dim")}
 
 
 def render_plan(plan: Plan, status: list[str], outcomes: dict[int, StepOutcome]) -> Group:
-    """The steps, each with its exact operation, its undo, and (once run) its result."""
+    """The steps, each with its exact operation, its undo, and (once run) its result. Descriptions,
+    operations and the host's output all carry host text (names, paths, stderr): each is a `Text`
+    with its controls made visible, never markup."""
+    v = fmt.visible
     parts: list[Text] = []
     for index, step in enumerate(plan.steps):
         mark, style = _MARKS[status[index]]
         line = Text(f"{mark} {index + 1}. ", style=style)
-        line.append(step.description)
+        line.append(v(step.description))
         parts.append(line)
-        parts.append(Text(f"     {step.operation.display()}", style="bold"))
+        parts.append(Text(f"     {v(step.operation.display())}", style="bold"))
         if step.operation.equivalent:
-            parts.append(Text(f"     same as: {join(step.operation.equivalent)}", style="dim"))
+            parts.append(Text(f"     same as: {v(join(step.operation.equivalent))}", style="dim"))
         if step.undo is not None:
-            parts.append(Text(f"     undo: {step.undo.display()}", style="dim italic"))
+            parts.append(Text(f"     undo: {v(step.undo.display())}", style="dim italic"))
         outcome = outcomes.get(index)
         if outcome is not None and outcome.status == "failed":
-            parts.append(Text(f"     {outcome.error}", style="red"))
+            parts.append(Text(_indent(v(str(outcome.error), newlines=True)), style="red"))
         elif outcome is not None and outcome.result is not None and outcome.result.stdout.strip():
-            parts.append(Text("     " + outcome.result.stdout.strip().replace("\n", "\n     "), style="dim"))
+            parts.append(Text(_indent(v(outcome.result.stdout.strip(), newlines=True)), style="dim"))
     return Group(*parts)
+
+
+def _indent(text: str) -> str:
+    return "     " + text.replace("\n", "\n     ")
 
 
 class PlanScreen(ModalScreen[PlanResult | None]):
@@ -88,13 +96,14 @@ class PlanScreen(ModalScreen[PlanResult | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="plan-box"):
-            yield Label(self.plan.title, id="plan-title")
+            yield Label(fmt.host_text(self.plan.title), id="plan-title")
             if self.plan.warning:
-                yield Static(self.plan.warning, id="plan-warning")
+                yield Static(fmt.host_text(self.plan.warning, newlines=True), id="plan-warning")
             with VerticalScroll(id="plan-steps"):
                 yield Static(self._steps_renderable(), id="plan-steps-text")
             if self.plan.confirm_phrase:
-                yield Input(placeholder=f"type {self.plan.confirm_phrase} to confirm", id="plan-confirm")
+                yield Input(placeholder=f"type {fmt.visible(self.plan.confirm_phrase)} to confirm",
+                            id="plan-confirm")
             yield Static("", id="plan-result")
             with Horizontal(id="plan-buttons"):
                 yield Button("Undo completed steps", id="plan-undo", variant="warning", classes="-hidden")
@@ -168,7 +177,7 @@ class PlanScreen(ModalScreen[PlanResult | None]):
             self._outcomes[index] = outcome
         self.query_one("#plan-steps-text", Static).update(self._steps_renderable())
         box = self.query_one("#plan-result", Static)
-        box.update(result.summary())
+        box.update(fmt.host_text(result.summary(), newlines=True))
         box.set_class(result.ok, "-ok")
         box.set_class(not result.ok, "-failed")
         if result.undo:

@@ -1,0 +1,163 @@
+"""The fleet table's layout on the real app: columns aligned by terminal cells whatever the script, names
+never cut so that two rows look alike, column priorities at narrow widths, HOST and NAME fixed when
+scrolling sideways, the sort arrow always shown, and the cursor starting on the first row."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from rich.cells import cell_len
+
+from hvdeck.backends.inventory import HostSpec, Inventory
+from hvdeck.widgets.fleet_table import COLUMNS, PRIORITY, FleetTable, plan_columns
+
+from .helpers import make_app, plain, table, wait_for
+from .terminal import screen_text
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+CJK_CASE = FIXTURES / "cases" / "libvirt-cjk-name-alignment" / "node.xml"
+LONG_CASE = FIXTURES / "cases" / "libvirt-long-names-truncated" / "node.xml"
+HOSTILE = FIXTURES / "libvirt" / "hostile_names.xml"
+LONG_NAMES = ["k8s-prod-euw1-worker-pool-general-a-01", "k8s-prod-euw1-worker-pool-general-a-02"]
+
+
+def _inventory(host: str, node: Path) -> Inventory:
+    return Inventory((HostSpec(name=host, address=host, transport="local", kind="libvirt",
+                               libvirt_uri=f"test://{node}"),))
+
+
+async def _load(pilot, hosts=None) -> None:
+    app = pilot.app
+    for host in hosts or app.host_names:
+        await app.fleet.poll_host(host)
+    await wait_for(pilot, lambda: table(app).total_count == sum(len(s.domains) for s in app.snapshots.values()) > 0)
+    await pilot.pause()
+
+
+def _row_lines(app, t: FleetTable) -> list[tuple[str, str]]:
+    """(domain name, the row as the screen shows it) for every row on screen."""
+    lines = screen_text(app).splitlines()
+    keys = t.visible_keys()
+    return [(t.domain(keys[i]).name, lines[t.region.y + 1 + i]) for i in range(min(len(keys), t.region.height - 1))]
+
+
+@pytest.mark.parametrize(("node", "width"), [(CJK_CASE, 160), (CJK_CASE, 100), (HOSTILE, 160), (HOSTILE, 80)])
+async def test_columns_after_name_start_at_the_same_cell_on_every_row(tmp_path: Path, node: Path, width: int):
+    app = make_app(tmp_path, _inventory("kvm-uni", node), start_pollers=False)
+    async with app.run_test(size=(width, 30)) as pilot:
+        await _load(pilot)
+        t = table(app)
+        rows = _row_lines(app, t)
+        assert len(rows) == t.total_count
+        header = screen_text(app).splitlines()[t.region.y]
+        state_at = cell_len(header[:header.index("STATE")])
+        for name, line in rows:
+            state = t.domain(next(k for k in t.visible_keys() if t.domain(k).name == name)).state.value
+            assert cell_len(line[:line.index(f"  {state}") + 2]) == state_at, (name, line)
+            assert cell_len(line.rstrip()) <= width
+
+
+async def test_long_names_are_never_cut_alike_and_name_widens_with_room(tmp_path: Path):
+    app = make_app(tmp_path, _inventory("kvm-long", LONG_CASE), start_pollers=False)
+    async with app.run_test(size=(220, 20)) as pilot:
+        await _load(pilot)
+        t = table(app)
+        text = screen_text(app)
+        assert all(name in text for name in LONG_NAMES), "220 columns leave room for the whole names"
+        for size in [(120, 20), (100, 20), (80, 24), (60, 20)]:
+            await pilot.resize_terminal(*size)
+            await pilot.pause()
+            shown = [t.shown_text(k, "name").rstrip() for k in t.visible_keys()]
+            assert len(set(shown)) == 2 and all("…" in s for s in shown), (size, shown)
+            text = screen_text(app)
+            assert all(s in text for s in shown)
+            # the highlighted row's full name is in the status line
+            for key in t.visible_keys():
+                t.move_to(key)
+                await pilot.pause()
+                assert plain(app.screen.query_one("#fleet-status")).endswith(f"kvm-long / {t.domain(key).name}")
+
+
+@pytest.mark.parametrize("available", range(30, 200, 7))
+def test_columns_give_way_in_priority_order(available: int):
+    natural = {c.key: c.width for c in COLUMNS} | {"host": 5, "name": 10}
+    order, shown, name, spare = plan_columns(available, natural)
+    columns = [k for k in PRIORITY if k != "+name"]
+    kept = set(order[:shown]) - {"host", "name"}
+    assert kept == set(columns[:len(kept)]), "a column is shown only when every more useful one is"
+    assert set(order) == set(natural) and order[:2] == ("host", "name")
+    used = sum(natural[k] for k in order[:shown]) - natural["name"] + name + 2 * (shown - 1)
+    assert used + spare == max(available, used) and name <= 10
+
+
+async def test_at_100_and_80_columns_the_most_useful_columns_show(tmp_path: Path):
+    app = make_app(tmp_path, start_pollers=False)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await _load(pilot)
+        t = table(app)
+        assert {"console", "net", "disk", "cpu", "memory", "state"} <= set(t.shown_columns)
+        header = screen_text(app).splitlines()[t.region.y]
+        assert all(label in header for label in ("CONS", "NET RX/TX", "DISK RD/WR"))
+        await pilot.resize_terminal(80, 24)
+        await pilot.pause()
+        assert t.shown_columns[:2] == ("host", "name")
+        assert {"state", "cpu", "memory", "vcpus", "console"} <= set(t.shown_columns)
+        assert not {"native", "history"} & set(t.shown_columns)
+        await pilot.resize_terminal(160, 30)
+        await pilot.pause()
+        assert len(t.shown_columns) == len(COLUMNS)
+
+
+async def test_the_sorted_column_keeps_its_arrow_at_80_columns(tmp_path: Path):
+    app = make_app(tmp_path, start_pollers=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _load(pilot)
+        t = table(app)
+        for column in COLUMNS:
+            for reverse, arrow in ((False, "▲"), (True, "▼")):
+                t.sort_by(column.key, reverse=reverse)
+                await pilot.pause()
+                if column.key in t.shown_columns:
+                    header = screen_text(app).splitlines()[t.region.y]
+                    assert f"{column.label} {arrow}" in header, (column.key, header)
+                else:
+                    assert f"{column.label} {arrow}" in t._header().text  # past the right edge
+
+
+async def test_host_and_name_stay_put_when_scrolling_sideways(tmp_path: Path):
+    app = make_app(tmp_path, start_pollers=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _load(pilot)
+        t = table(app)
+        t.focus()
+        before = _row_lines(app, t)
+        await pilot.press(*["right"] * 60)
+        await pilot.pause()
+        assert t.scroll_offset.x > 0
+        header = screen_text(app).splitlines()[t.region.y]
+        assert header.startswith("HOST ▲  NAME") and "NATIVE" in header and "CPU HIST" in header
+        for (name, line), (_, old) in zip(_row_lines(app, t), before):
+            assert line[:18] == old[:18] and name in line[:18]
+        # a click on a header that scrolled in sorts by that column
+        await pilot.click(FleetTable, offset=(header.index("NATIVE") + 1, 0))
+        assert t.sort_column == "native"
+        await pilot.click(FleetTable, offset=(9, 0))
+        assert t.sort_column == "name"
+
+
+async def test_the_cursor_starts_on_the_first_row_whichever_host_answers_first(tmp_path: Path):
+    app = make_app(tmp_path, start_pollers=False)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await _load(pilot, ["kvm-b"])  # kvm-b's rows arrive first, then kvm-a's sort above them
+        t = table(app)
+        assert t.domain(t.cursor_key).name == "backup01"
+        await _load(pilot, ["kvm-a"])
+        assert t.visible_keys()[0] == t.cursor_key and t.domain(t.cursor_key).name == "build01"
+        assert t.scroll_offset.y == 0
+        # once the user moves it, the cursor stays on its domain as rows move
+        await pilot.press("down", "down")
+        assert t.domain(t.cursor_key).name == "db01"
+        t.sort_by("memory", reverse=True)
+        await pilot.pause()
+        assert t.domain(t.cursor_key).name == "db01" and t.visible_keys()[0] != t.cursor_key
