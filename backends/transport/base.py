@@ -29,6 +29,7 @@ import shlex
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from ..errors import CommandFailed, HostUnreachable, HvdeckError
 
@@ -383,6 +384,23 @@ async def channel_lines(channel: Channel, argv: tuple[str, ...]) -> AsyncIterato
         if len(buffer) > LINE_LIMIT:
             raise OutputTooLarge(f"{command_line(argv)}: a line longer than {LINE_LIMIT // 1024} KiB; "
                                  "hvdeck stopped reading")
+
+
+async def pump(readers: Sequence[tuple[Any, BoundedReader]]) -> None:
+    """Read each ``(reader, sink)`` pair to EOF concurrently. If one fails (output over its limit, the link
+    lost), the others are cancelled before the error goes on, so nobody is left reading a stream."""
+
+    async def one(reader: Any, sink: BoundedReader) -> None:
+        while data := await reader.read(65536):
+            sink.add(data)
+
+    tasks = [asyncio.ensure_future(one(reader, sink)) for reader, sink in readers]
+    try:
+        await asyncio.gather(*tasks)
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
 
 class ChannelLineStream(LineStream):

@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 from ..errors import HostUnreachable
-from .base import (ChannelLineStream, DEFAULT_COMMAND_CHANNELS, DEFAULT_LONG_CHANNELS, DEFAULT_OUTPUT_LIMIT, STDERR_LIMIT,
+from .base import (ChannelLineStream, pump, DEFAULT_COMMAND_CHANNELS, DEFAULT_LONG_CHANNELS, DEFAULT_OUTPUT_LIMIT, STDERR_LIMIT,
                    BoundedReader, Channel, CommandTimeout, Forward, LineStream, OutputBudget, OutputCallback,
                    Result, Session, Slots, argv_tuple, as_bytes, command_line)
 
@@ -83,14 +83,14 @@ class LocalSession(Session):
                         assert process.stdin is not None
                         process.stdin.write(as_bytes(input))
                         process.stdin.close()
-                    await asyncio.gather(_pump(process.stdout, out), _pump(process.stderr, err))
+                    await pump(((process.stdout, out), (process.stderr, err)))
                     await process.wait()
             except TimeoutError:
                 raise CommandTimeout(f"{args[0]}: no answer within {timeout:g}s") from None
             finally:
                 if process.returncode is None:
                     _kill(process.pid)
-                    await process.wait()
+                await _reap(process)
                 out.release()
         result = Result(args, process.returncode if process.returncode is not None else -1, out.text(), err.text())
         return result.check() if check else result
@@ -166,9 +166,19 @@ def _set_size(fd: int, cols: int, rows: int) -> None:
     fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
 
 
-async def _pump(reader: asyncio.StreamReader, sink: BoundedReader) -> None:
-    while data := await reader.read(65536):
-        sink.add(data)
+async def _reap(process: asyncio.subprocess.Process) -> None:
+    """Wait for a process that was killed or ended. asyncio's `wait()` also waits for its pipes to close,
+    and a pipe that stopped being read (output over the limit) never does: read what is left, then wait."""
+
+    async def discard(reader: asyncio.StreamReader | None) -> None:
+        while reader is not None and await reader.read(65536):
+            pass
+
+    try:
+        await asyncio.wait_for(asyncio.gather(discard(process.stdout), discard(process.stderr)), 5)
+    except (TimeoutError, OSError):
+        pass
+    await process.wait()
 
 
 class _NotStarted(Channel):
@@ -205,7 +215,7 @@ class _LocalChannel(Channel):
         self._closed = False
         self._stderr = BoundedReader(argv, "stderr", STDERR_LIMIT, None, None, keep_tail=True)
         assert process.stderr is not None
-        self._stderr_task = asyncio.ensure_future(_pump(process.stderr, self._stderr))
+        self._stderr_task = asyncio.ensure_future(pump(((process.stderr, self._stderr),)))
 
     async def read(self, size: int = 65536) -> bytes:
         assert self._process.stdout is not None
@@ -236,10 +246,10 @@ class _LocalChannel(Channel):
         if self._closed:
             return
         self._closed = True
+        self._stderr_task.cancel()
         if self._process.returncode is None:
             _kill(self._process.pid)
-            await self._process.wait()
-        self._stderr_task.cancel()
+        await _reap(self._process)
         self._session._channels.discard(self)
         self._session.long.release()
 

@@ -30,7 +30,7 @@ import asyncssh
 from ..errors import (AuthFailed, ConnectionLost, HostKeyChanged, HostKeyProblem, HostKeyRevoked,
                       HostKeyUnknown, HostUnreachable, SshConfigError)
 from ..inventory import HostSpec, SshOptions
-from .base import (ChannelLineStream, DEFAULT_COMMAND_CHANNELS, DEFAULT_LONG_CHANNELS, DEFAULT_OUTPUT_LIMIT, STDERR_LIMIT,
+from .base import (ChannelLineStream, pump, DEFAULT_COMMAND_CHANNELS, DEFAULT_LONG_CHANNELS, DEFAULT_OUTPUT_LIMIT, STDERR_LIMIT,
                    BoundedReader, Channel, CommandTimeout, Forward, LineStream, OutputBudget,
                    OutputCallback, Result, Session, Slots, argv_tuple, as_bytes, command_line)
 
@@ -423,7 +423,7 @@ class SshSession(Session):
                 if input is not None:
                     process.stdin.write(as_bytes(input))
                     process.stdin.write_eof()
-                await asyncio.gather(_pump(process.stdout, out), _pump(process.stderr, err))
+                await pump(((process.stdout, out), (process.stderr, err)))
                 await process.wait_closed()
         except TimeoutError:
             raise CommandTimeout(f"{self._where()}: {command}: no answer within {timeout:g}s") from None
@@ -488,11 +488,6 @@ class SshSession(Session):
         return _SshForward(path, listener, tmpdir)
 
 
-async def _pump(reader: asyncssh.SSHReader, sink: BoundedReader) -> None:
-    while data := await reader.read(65536):
-        sink.add(data)
-
-
 class _SshChannel(Channel):
     def __init__(self, session: SshSession, conn: asyncssh.SSHClientConnection,
                  process: asyncssh.SSHClientProcess, argv: tuple[str, ...], *, pty: bool) -> None:
@@ -506,7 +501,7 @@ class _SshChannel(Channel):
 
     async def _read_stderr(self) -> None:
         try:
-            await _pump(self._process.stderr, self._stderr)
+            await pump(((self._process.stderr, self._stderr),))
         except (*_LINK_ERRORS, asyncssh.Error):
             pass
 

@@ -57,7 +57,7 @@ def test_hvdeck_ls_json_on_the_case(case: Path, tmp_path: Path):
     (host,) = json.loads(done.stdout)["hosts"]
     assert (host["name"], host["status"], host["error"]) == ("m10-lab", "up", None)
     assert [(d["name"], d["state"], d["native_state"], d["vcpus"]) for d in host["domains"]] == [
-        ("primary", "running", "active", 8), ("ldom1", "running", "active", 16)]
+        ("ldom1", "running", "active", 16), ("primary", "running", "active", 8)]  # the table's order: by name
 
 
 async def test_no_change_to_a_guest_is_offered_while_primary_reconfigures(case: Path):
