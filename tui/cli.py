@@ -15,6 +15,8 @@ from hvdeck.backends.model import HostSnapshot, HostStatus
 from . import __version__
 
 EXIT_OK, EXIT_HOSTS_FAILED, EXIT_USAGE = 0, 1, 2
+#: the console stopped on an internal error (sysexits.h EX_SOFTWARE); its traceback is in a crash report
+EXIT_CRASH = 70
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -85,6 +87,8 @@ def _inventory(args: argparse.Namespace) -> inv.Inventory:
 
 
 def console(args: argparse.Namespace, *, demo: bool) -> int:
+    """Run the console until the user quits: EXIT_OK, or EXIT_CRASH (after the terminal is restored,
+    with the path of the saved traceback on stderr) when an error nothing handled stopped it."""
     from hvdeck.backends.audit import AuditLog, default_path
 
     from .app import HvdeckApp
@@ -95,12 +99,24 @@ def console(args: argparse.Namespace, *, demo: bool) -> int:
 
         audit_path = getattr(args, "audit_log", None) or default_path().with_name("demo-audit.log")
         with DemoFleet() as inventory:
-            HvdeckApp(inventory, audit=AuditLog(audit_path), theme=theme).run()
-        return EXIT_OK
+            app = HvdeckApp(inventory, audit=AuditLog(audit_path), theme=theme)
+            app.run()
+        return _console_status(app)
     inventory = _inventory(args)  # a broken file stops here, before anything starts
     audit_path = getattr(args, "audit_log", None) or default_path()
-    HvdeckApp(inventory, audit=AuditLog(audit_path), theme=theme).run()
-    return EXIT_OK
+    app = HvdeckApp(inventory, audit=AuditLog(audit_path), theme=theme)
+    app.run()
+    return _console_status(app)
+
+
+def _console_status(app: Any) -> int:
+    if not app.return_code:
+        return EXIT_OK
+    if app.crash_report is not None:
+        print(f"hvdeck: the full traceback is in {app.crash_report}", file=sys.stderr)
+    else:
+        print("hvdeck: stopped on an internal error (the traceback could not be saved)", file=sys.stderr)
+    return EXIT_CRASH
 
 
 # -- hvdeck ls -------------------------------------------------------------------------------------
