@@ -118,3 +118,9 @@ async def workers_done(pilot: Pilot) -> None:
                    for w in pilot.app.workers if w.group != "poll")
 
     await wait_for(pilot, done)
+
+
+def screen_lines(app: object) -> list[str]:
+    """What the top screen draws, as plain text lines (one per terminal row)."""
+    screen = app.screen  # type: ignore[attr-defined]
+    return [strip.text for strip in screen._compositor.render_strips(screen.size)]

@@ -62,7 +62,7 @@ class ActionMenuScreen(GuardedModal[str | None]):
     ActionMenuScreen #action-menu-title { text-style: bold; padding: 1 0 0 0; }
     ActionMenuScreen #action-menu-notice { color: $warning; }
     ActionMenuScreen #action-menu-hint { color: $text-muted; padding-bottom: 1; }
-    ActionMenuScreen OptionList { height: auto; max-height: 1fr; border: none; padding: 0; }
+    ActionMenuScreen OptionList { height: auto; max-height: 1fr; margin-bottom: 1; }
     """
 
     def __init__(self, title: str, items: list[MenuItem], notice: str | None = None) -> None:
@@ -79,7 +79,7 @@ class ActionMenuScreen(GuardedModal[str | None]):
                     yield Static(Text(visible(self.notice)), id="action-menu-notice")
                 yield Static("↑↓ choose · Enter do it (the plan is shown first) · Esc close", id="action-menu-hint")
             yield OptionList(*(Option(menu_prompt(item), id=item.id, disabled=item.why_not is not None)
-                               for item in self.items), id="action-menu-list")
+                               for item in self.items), id="action-menu-list", compact=True)
 
     @on(OptionList.OptionSelected)
     def _chosen(self, event: OptionList.OptionSelected) -> None:

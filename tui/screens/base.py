@@ -18,6 +18,7 @@ from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.screen import ModalScreen, Screen, ScreenResultType
+from textual.containers import HorizontalGroup
 from textual.widgets import Footer
 from textual.widgets._footer import FooterKey
 from textual.worker import Worker, WorkerState
@@ -41,22 +42,33 @@ GLOBAL_BINDINGS: list[BindingType] = [
 
 
 class HvdeckFooter(Footer):
-    """The footer, with Quit and Help pinned to the right so that a narrow terminal cuts the others."""
+    """The footer, with the palette key, Help and Quit pinned to the right edge, so that a narrow
+    terminal cuts the screen's other keys, never these."""
 
     DEFAULT_CSS = """
-    HvdeckFooter FooterKey.-pinned { dock: right; }
+    HvdeckFooter HorizontalGroup.-pinned { dock: right; width: auto; height: 1; }
+    HvdeckFooter HorizontalGroup.-pinned FooterKey.-command-palette { dock: none; }
     """
+
+    #: below this many columns the keys are drawn without padding (more of them fit)
+    COMPACT_BELOW = 120
+
+    def on_resize(self, event: events.Resize) -> None:
+        self.compact = event.size.width < self.COMPACT_BELOW
 
     def compose(self) -> ComposeResult:
         pinned: list[Widget] = []
         for widget in super().compose():
-            if isinstance(widget, FooterKey) and widget.action in PINNED_ACTIONS:
-                widget.add_class("-pinned")
+            if isinstance(widget, FooterKey) and (widget.action in PINNED_ACTIONS
+                                                  or widget.has_class("-command-palette")):
                 pinned.append(widget)
             else:
                 yield widget
-        # docked widgets stack from the right edge in order: Quit ends up rightmost, Help beside it
-        yield from sorted(pinned, key=lambda w: w.action not in ("quit", "app.quit"))
+        if pinned:
+            # one docked group: widgets docked to the same edge one by one would overlap
+            # the palette key, Help, then Quit at the edge
+            pinned.sort(key=lambda w: (not w.has_class("-command-palette"), w.action in ("quit", "app.quit")))
+            yield HorizontalGroup(*pinned, classes="-pinned")
 
 
 class WorkerErrors:

@@ -7,6 +7,7 @@ remapped through a keymap, shows up as it is.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from rich.table import Table
@@ -26,7 +27,7 @@ class KeyRow:
     description: str
     detail: str  # the binding's tooltip, or ""
     enabled: bool
-    where: str  # "this view", the screen's title, "everywhere"
+    where: str  # the screen's name, the focused widget's ("fleet table"), or "everywhere"
 
 
 def screen_name(screen: Screen) -> str:
@@ -34,33 +35,43 @@ def screen_name(screen: Screen) -> str:
     return type(screen).__name__.removesuffix("Screen").lower() or "screen"
 
 
+def _words(name: str) -> str:
+    """``FleetTable`` -> ``fleet table``."""
+    return re.sub(r"(?<!^)(?=[A-Z])", " ", name).lower()
+
+
 def key_rows(screen: Screen) -> list[KeyRow]:
-    """One row per key bound on ``screen`` now, nearest first (the focused widget, the screen, the app).
+    """One row per key bound on ``screen`` now: the screen's own keys first, then those of the focused
+    widget (its cursor keys), then the app's, which work everywhere; hvdeck's before Textual's generic ones.
 
     Keys that share an action and a description (``up`` and ``k``) are listed on one row; bindings
     without a description, and Textual's system bindings, are left out.
     """
     app = screen.app
     rows: dict[tuple[str, str, str], list[str]] = {}
-    meta: dict[tuple[str, str, str], tuple[str, bool]] = {}
+    meta: dict[tuple[str, str, str], tuple[str, bool, int]] = {}
     for _key, active in screen.active_bindings.items():
         binding: Binding = active.binding
         if not binding.description or binding.system:
             continue
         node = active.node
-        where = "everywhere" if node is app else (screen_name(screen) if node is screen else "this view")
+        if node is app:
+            where, rank = "everywhere", 2
+        elif node is screen:
+            where, rank = screen_name(screen), 0
+        else:
+            where, rank = _words(type(node).__name__), 1
         group = (where, binding.action, binding.description)
         keys = rows.setdefault(group, [])
         shown = app.get_key_display(binding)
         if shown not in keys:
             keys.append(shown)
-        detail, enabled = meta.get(group, ("", True))
-        meta[group] = (detail or active.tooltip or binding.tooltip, enabled and active.enabled)
-    order = {"this view": 0, "everywhere": 2}
-    out = [KeyRow(" ".join(keys), description, meta[(where, action, description)][0],
-                  meta[(where, action, description)][1], where)
-           for (where, action, description), keys in rows.items()]
-    return sorted(out, key=lambda r: order.get(r.where, 1))
+        detail, enabled, _ = meta.get(group, ("", True, 0))
+        meta[group] = (detail or active.tooltip or binding.tooltip, enabled and active.enabled,
+                       rank * 2 + (binding.id is None))
+    out = [(meta[group][2], KeyRow(" ".join(keys), group[2], meta[group][0], meta[group][1], group[0]))
+           for group, keys in rows.items()]
+    return [row for _rank, row in sorted(out, key=lambda pair: pair[0])]
 
 
 def key_table(rows: list[KeyRow]) -> Table:
@@ -71,10 +82,8 @@ def key_table(rows: list[KeyRow]) -> Table:
     for row in rows:
         if row.where != where:
             where = row.where
-            table.add_row(Text(where.upper() if where != "everywhere" else "EVERYWHERE", style="bold"), "")
-        does = Text(row.description)
-        if row.detail and row.detail != row.description:
-            does.append(f": {row.detail}", style="italic")
+            table.add_row(Text(where.upper(), style="bold"), "")
+        does = Text(row.detail or row.description)
         if not row.enabled:
             does.append("  (not now)", style="italic")
         table.add_row(Text(row.key, style="bold"), does)
@@ -109,7 +118,7 @@ class HelpScreen(GuardedModal[None]):
         with VerticalScroll(id="help-box"):
             yield Label(f"Keys of the {self.screen_name} screen", id="help-title")
             yield Static(key_table(self.rows), id="help-keys")
-            yield Label("↑↓ PgUp PgDn scroll · Esc close · Ctrl+P the command palette: every command", id="help-foot")
+            yield Label("↑↓ scroll · Esc close · Ctrl+P: every command", id="help-foot")
 
     def on_mount(self) -> None:
         self.query_one("#help-box").focus()
