@@ -76,6 +76,8 @@ class HvdeckApp(App[None]):
         self.crash_report: Path | None = None
         for theme_object in themes.THEMES:
             self.register_theme(theme_object)
+        self.ansi_theme_dark = themes.ANSI_DARK
+        self.ansi_theme_light = themes.ANSI_LIGHT
         self.theme = theme
 
     @property

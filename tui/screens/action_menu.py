@@ -39,7 +39,7 @@ def menu_prompt(item: MenuItem) -> Content:
     """One line of the menu: the action, its key, and why it is unavailable (host text made visible)."""
     parts: list[tuple[str, str] | str] = [(item.label, "bold" if item.why_not is None else UNAVAILABLE)]
     if item.key:
-        parts.append((f"  [{item.key}]", UNAVAILABLE))
+        parts.append((f"  [{item.key}]", "" if item.why_not is None else UNAVAILABLE))
     if item.why_not is not None:
         parts.append((f"  — {visible(item.why_not)}", REASON))
     return Content.assemble(*parts)

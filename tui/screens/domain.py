@@ -135,7 +135,7 @@ class DomainScreen(DomainActions, HvdeckScreen):
         self.set_class(stale, "-stale")
         title = title_text(domain)
         if stale:  # the state and its colour are from the last good poll, not live
-            title.stylize(f"italic {self.app.get_css_variables().get('stale', '')}".strip())
+            title.stylize(f"italic not dim {self.app.get_css_variables().get('stale', '')}".strip())
         self.query_one("#domain-title", Static).update(title)
         self.query_one("#domain-summary", Static).update(summary_text(domain))
         history = self.app.histories.get(self.key, DomainHistory())
