@@ -143,3 +143,23 @@ def test_the_console_exits_non_zero_and_leaves_the_terminal_sane(tmp_path: Path)
     assert text.rfind("\x1b[?1049l") > text.rfind("\x1b[?1049h"), "left the alternate screen"
     assert after[3] & termios.ECHO and after[3] & termios.ICANON, "echo and line mode restored"
     assert after[3] == before[3]
+
+
+def test_every_worker_of_the_console_is_started_with_exit_on_error_false():
+    """Their errors reach `HvdeckApp.worker_failed`, never Textual's exit-the-app default."""
+    import ast
+
+    root = Path(__file__).resolve().parents[2] / "tui"
+    starts = []
+    for path in sorted(root.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            call = node if isinstance(node, ast.Call) else None
+            if call is None:
+                continue
+            name = call.func.attr if isinstance(call.func, ast.Attribute) else getattr(call.func, "id", "")
+            if name in ("work", "run_worker"):
+                flags = {kw.arg: kw.value for kw in call.keywords}
+                starts.append((path.name, call.lineno))
+                value = flags.get("exit_on_error")
+                assert isinstance(value, ast.Constant) and value.value is False, f"{path.name}:{call.lineno}"
+    assert len(starts) >= 4, starts  # the pollers, the bindings, the host detail, the plan
