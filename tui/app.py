@@ -154,16 +154,16 @@ class HvdeckApp(App[None]):
                     markup=False)
 
     def _handle_exception(self, error: Exception) -> None:
-        """An exception nothing handled: save the full traceback, then let Textual stop the app (exit
-        status 1, terminal restored). What is printed on exit is one line and the report's path."""
+        """An exception nothing handled: save the full traceback (`crash_report`), then let Textual stop
+        the app (return code 1, terminal restored). What is printed on exit is one line, not the traceback."""
         first = self._exception is None
         super()._handle_exception(error)
         if not first:
             return
         self.crash_report = write_crash_report(error, self)
-        where = f"; the full traceback is in {self.crash_report}" if self.crash_report else ""
+        # the path of the report follows on its own line (`cli.console`), where a terminal can select it
         self._exit_renderables[:] = [
-            Text(f"hvdeck stopped on an internal error: {fmt.visible(describe(error))}{where}", style="bold red")]
+            Text(f"hvdeck stopped on an internal error: {fmt.visible(describe(error))}", style="bold red")]
 
     def domain(self, key: str) -> Domain | None:
         host = key.split("\x1f", 1)[0]

@@ -46,7 +46,7 @@ async def test_question_mark_and_f1_list_the_keys_of_the_current_screen(tmp_path
         await pilot.press("question_mark")
         assert isinstance(app.screen, HelpScreen)
         fleet = _rows(app)
-        assert fleet["/"].startswith("Filter rows") and fleet["s"].startswith("Start the highlighted")
+        assert fleet["/"].startswith("Filter rows") and fleet["s"].startswith("Start the domain")
         assert fleet["g"] == "Group rows by host"
         assert any("q" in k.split() and v.startswith("Quit") for k, v in fleet.items())
         assert any("?" in k.split() and "f1" in k.split() for k in fleet)
