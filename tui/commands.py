@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
-from hvdeck.backends.base import Action
 from hvdeck.widgets.fleet_table import COLUMNS
 
 if TYPE_CHECKING:
