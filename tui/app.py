@@ -8,11 +8,17 @@ subscribe to. Every change to a host goes through `request_action` → `PlanScre
 
 from __future__ import annotations
 
+import os
 import time
+import traceback
 from collections.abc import Callable
+from pathlib import Path
 
+from rich.text import Text
+from textual import events
 from textual.app import App
 from textual.binding import Binding
+from textual.dom import DOMNode
 from textual.signal import Signal
 from textual.worker import Worker, WorkerState
 
@@ -20,7 +26,7 @@ from hvdeck import themes
 from hvdeck.backends import policy
 from hvdeck.backends.audit import AuditLog
 from hvdeck.backends.base import Action, ExtraAction
-from hvdeck.backends.errors import HostKeyUnknown, HostUnreachable, HvdeckError
+from hvdeck.backends.errors import HostKeyUnknown, HostUnreachable, HvdeckError, describe
 from hvdeck.backends.fleet import DomainHistory, Fleet
 from hvdeck.backends.inventory import Inventory
 from hvdeck.backends.model import Bindings, Domain, HostSnapshot, HostStatus, Section
@@ -28,13 +34,16 @@ from hvdeck.backends.plan import Executor, Plan
 from hvdeck.backends.settings import Settings
 from hvdeck.backends.transport.ssh import trust_host_key
 from hvdeck.widgets.format import visible
+from hvdeck.widgets import format as fmt
 
 from .commands import HvdeckCommands
 from .messages import FleetUpdated
 from .screens.action_menu import ActionMenuScreen, MenuItem, ParamsScreen
 from .screens.actions import ACTION_KEYS
+from .screens.base import GLOBAL_BINDINGS, GuardedModal
 from .screens.domain import DomainScreen
 from .screens.fleet import FleetScreen
+from .screens.help import HelpScreen
 from .screens.host import HostScreen
 from .screens.host_key import HostKeyScreen
 from .screens.plan import PlanScreen
@@ -45,8 +54,8 @@ class HvdeckApp(App[None]):
     CSS_PATH = themes.STYLESHEET
     COMMANDS = App.COMMANDS | {HvdeckCommands}
     BINDINGS = [
-        Binding("q", "quit", "Quit", id="app.quit"),
-        Binding("ctrl+t", "toggle_theme", "Light/dark", show=False, id="app.theme"),
+        Binding("q", "quit", "Quit", id="app.quit", tooltip="Quit hvdeck (nothing running on a host stops)"),
+        *GLOBAL_BINDINGS,
     ]
 
     def __init__(self, inventory: Inventory, *, fleet: Fleet | None = None, audit: AuditLog | None = None,
@@ -65,11 +74,15 @@ class HvdeckApp(App[None]):
         self.fleet_changed: Signal[HostSnapshot] = Signal(self, "fleet-changed")
         self._asked_keys: set[tuple[str, str | None]] = set()
         self._key_queue: list[HostKeyUnknown] = []
+        #: where the traceback of the crash that stopped the app was saved (see `crash_dir`)
+        self.crash_report: Path | None = None
         for theme_object in themes.THEMES:
             self.register_theme(theme_object)
         self.settings = settings or Settings()  # theme and keymap applied here; the rest is read where used
         self.theme = theme or self.settings.theme
         self.set_keymap(self.settings.keymap)
+        self.ansi_theme_dark = themes.ANSI_DARK
+        self.ansi_theme_light = themes.ANSI_LIGHT
 
     @property
     def host_names(self) -> list[str]:
@@ -116,12 +129,45 @@ class HvdeckApp(App[None]):
             if isinstance(problem, HostKeyUnknown):
                 self._ask_host_key(problem)
 
+    # -- failures: one place for every worker, and a crash that says where its traceback is ----------
+
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        """A poller died of a bug: say so on that host, keep the app running."""
-        if event.worker.group == "poll" and event.state is WorkerState.ERROR:
-            host = (event.worker.name or "").removeprefix("poll:")
-            self.notify(visible(f"{host}: poller stopped: {event.worker.error}"), title="hvdeck bug",
-                        severity="error", timeout=30, markup=False)
+        """The app's own workers (the pollers); screens route theirs through `WorkerErrors`."""
+        if event.state is WorkerState.ERROR:
+            self.worker_failed(self, event.worker)
+
+    def worker_failed(self, node: DOMNode, worker: Worker) -> None:
+        """The one handler of a worker that raised: the screen shows it in its own place if it can
+        (`WorkerErrors.worker_failed`), else a notification on the current screen. The app keeps running.
+
+        Workers are started with ``exit_on_error=False``; their errors arrive here and nowhere else.
+        """
+        error = worker.error
+        text = describe(error) if error is not None else "failed"
+        self.log.error(f"worker {worker.name or worker.group} of {node!r} failed", error)
+        if worker.group == "poll":
+            host = (worker.name or "").removeprefix("poll:")
+            self.notify(f"{host}: poller stopped: {fmt.visible(text)}", title="hvdeck bug", severity="error",
+                        timeout=30, markup=False)
+            return
+        shown = getattr(node, "worker_failed", None)
+        if callable(shown) and node is not self and shown(worker, text):
+            return
+        what = worker.name or worker.group
+        self.notify(f"{what} failed: {fmt.visible(text)}", title="Error", severity="error", timeout=15,
+                    markup=False)
+
+    def _handle_exception(self, error: Exception) -> None:
+        """An exception nothing handled: save the full traceback (`crash_report`), then let Textual stop
+        the app (return code 1, terminal restored). What is printed on exit is one line, not the traceback."""
+        first = self._exception is None
+        super()._handle_exception(error)
+        if not first:
+            return
+        self.crash_report = write_crash_report(error, self)
+        # the path of the report follows on its own line (`cli.console`), where a terminal can select it
+        self._exit_renderables[:] = [
+            Text(f"hvdeck stopped on an internal error: {fmt.visible(describe(error))}", style="bold red")]
 
     def domain(self, key: str) -> Domain | None:
         host = key.split("\x1f", 1)[0]
@@ -141,13 +187,31 @@ class HvdeckApp(App[None]):
     # -- host keys ----------------------------------------------------------------------------------
 
     def _ask_host_key(self, problem: HostKeyUnknown) -> None:
+        """Ask about an unknown key once per (host, fingerprint) on its own; `ask_host_key` asks again."""
         marker = (problem.host, problem.fingerprint)
         if marker in self._asked_keys:
             return
         self._asked_keys.add(marker)
+        self._queue_host_key(problem)
+
+    def _queue_host_key(self, problem: HostKeyUnknown) -> None:
+        if any(queued.host == problem.host for queued in self._key_queue):
+            return
         self._key_queue.append(problem)
         if len(self._key_queue) == 1:
             self._next_host_key()
+
+    def untrusted_hosts(self) -> list[str]:
+        """Hosts whose unknown key the user has not trusted (e.g. answered "Not now"): they can be asked again."""
+        return [name for name in self.host_names if isinstance(self.fleet.host_key_problem(name), HostKeyUnknown)]
+
+    def ask_host_key(self, host: str) -> None:
+        """Ask again about ``host``'s unknown key (after "Not now"): from its host screen or the palette."""
+        problem = self.fleet.host_key_problem(host)
+        if not isinstance(problem, HostKeyUnknown):
+            self.notify(f"{host}: no unknown host key to trust", severity="warning", markup=False)
+            return
+        self._queue_host_key(problem)
 
     def _next_host_key(self) -> None:
         if not self._key_queue:
@@ -162,9 +226,9 @@ class HvdeckApp(App[None]):
                             markup=False)
                 self.fleet.poke(problem.host)
             else:
-                self.notify(visible(f"{problem.host}: host key not trusted; the host stays disconnected. "
-                                    f"`hvdeck trust {problem.host}` trusts it later."), severity="warning",
-                            markup=False)
+                self.notify(visible(f"{problem.host}: host key not trusted; the host stays disconnected. Trust it later "
+                            f"from its host screen (H, then t), the palette, or `hvdeck trust {problem.host}`."),
+                            severity="warning", markup=False)
             self._next_host_key()
 
         self.push_screen(HostKeyScreen(problem), answered)
@@ -197,17 +261,8 @@ class HvdeckApp(App[None]):
         if domain is None:
             self.notify("No domain selected", severity="warning")
             return
-        backend = self.fleet.backend(domain.host)
-        keys = {action: key for key, action, _label in ACTION_KEYS}
-        items = []
-        for action in Action:
-            items.append(MenuItem(action.value, action.label, keys.get(action), self.why_not(action, domain)))
-        extras = {}
-        if backend is not None:
-            for extra in backend.extra_actions():
-                extras[extra.id] = extra
-                items.append(MenuItem(f"extra:{extra.id}", extra.label + ("…" if extra.params else ""), None,
-                                      self.why_not(extra, domain)))
+        items = self.action_items(domain)
+        extras = {extra.id: extra for extra in self._extras(domain)}
 
         def chosen(item: str | None) -> None:
             if item is None:
@@ -217,10 +272,42 @@ class HvdeckApp(App[None]):
             else:
                 self.request_action(domain, Action(item))
 
-        self.push_screen(ActionMenuScreen(f"{domain.name} on {domain.host}", items), chosen)
+        notice = self.host_reason(domain.host)
+        if notice is not None:
+            notice = f"No action can be planned now: {notice}"
+        self.push_screen(ActionMenuScreen(f"{domain.name} on {domain.host}", items, notice), chosen)
+
+    def _extras(self, domain: Domain) -> tuple[ExtraAction, ...]:
+        backend = self.fleet.backend(domain.host)
+        return backend.extra_actions() if backend is not None else ()
+
+    def action_items(self, domain: Domain) -> list[MenuItem]:
+        """Every action for ``domain``, each with `why_not` (None: available): the menu and the palette."""
+        keys = {action: key for key, action, _label in ACTION_KEYS}
+        items = [MenuItem(action.value, action.label, keys.get(action), self.why_not(action, domain))
+                 for action in Action]
+        items += [MenuItem(f"extra:{extra.id}", extra.label + ("…" if extra.params else ""), None,
+                           self.why_not(extra, domain)) for extra in self._extras(domain)]
+        return items
+
+    def run_item(self, domain: Domain, item: str) -> None:
+        """Do one of `action_items` (the palette): plan it, or say why it cannot be done."""
+        if item.startswith("extra:"):
+            extra = next((e for e in self._extras(domain) if e.id == item.removeprefix("extra:")), None)
+            if extra is not None:
+                self.request_extra(domain, extra)
+        else:
+            self.request_action(domain, Action(item))
+
+    def host_reason(self, host: str) -> str | None:
+        """Why nothing may be done on ``host`` now (stale, down, read-only...), or None."""
+        return policy.host_reason(self.snapshots.get(host), self.clock())
 
     def request_extra(self, domain: Domain, action: ExtraAction, values: dict[str, str] | None = None) -> None:
-        """A backend-specific action: ask for its inputs (if any), then show its plan."""
+        """A backend-specific action: ask for its inputs (if any), then show its plan.
+
+        The inputs dialog builds the plan itself and stays open with the error while the backend refuses
+        the input (`ValidationError`); with ``values`` given, a refused input is a notification."""
         backend = self.fleet.backend(domain.host)
         reason = self.why_not(action, domain)
         if reason is not None or backend is None:
@@ -228,11 +315,13 @@ class HvdeckApp(App[None]):
                         markup=False)
             return
         if action.params and values is None:
-            def entered(values: dict[str, str] | None) -> None:
-                if values is not None:
-                    self.request_extra(domain, action, values)
+            def entered(plan: Plan | None) -> None:
+                if plan is not None:
+                    self.show_plan(plan)
 
-            self.push_screen(ParamsScreen(f"{action.label}: {domain.name} on {domain.host}", action), entered)
+            self.push_screen(ParamsScreen(f"{action.label}: {domain.name} on {domain.host}", action,
+                                          lambda entered: backend.plan_extra(action, domain, entered),
+                                          current_values(domain)), entered)
             return
 
         async def build() -> None:  # the backend may read the host (free resources) before a plan exists
@@ -268,6 +357,63 @@ class HvdeckApp(App[None]):
         if isinstance(self.screen, FleetScreen):
             self.screen.set_filter(f"host:{host}")
 
+    # -- keys --------------------------------------------------------------------------------------
+
+    async def on_event(self, event: events.Event) -> None:
+        """Drop keys typed before the dialog on top was drawn (`GuardedModal`): both on their way in and
+        when one comes back up from a widget that had it queued (its bindings are checked here, against
+        the screen on top *now*)."""
+        if (isinstance(event, events.Key) and isinstance(self.screen, GuardedModal)
+                and not self.screen.accepts_key(event)):
+            self.log.info(f"key {event.key!r} typed before {type(self.screen).__name__} was drawn: dropped")
+            return
+        await super().on_event(event)
+
+    def action_help(self) -> None:
+        """The keys of the current screen, from its active bindings; on an open help, close it."""
+        if isinstance(self.screen, HelpScreen):
+            self.screen.dismiss(None)
+            return
+        self.push_screen(HelpScreen(self.screen))
+
     def action_toggle_theme(self) -> None:
         self.theme = "hvdeck-light" if self.theme == "hvdeck-dark" else "hvdeck-dark"
 
+
+
+def current_values(domain: Domain) -> dict[str, str]:
+    """A domain's values now, by the name of the action input they belong to (shown beside it)."""
+    values = {}
+    if domain.vcpus is not None:
+        values["count"] = f"{domain.vcpus} vCPUs"
+    if domain.memory_bytes is not None:
+        values["size"] = fmt.size(domain.memory_bytes)
+    return values
+
+
+def crash_dir() -> Path:
+    """Where crash reports go: ``$XDG_STATE_HOME/hvdeck`` (platformdirs' user state dir), like the audit log."""
+    import platformdirs
+
+    return Path(platformdirs.user_state_dir("hvdeck"))
+
+
+def write_crash_report(error: BaseException, app: App[object] | None = None) -> Path | None:
+    """Save the full traceback of ``error`` to ``crash-<time>-<pid>.txt`` (mode 0600: it may name hosts
+    and domains). Returns the path, or None if it could not be written; never raises."""
+    from . import __version__
+
+    try:
+        directory = crash_dir()
+        directory.mkdir(parents=True, exist_ok=True)
+        path = directory / f"crash-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}.txt"
+        screens = " > ".join(type(s).__name__ for s in app.screen_stack) if app is not None else "-"
+        lines = [f"hvdeck {__version__} crashed at {time.strftime('%Y-%m-%d %H:%M:%S %z')}",
+                 f"screens: {screens}", "",
+                 *traceback.format_exception(type(error), error, error.__traceback__)]
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8", errors="backslashreplace") as out:
+            out.write("\n".join(line.rstrip("\n") for line in lines) + "\n")
+        return path
+    except Exception:  # noqa: BLE001 - a crash report must never hide the crash
+        return None

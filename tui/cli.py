@@ -20,6 +20,8 @@ if TYPE_CHECKING:
 
 EXIT_OK, EXIT_HOSTS_FAILED, EXIT_USAGE = 0, 1, 2
 EXIT_BROKEN_PIPE = 128 + 13  # the reader of stdout went away (`| head`): what a shell reports for SIGPIPE
+#: the console stopped on an internal error (sysexits.h EX_SOFTWARE); its traceback is in a crash report
+EXIT_CRASH = 70
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -108,6 +110,8 @@ def _inventory(args: argparse.Namespace, *, poll_interval: float = inv.DEFAULT_P
 
 
 def console(args: argparse.Namespace, *, demo: bool) -> int:
+    """Run the console until the user quits: EXIT_OK, or EXIT_CRASH (after the terminal is restored,
+    with the path of the saved traceback on stderr) when an error nothing handled stopped it."""
     from hvdeck.backends.audit import AuditLog, default_path, demo_path
 
     from .app import HvdeckApp
@@ -119,12 +123,24 @@ def console(args: argparse.Namespace, *, demo: bool) -> int:
 
         audit_path = getattr(args, "audit_log", None) or demo_path()
         with DemoFleet() as inventory:
-            HvdeckApp(inventory, audit=AuditLog(audit_path), theme=theme, settings=settings).run()
-        return EXIT_OK
+            app = HvdeckApp(inventory, audit=AuditLog(audit_path), theme=theme, settings=settings)
+            app.run()
+        return _console_status(app)
     inventory = _inventory(args, poll_interval=settings.poll_interval)  # a broken file stops here too
     audit_path = getattr(args, "audit_log", None) or default_path()
-    HvdeckApp(inventory, audit=AuditLog(audit_path), theme=theme, settings=settings).run()
-    return EXIT_OK
+    app = HvdeckApp(inventory, audit=AuditLog(audit_path), theme=theme, settings=settings)
+    app.run()
+    return _console_status(app)
+
+
+def _console_status(app: Any) -> int:
+    if not app.return_code:
+        return EXIT_OK
+    if app.crash_report is not None:
+        print(f"hvdeck: the full traceback is in {app.crash_report}", file=sys.stderr)
+    else:
+        print("hvdeck: stopped on an internal error (the traceback could not be saved)", file=sys.stderr)
+    return EXIT_CRASH
 
 
 def load_settings() -> Settings:

@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING
 from textual.command import DiscoveryHit, Hit, Hits, Matcher, Provider
 from textual.content import Content
 
-from hvdeck.backends.base import Action
 from hvdeck.widgets.fleet_table import COLUMNS
 from hvdeck.widgets.format import visible
 
@@ -36,33 +35,38 @@ class HvdeckCommands(Provider):
         """(name, callback, help) of every command; host text in them is made visible (`visible`)."""
         v = visible
         app = self._app
-        screen = app.screen
+        screen = self.screen  # the screen the palette was opened on (app.screen is the palette itself)
         current = getattr(screen, "current_domain", None)
         domain = current() if callable(current) else None
         if domain is not None:
-            backend = app.fleet.backend(domain.host)
-            for action in Action:
-                if app.why_not(action, domain) is None:
-                    yield (f"{action.label} {v(domain.name)} on {v(domain.host)}",
-                           partial(app.request_action, domain, action),
+            # every action: an available one plans it; an unavailable one is listed and says why
+            for item in app.action_items(domain):
+                label = item.label.rstrip("…")
+                name = f"{label}: {v(domain.name)} on {v(domain.host)}"
+                if item.why_not is None:
+                    yield (name + ("…" if item.label.endswith("…") else ""), partial(app.run_item, domain, item.id),
                            "Shows the exact operation before anything runs")
-            if backend is not None:
-                for extra in backend.extra_actions():
-                    if app.why_not(extra, domain) is None:
-                        yield (f"{extra.label}: {v(domain.name)} on {v(domain.host)}",
-                               partial(app.request_extra, domain, extra), "Shows the exact commands first")
+                else:
+                    yield (f"{name} (unavailable)", partial(app.run_item, domain, item.id), item.why_not)
             yield (f"Actions for {v(domain.name)}…", partial(app.open_action_menu, domain),
                    "Every action, unavailable ones with the reason")
         for host in app.host_names:
             yield (f"Host {v(host)}", partial(app.show_host, host), "Show only this host's domains")
             yield (f"Host details {v(host)}", partial(app.open_host, host), "Services and free resources")
             yield (f"Refresh {v(host)}", partial(app.refresh_hosts, host), "Poll this host now")
+        for host in app.untrusted_hosts():
+            yield (f"Trust host key of {v(host)}…", partial(app.ask_host_key, host),
+                   "Show the host's unknown SSH key again, to trust it or not")
+        yield ("Poll all hosts now (refresh)", app.refresh_hosts, "Ctrl+R on the fleet")
+        yield ("Help: keys of this screen", app.action_help, "The keys of the current screen (? or F1)")
         from .screens.fleet import FleetScreen
 
         if isinstance(screen, FleetScreen):
             for column in COLUMNS:
                 yield (f"Sort by {column.label}", partial(screen.sort_by, column.key), "Sort the fleet table")
+            yield ("Reverse the sort", screen.action_reverse_sort, "Descending / ascending")
             yield ("Group by host (toggle)", screen.action_toggle_group, "Rows under a line per host")
+            yield ("Filter…", screen.action_filter, "Words, or field:value (host: state: name: …)")
             yield ("Clear filter", screen.action_clear_filter, "Show every domain")
         yield ("Toggle light/dark theme", app.action_toggle_theme, "hvdeck-dark / hvdeck-light")
         count = 0

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from rich.cells import cell_len
 from rich.console import RenderableType
 from rich.text import Text
 from textual.containers import VerticalScroll
@@ -90,7 +91,16 @@ def tables(extra: tuple[Section, ...]) -> list[tuple[str, RenderableType]]:
 
 
 class BindingsView(VerticalScroll, can_focus=True):
-    """Shows one `Bindings`; `show_message` replaces it with a line of text (loading, an error)."""
+    """Shows one `Bindings` (or any tables), one Static per section; `show_message` shows a line of text
+    (loading, an error) instead.
+
+    Every call updates the view in place, keyed by section id (``#section-cpu``): the Static of a section
+    that is still there is updated, new sections are mounted where they belong, gone ones removed.
+    Textual removes widgets asynchronously, so the changes are applied by one task at a time, each
+    waiting for its removals before it mounts: reloads in quick succession (Ctrl+R held down, an
+    action's refresh meeting a poll) never mount an id whose old widget is still being removed. The last
+    call wins; the ones in between are skipped.
+    """
 
     DEFAULT_CSS = """
     BindingsView {
@@ -102,6 +112,17 @@ class BindingsView(VerticalScroll, can_focus=True):
     }
     """
 
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        #: the newest content asked for and not yet applied: (widget id, renderable, classes) per part
+        self._wanted: list[tuple[str, RenderableType, str]] | None = None
+        self._applying = False
+
+    @property
+    def showing_sections(self) -> bool:
+        """Does the view show sections now (not a message, and nothing newer waiting)?"""
+        return self._wanted is None and any(child.has_class("bindings--section") for child in self.children)
+
     def show(self, bindings: Bindings) -> None:
         self._show(sections(bindings))
 
@@ -109,21 +130,70 @@ class BindingsView(VerticalScroll, can_focus=True):
         """Any tables (a host's services, free resources) in the same layout."""
         self._show(tables(extra) or [("empty", Text("(nothing to show)", style="dim"))])
 
-    def _show(self, parts: list[tuple[str, RenderableType]]) -> None:
-        with self.app.batch_update():
-            self.remove_children()
-            seen: dict[str, int] = {}
-            widgets = []
-            for sid, renderable in parts:
-                seen[sid] = seen.get(sid, 0) + 1
-                unique = sid if seen[sid] == 1 else f"{sid}-{seen[sid]}"
-                widget = Static(renderable, id=f"section-{unique}", classes="bindings--section")
-                if isinstance(renderable, Text):  # as wide as its longest line: the view scrolls sideways
-                    widget.styles.width = max((len(line) for line in renderable.plain.split("\n")), default=1)
-                widgets.append(widget)
-            self.mount_all(widgets)
+    def show_message(self, text: str | Text, *, error: bool = False) -> None:
+        """One line instead of the sections. A `str` is shown as it is (controls made visible), never
+        parsed as markup: it may carry a host's error text."""
+        body = text if isinstance(text, Text) else fmt.host_text(text, newlines=True)
+        self._request([("bindings-message", body, "bindings--error" if error else "bindings--message")])
 
-    def show_message(self, text: str, *, error: bool = False) -> None:
+    def _show(self, parts: list[tuple[str, RenderableType]]) -> None:
+        seen: dict[str, int] = {}
+        wanted = []
+        for sid, renderable in parts:
+            seen[sid] = seen.get(sid, 0) + 1
+            unique = sid if seen[sid] == 1 else f"{sid}-{seen[sid]}"
+            wanted.append((f"section-{unique}", renderable, "bindings--section"))
+        self._request(wanted)
+
+    def _request(self, wanted: list[tuple[str, RenderableType, str]]) -> None:
+        self._wanted = wanted
+        if not self._applying:
+            self._applying = True
+            self.call_later(self._apply)
+
+    async def _apply(self) -> None:
+        try:
+            while self._wanted is not None and self.is_attached:
+                wanted, self._wanted = self._wanted, None
+                await self._update(wanted)
+        finally:
+            self._applying = False
+
+    async def _update(self, wanted: list[tuple[str, RenderableType, str]]) -> None:
+        ids = {wid for wid, _, _ in wanted}
+        current = {child.id: child for child in self.children if isinstance(child, Static)}
+        gone = [child for wid, child in current.items() if wid not in ids]
         with self.app.batch_update():
-            self.remove_children()
-            self.mount(Static(text, classes="bindings--error" if error else "bindings--message"))
+            if gone:
+                await self.remove_children(gone)
+            previous: Static | None = None
+            for wid, renderable, classes in wanted:
+                widget = current.get(wid)
+                if widget is None or widget in gone:
+                    widget = Static(renderable, id=wid, classes=classes)
+                    _fit_width(widget, renderable)
+                    if previous is not None:
+                        await self.mount(widget, after=previous)
+                    elif self.children:
+                        await self.mount(widget, before=0)
+                    else:
+                        await self.mount(widget)
+                else:
+                    widget.update(renderable)
+                    widget.set_classes(classes)
+                    _fit_width(widget, renderable)
+                    siblings = list(self.children)
+                    position = siblings.index(widget)
+                    if previous is None and position != 0:
+                        self.move_child(widget, before=0)
+                    elif previous is not None and siblings.index(previous) != position - 1:
+                        self.move_child(widget, after=previous)
+                previous = widget
+
+
+def _fit_width(widget: Static, renderable: RenderableType) -> None:
+    """A section is as wide as its longest line (in terminal cells): the view scrolls sideways."""
+    if isinstance(renderable, Text) and widget.has_class("bindings--section"):
+        widget.styles.width = max((cell_len(line) for line in renderable.plain.split("\n")), default=1)
+    else:
+        widget.styles.width = None

@@ -92,3 +92,39 @@ async def click_when_shown(pilot: Pilot, selector: str) -> None:
 
     await wait_for(pilot, painted)
     assert await pilot.click(selector), f"click on {selector} missed"
+
+
+async def burst(pilot: Pilot, *keys: str) -> None:
+    """Type ``keys`` the way a terminal delivers a paste, a fast typist or `tmux send-keys`: every key
+    event is created and queued before the app has handled the first (`Pilot.press` waits between
+    keys). Key names as for `Pilot.press` ("enter", "ctrl+r", "/" or "slash", single characters)."""
+    from textual import events
+    from textual.keys import _character_to_key
+
+    app = pilot.app
+    assert app._driver is not None
+    for key in keys:
+        name = _character_to_key(key) if len(key) == 1 and not key.isalnum() else key
+        char = key if len(key) == 1 else {"enter": "\r", "slash": "/", "space": " ", "tab": "\t"}.get(key)
+        event = events.Key(name, char)
+        event.set_sender(app)
+        app._driver.send_message(event)
+    await pilot.pause()
+    await pilot.pause()
+
+
+async def workers_done(pilot: Pilot) -> None:
+    """Wait until every worker except the pollers (which run for ever) has finished."""
+    from textual.worker import WorkerState
+
+    def done() -> bool:
+        return all(w.state not in (WorkerState.PENDING, WorkerState.RUNNING)
+                   for w in pilot.app.workers if w.group != "poll")
+
+    await wait_for(pilot, done)
+
+
+def screen_lines(app: object) -> list[str]:
+    """What the top screen draws, as plain text lines (one per terminal row)."""
+    screen = app.screen  # type: ignore[attr-defined]
+    return [strip.text for strip in screen._compositor.render_strips(screen.size)]

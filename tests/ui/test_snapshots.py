@@ -73,7 +73,11 @@ def test_fleet_grouped_and_filtered(snap_compare, tmp_path: Path):
     assert snap_compare(_app(tmp_path), terminal_size=(120, 36), run_before=run_before)
 
 
-def test_domain_screen(snap_compare, tmp_path: Path):
+SIZES = pytest.mark.parametrize("size", [(120, 36), (80, 24)], ids=["wide", "80x24"])
+
+
+@SIZES
+def test_domain_screen(snap_compare, tmp_path: Path, size):
     async def run_before(pilot: Pilot) -> None:
         await _load(pilot)
         await highlight(pilot, "db01")
@@ -81,20 +85,24 @@ def test_domain_screen(snap_compare, tmp_path: Path):
         await wait_for(pilot, lambda: isinstance(pilot.app.screen, DomainScreen)
                        and bool(pilot.app.screen.query_one(BindingsView).query("#section-disk")))
 
-    assert snap_compare(_app(tmp_path), terminal_size=(120, 40), run_before=run_before)
+    assert snap_compare(_app(tmp_path), terminal_size=size, run_before=run_before)
 
 
-def test_force_off_plan(snap_compare, tmp_path: Path):
+@SIZES
+def test_force_off_plan(snap_compare, tmp_path: Path, size):
     async def run_before(pilot: Pilot) -> None:
         await _load(pilot)
         await highlight(pilot, "web01")
-        await pilot.press("F", *"web0")
+        await pilot.press("F")
+        await pilot.pause(0.1)  # keys typed before the dialog is drawn are dropped
+        await pilot.press(*"web0")
         _no_blink(pilot)
 
-    assert snap_compare(_app(tmp_path), terminal_size=(120, 36), run_before=run_before)
+    assert snap_compare(_app(tmp_path), terminal_size=size, run_before=run_before)
 
 
-def test_host_key_prompt(snap_compare, tmp_path: Path):
+@SIZES
+def test_host_key_prompt(snap_compare, tmp_path: Path, size):
     problem = HostKeyUnknown(
         "unknown", host="lab1", address="192.0.2.10", port=22,
         fingerprint="SHA256:nThbg6kXUpJWGl7E1IGOCspRomTxdCARLviKw6E5SY8",
@@ -106,7 +114,7 @@ def test_host_key_prompt(snap_compare, tmp_path: Path):
         await pilot.app.push_screen(HostKeyScreen(problem))
         await pilot.pause()
 
-    assert snap_compare(_app(tmp_path), terminal_size=(120, 36), run_before=run_before)
+    assert snap_compare(_app(tmp_path), terminal_size=size, run_before=run_before)
 
 
 
@@ -124,7 +132,8 @@ def test_ldoms_fleet(snap_compare, tmp_path: Path, frozen_ldoms):
     assert snap_compare(_app(tmp_path, inventory=frozen_ldoms), terminal_size=(120, 36), run_before=_load)
 
 
-def test_ldoms_domain_screen(snap_compare, tmp_path: Path, frozen_ldoms):
+@pytest.mark.parametrize("size", [(120, 50), (80, 24)], ids=["wide", "80x24"])
+def test_ldoms_domain_screen(snap_compare, tmp_path: Path, frozen_ldoms, size):
     async def run_before(pilot: Pilot) -> None:
         await _load(pilot)
         await highlight(pilot, "ldg-db1")
@@ -132,10 +141,11 @@ def test_ldoms_domain_screen(snap_compare, tmp_path: Path, frozen_ldoms):
         await wait_for(pilot, lambda: isinstance(pilot.app.screen, DomainScreen)
                        and bool(pilot.app.screen.query_one(BindingsView).query("#section-vcons")))
 
-    assert snap_compare(_app(tmp_path, inventory=frozen_ldoms), terminal_size=(120, 50), run_before=run_before)
+    assert snap_compare(_app(tmp_path, inventory=frozen_ldoms), terminal_size=size, run_before=run_before)
 
 
-def test_ldoms_host_screen(snap_compare, tmp_path: Path, frozen_ldoms):
+@pytest.mark.parametrize("size", [(120, 40), (80, 24)], ids=["wide", "80x24"])
+def test_ldoms_host_screen(snap_compare, tmp_path: Path, frozen_ldoms, size):
     from hvdeck.tui.screens.host import HostScreen
 
     async def run_before(pilot: Pilot) -> None:
@@ -145,14 +155,87 @@ def test_ldoms_host_screen(snap_compare, tmp_path: Path, frozen_ldoms):
         await wait_for(pilot, lambda: isinstance(pilot.app.screen, HostScreen)
                        and bool(pilot.app.screen.query_one(BindingsView).query("#section-free")))
 
-    assert snap_compare(_app(tmp_path, inventory=frozen_ldoms), terminal_size=(120, 40), run_before=run_before)
+    assert snap_compare(_app(tmp_path, inventory=frozen_ldoms), terminal_size=size, run_before=run_before)
 
 
-def test_ldoms_action_menu(snap_compare, tmp_path: Path, frozen_ldoms):
+@SIZES
+def test_ldoms_action_menu(snap_compare, tmp_path: Path, frozen_ldoms, size):
     async def run_before(pilot: Pilot) -> None:
         await _load(pilot)
         await highlight(pilot, "ldg-test")
         await pilot.press("a")
         await pilot.pause()
 
-    assert snap_compare(_app(tmp_path, inventory=frozen_ldoms), terminal_size=(120, 36), run_before=run_before)
+    assert snap_compare(_app(tmp_path, inventory=frozen_ldoms), terminal_size=size, run_before=run_before)
+
+
+def test_ldoms_action_menu_end_at_80x24_in_light_theme(snap_compare, tmp_path: Path, frozen_ldoms):
+    """End highlights the last action, and the list has scrolled to show it."""
+    async def run_before(pilot: Pilot) -> None:
+        await _load(pilot)
+        await highlight(pilot, "ldg-test")
+        await pilot.press("a")
+        await pilot.pause(0.1)
+        await pilot.press("end")
+        await pilot.pause()
+
+    assert snap_compare(_app(tmp_path, "hvdeck-light", inventory=frozen_ldoms), terminal_size=(80, 24),
+                        run_before=run_before)
+
+
+@SIZES
+def test_ldoms_params_dialog_with_an_error(snap_compare, tmp_path: Path, frozen_ldoms, size):
+    """The current value beside the input, and a refused input explained in place."""
+    async def run_before(pilot: Pilot) -> None:
+        await _load(pilot)
+        await highlight(pilot, "ldg-test")
+        app = pilot.app
+        extra = next(e for e in app.fleet.backend("t7-a").extra_actions() if e.id == "set-memory")
+        app.request_extra(app.screen.current_domain(), extra)
+        await pilot.pause(0.2)
+        await pilot.press(*"lots", "enter")
+        _no_blink(pilot)
+        await pilot.pause()
+
+    assert snap_compare(_app(tmp_path, inventory=frozen_ldoms), terminal_size=size, run_before=run_before)
+
+
+@SIZES
+def test_help_screen(snap_compare, tmp_path: Path, size):
+    async def run_before(pilot: Pilot) -> None:
+        await _load(pilot)
+        await pilot.press("question_mark")
+        await pilot.pause()
+
+    assert snap_compare(_app(tmp_path), terminal_size=size, run_before=run_before)
+
+
+@SIZES
+def test_pause_plan_with_cancel_focused(snap_compare, tmp_path: Path, size):
+    async def run_before(pilot: Pilot) -> None:
+        await _load(pilot)
+        await highlight(pilot, "web01")
+        await pilot.press("p")
+        await pilot.pause()
+
+    assert snap_compare(_app(tmp_path), terminal_size=size, run_before=run_before)
+
+
+@SIZES
+def test_domain_screen_of_a_stale_host(snap_compare, tmp_path: Path, size):
+    """Not live: the age of the data, why actions are unavailable, figures in the stale colour."""
+    from hvdeck.backends.model import HostStatus
+    from hvdeck.tui.messages import FleetUpdated
+
+    async def run_before(pilot: Pilot) -> None:
+        await _load(pilot)
+        await highlight(pilot, "db01")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(pilot.app.screen, DomainScreen)
+                       and bool(pilot.app.screen.query_one(BindingsView).query("#section-disk")))
+        last = pilot.app.snapshots["kvm-a"]
+        pilot.app.post_message(FleetUpdated(dataclasses.replace(last, status=HostStatus.STALE, last_ok=958.0), {}))
+        await wait_for(pilot, lambda: pilot.app.screen.has_class("-stale"))
+        await pilot.pause()
+
+    assert snap_compare(_app(tmp_path), terminal_size=size, run_before=run_before)

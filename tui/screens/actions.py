@@ -25,7 +25,7 @@ ACTION_BINDINGS = [
             tooltip="Every action for the domain; unavailable ones say why"),
     *(Binding(key, f"lifecycle('{action.value}')", label, id=f"domain.{action.value}",
               show=action in _IN_FOOTER,
-              tooltip=f"{action.label} the highlighted domain (shows the exact operation first)")
+              tooltip=f"{action.label} the domain (the exact operation is shown first)")
       for key, action, label in ACTION_KEYS),
 ]
 

@@ -7,17 +7,16 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
-from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 from textual.worker import Worker, WorkerState
 
-from hvdeck.backends.errors import describe
 from hvdeck.backends.fleet import DomainHistory
-from hvdeck.backends.model import Bindings, Domain, HostSnapshot
+from hvdeck.backends.model import Bindings, Domain, HostSnapshot, HostStatus
 from hvdeck.widgets import format as fmt
 from hvdeck.widgets.bindings_view import BindingsView
 
 from .actions import ACTION_BINDINGS, DomainActions
+from .base import HvdeckFooter, HvdeckScreen
 
 HISTORY_WIDTH = 30
 
@@ -61,7 +60,11 @@ def history_lines(domain: Domain, history: DomainHistory) -> list[str]:
     ]
 
 
-class DomainScreen(DomainActions, Screen):
+class DomainScreen(DomainActions, HvdeckScreen):
+    """One domain. While its host is not up (stale, down, error) or read-only, a notice under the head
+    says so, with the age of the data, and that actions are unavailable and why (`HvdeckApp.why_not`,
+    the one gate); the live figures are then drawn in the stale colour."""
+
     BINDINGS = [
         Binding("escape", "app.pop_screen", "Back", id="domain.back"),
         *ACTION_BINDINGS,
@@ -72,7 +75,11 @@ class DomainScreen(DomainActions, Screen):
     DomainScreen #domain-head { height: auto; padding: 0 1; background: $panel; }
     DomainScreen #domain-title { height: 1; }
     DomainScreen #domain-summary { height: 1; color: $foreground-muted; }
+    DomainScreen #domain-notice { height: auto; padding: 0 1; color: $warning; display: none; }
+    DomainScreen #domain-notice.-shown { display: block; }
+    DomainScreen #domain-notice.-error { color: $error; }
     DomainScreen #domain-history { height: 3; padding: 0 1; margin-bottom: 1; }
+    DomainScreen.-stale #domain-summary, DomainScreen.-stale #domain-history { color: $stale; text-style: italic; }
     DomainScreen BindingsView { height: 1fr; }
     """
 
@@ -80,14 +87,17 @@ class DomainScreen(DomainActions, Screen):
         super().__init__()
         self.key = key
         self._state: str | None = None
+        #: the last failure to read the bindings, shown on the notice line (None: the last read worked)
+        self._bindings_error: str | None = None
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="domain-head"):
             yield Static(id="domain-title")
         yield Static(id="domain-summary")
+        yield Static(id="domain-notice")
         yield Static(id="domain-history")
         yield BindingsView(id="bindings")
-        yield Footer()
+        yield HvdeckFooter()
 
     def current_domain(self) -> Domain | None:
         return self.app.domain(self.key)
@@ -97,6 +107,12 @@ class DomainScreen(DomainActions, Screen):
         self._show_domain()
         self.query_one(BindingsView).show_message("reading bindings…")
         self.action_reload()
+        self.set_interval(1.0, self._tick)
+
+    def _tick(self) -> None:
+        """The age of stale data grows while nothing is polled: redraw the notice."""
+        if self.has_class("-stale"):
+            self._show_notice()
 
     def _on_fleet_changed(self, snapshot: HostSnapshot) -> None:
         domain = self.current_domain()
@@ -114,10 +130,35 @@ class DomainScreen(DomainActions, Screen):
                 fmt.host_text(f"{self.key.replace(chr(31), ' / ')} is gone from its host", style="bold red"))
             return
         self._state = domain.native_state
-        self.query_one("#domain-title", Static).update(title_text(domain))
+        snapshot = self.app.snapshots.get(domain.host)
+        stale = snapshot is not None and snapshot.status is not HostStatus.UP
+        self.set_class(stale, "-stale")
+        title = title_text(domain)
+        if stale:  # the state and its colour are from the last good poll, not live
+            title.stylize(f"italic not dim {self.app.get_css_variables().get('stale', '')}".strip())
+        self.query_one("#domain-title", Static).update(title)
         self.query_one("#domain-summary", Static).update(summary_text(domain))
         history = self.app.histories.get(self.key, DomainHistory())
         self.query_one("#domain-history", Static).update(Text("\n".join(history_lines(domain, history))))
+        self._show_notice()
+
+    def _show_notice(self) -> None:
+        """Why nothing can be done now (host stale/down/read-only, with the data's age), and the last
+        failure to read the bindings."""
+        domain = self.current_domain()
+        lines: list[str] = []
+        reason = self.app.host_reason(domain.host) if domain is not None else None
+        if reason is not None:
+            snapshot = self.app.snapshots.get(domain.host) if domain is not None else None
+            if snapshot is not None and snapshot.status is not HostStatus.UP and snapshot.last_ok is not None:
+                lines.append(f"Not live: data from {fmt.age(self.app.clock() - snapshot.last_ok)} ago.")
+            lines.append(f"Actions unavailable: {reason}")
+        if self._bindings_error is not None:
+            lines.append(f"Cannot read the bindings again: {self._bindings_error}")
+        notice = self.query_one("#domain-notice", Static)
+        notice.update(fmt.host_text("\n".join(lines), newlines=True))
+        notice.set_class(bool(lines), "-shown")
+        notice.set_class(reason is None and self._bindings_error is not None, "-error")
 
     def action_reload(self) -> None:
         domain = self.current_domain()
@@ -129,12 +170,20 @@ class DomainScreen(DomainActions, Screen):
         return await self.app.load_bindings(domain)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        if event.worker.group != "bindings":
-            return
+        if event.worker.group == "bindings" and event.state is WorkerState.SUCCESS \
+                and event.worker.result is not None:
+            self._bindings_error = None
+            self.query_one(BindingsView).show(event.worker.result)
+            self._show_notice()
+
+    def worker_failed(self, worker: Worker, text: str) -> bool:
+        """The bindings could not be read: keep the last ones shown (if any) and say why."""
+        if worker.group != "bindings":
+            return False
         view = self.query_one(BindingsView)
-        if event.state is WorkerState.SUCCESS and event.worker.result is not None:
-            view.show(event.worker.result)
-        elif event.state is WorkerState.ERROR:
-            text = describe(event.worker.error)
-            message = fmt.host_text(f"cannot read the bindings: {text}", newlines=True)
-            view.show_message(message, error=True)  # type: ignore[arg-type]  # a Text: never markup
+        if view.showing_sections:
+            self._bindings_error = text
+            self._show_notice()
+        else:
+            view.show_message(fmt.host_text(f"cannot read the bindings: {text}", newlines=True), error=True)
+        return True

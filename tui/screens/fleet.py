@@ -8,8 +8,7 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.screen import Screen
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Input, Static
 
 from hvdeck.backends.model import Domain, HostSnapshot, HostStatus
 from hvdeck.widgets import format as fmt
@@ -17,13 +16,16 @@ from hvdeck.widgets.fleet_table import COLUMNS, COLUMN_KEYS, FleetTable
 from hvdeck.widgets.host_strip import HostStrip
 
 from .actions import ACTION_BINDINGS, DomainActions
+from .base import HvdeckFooter, HvdeckScreen
 
 
-class FleetScreen(DomainActions, Screen):
+class FleetScreen(DomainActions, HvdeckScreen):
     """Every domain of every host. Enter opens a domain; the action keys act on the highlighted one."""
 
     BINDINGS = [
-        Binding("slash", "filter", "Filter", id="fleet.filter", tooltip="Filter rows: words, or field:value"),
+        # priority: handled as the key arrives, before the keys typed after it are routed (to the box)
+        Binding("slash", "filter", "Filter", id="fleet.filter", tooltip="Filter rows: words, or field:value",
+                priority=True),
         Binding("escape", "clear_filter", "Clear filter", show=False, id="fleet.clear-filter"),
         Binding("g", "toggle_group", "Group", id="fleet.group", tooltip="Group rows by host"),
         Binding("o", "next_sort", "Sort", id="fleet.sort", tooltip="Sort by the next column"),
@@ -53,7 +55,7 @@ class FleetScreen(DomainActions, Screen):
                     id="filter")
         yield FleetTable(id="fleet-table")
         yield Static("", id="fleet-status")
-        yield Footer()
+        yield HvdeckFooter()
 
     @property
     def table(self) -> FleetTable:
@@ -159,15 +161,20 @@ class FleetScreen(DomainActions, Screen):
     # -- filter, sort, group -----------------------------------------------------------------------
 
     def action_filter(self) -> None:
+        """Open the filter box and focus it at once, not after a refresh (`Widget.focus` defers): keys
+        typed in the same burst as `/` are already queued behind it and must reach the box, not the
+        table, where s, h, r, p and u are lifecycle keys."""
         box = self.query_one("#filter", Input)
         box.add_class("-active")
-        box.focus()
+        box.display = True
+        self.set_focus(box)
 
     def action_clear_filter(self) -> None:
         box = self.query_one("#filter", Input)
         box.value = ""
         box.remove_class("-active")
-        self.table.focus()
+        box.display = False
+        self.set_focus(self.table)
 
     @on(Input.Changed, "#filter")
     def _filter_changed(self, event: Input.Changed) -> None:
@@ -176,16 +183,19 @@ class FleetScreen(DomainActions, Screen):
 
     @on(Input.Submitted, "#filter")
     def _filter_submitted(self) -> None:
-        if not self.query_one("#filter", Input).value:
-            self.query_one("#filter", Input).remove_class("-active")
-        self.table.focus()
+        box = self.query_one("#filter", Input)
+        if not box.value:
+            box.remove_class("-active")
+            box.display = False
+        self.set_focus(self.table)
 
     def set_filter(self, text: str) -> None:
         box = self.query_one("#filter", Input)
         box.value = text
         box.set_class(bool(text), "-active")
+        box.display = bool(text)
         self.table.filter_text = text
-        self.table.focus()
+        self.set_focus(self.table)
         self._update_status()
 
     def action_toggle_group(self) -> None:

@@ -8,14 +8,14 @@ from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 from textual.worker import Worker, WorkerState
 
-from hvdeck.backends.errors import describe
 from hvdeck.backends.model import HostSnapshot, HostStatus, Section
 from hvdeck.widgets import format as fmt
 from hvdeck.widgets.bindings_view import BindingsView
+
+from .base import HvdeckFooter, HvdeckScreen
 
 
 def host_text(snapshot: HostSnapshot, now: float) -> Text:
@@ -45,14 +45,22 @@ def host_text(snapshot: HostSnapshot, now: float) -> Text:
     return text
 
 
-class HostScreen(Screen):
+class HostScreen(HvdeckScreen):
+    """One control host: what it is, its status (with the age of stale data and the error of a down
+    one), and its services and free resources. An unknown host key declined earlier can be trusted
+    from here (t)."""
+
     BINDINGS = [
         Binding("escape", "app.pop_screen", "Back", id="host.back"),
         Binding("ctrl+r", "reload", "Reload", id="host.reload", tooltip="Read the host's services again"),
+        Binding("t", "trust", "Trust key", id="host.trust",
+                tooltip="Show the host's unknown SSH key again, to trust it or not"),
     ]
 
     DEFAULT_CSS = """
     HostScreen #host-head { height: auto; padding: 0 1; background: $panel; }
+    HostScreen #host-notice { height: auto; padding: 0 1; color: $error; display: none; }
+    HostScreen #host-notice.-shown { display: block; }
     HostScreen BindingsView { height: 1fr; }
     """
 
@@ -62,25 +70,41 @@ class HostScreen(Screen):
 
     def compose(self) -> ComposeResult:
         yield Static(id="host-head")
+        yield Static(id="host-notice")
         yield BindingsView(id="host-detail")
-        yield Footer()
+        yield HvdeckFooter()
 
     def on_mount(self) -> None:
         self.app.fleet_changed.subscribe(self, self._on_fleet_changed)
         self._show_head()
+        self.query_one(BindingsView).show_message("reading the host's services and resources…")
         self.action_reload()
+        self.set_interval(1.0, self._tick)
+
+    def _tick(self) -> None:
+        snapshot = self.app.snapshots.get(self.host)
+        if snapshot is not None and snapshot.status is not HostStatus.UP:  # the age of the data grows
+            self._show_head()
 
     def _on_fleet_changed(self, snapshot: HostSnapshot) -> None:
         if snapshot.host == self.host:
             self._show_head()
+            self.refresh_bindings()  # the trust key comes and goes with the host's key problem
 
     def _show_head(self) -> None:
         snapshot = self.app.snapshots.get(self.host)
         if snapshot is not None:
             self.query_one("#host-head", Static).update(host_text(snapshot, self.app.clock()))
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "trust":
+            return self.host in self.app.untrusted_hosts()
+        return True
+
+    def action_trust(self) -> None:
+        self.app.ask_host_key(self.host)
+
     def action_reload(self) -> None:
-        self.query_one(BindingsView).show_message("reading the host's services and resources…")
         self._load()
 
     @work(group="host-detail", exclusive=True, exit_on_error=False)
@@ -88,12 +112,19 @@ class HostScreen(Screen):
         return await self.app.load_host_detail(self.host)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        if event.worker.group != "host-detail":
-            return
+        if event.worker.group == "host-detail" and event.state is WorkerState.SUCCESS:
+            self.query_one("#host-notice", Static).set_class(False, "-shown")
+            self.query_one(BindingsView).show_tables(event.worker.result or ())
+
+    def worker_failed(self, worker: Worker, text: str) -> bool:
+        """The services could not be read: keep the last tables shown (if any) and say why."""
+        if worker.group != "host-detail":
+            return False
         view = self.query_one(BindingsView)
-        if event.state is WorkerState.SUCCESS:
-            view.show_tables(event.worker.result or ())
-        elif event.state is WorkerState.ERROR:
-            text = describe(event.worker.error)
-            message = fmt.host_text(f"cannot read {self.host}: {text}", newlines=True)
-            view.show_message(message, error=True)  # type: ignore[arg-type]  # a Text: never markup
+        if view.showing_sections:
+            notice = self.query_one("#host-notice", Static)
+            notice.update(fmt.host_text(f"Cannot read {self.host} again: {text}", newlines=True))
+            notice.set_class(True, "-shown")
+        else:
+            view.show_message(fmt.host_text(f"cannot read {self.host}: {text}", newlines=True), error=True)
+        return True

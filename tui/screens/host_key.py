@@ -5,28 +5,30 @@ from __future__ import annotations
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
+from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Button, Label, Static
 
 from hvdeck.backends.errors import HostKeyChanged, HostKeyProblem
 from hvdeck.widgets import format as fmt
 
+from .base import GuardedModal
 
-class HostKeyScreen(ModalScreen[bool]):
+
+class HostKeyScreen(GuardedModal[bool]):
     """Dismisses True only when the user pressed "Trust"."""
 
     BINDINGS = [Binding("escape", "dismiss(False)", "Not now", id="host-key.cancel")]
 
     DEFAULT_CSS = """
     HostKeyScreen { align: center middle; }
-    HostKeyScreen > Vertical {
-        width: 90; max-width: 95%; height: auto; border: thick $warning; background: $surface; padding: 1 2;
+    HostKeyScreen > #host-key-box {
+        width: 90; max-width: 100%; height: auto; max-height: 100%;
+        border: thick $warning; background: $surface; padding: 0 1;
     }
-    HostKeyScreen.-changed > Vertical { border: thick $error; }
-    HostKeyScreen #host-key-title { text-style: bold; }
+    HostKeyScreen.-changed > #host-key-box { border: thick $error; }
+    HostKeyScreen #host-key-title { dock: top; text-style: bold; padding-top: 1; width: 100%; }
     HostKeyScreen #host-key-fingerprint { text-style: bold; color: $accent; margin: 1 0; }
-    HostKeyScreen #host-key-buttons { height: auto; margin-top: 1; align-horizontal: right; }
+    HostKeyScreen #host-key-buttons { dock: bottom; height: 3; align-horizontal: right; }
     HostKeyScreen #host-key-buttons Button { margin-left: 2; }
     """
 
@@ -37,9 +39,8 @@ class HostKeyScreen(ModalScreen[bool]):
     def compose(self) -> ComposeResult:
         p = self.problem
         changed = isinstance(p, HostKeyChanged)
-        # names, addresses and the known_hosts pattern ("[192.0.2.10]:2222" reads as markup) are shown
-        # as text, never as markup
-        with Vertical():
+        # the box scrolls; its title and buttons are docked, so they stay on screen at any size
+        with VerticalScroll(id="host-key-box"):
             yield Label(fmt.host_text(f"{p.title}: {p.host} ({p.address}, port {p.port})"), id="host-key-title")
             yield Static(fmt.host_text(p.fingerprint or "(the server's key could not be fetched)"),
                          id="host-key-fingerprint")

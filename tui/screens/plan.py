@@ -11,11 +11,14 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
-from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
+from textual.worker import Worker
 
 from hvdeck.backends.plan import Executor, Plan, PlanResult, StepOutcome, undo_plan
 from hvdeck.widgets import format as fmt
+from hvdeck.widgets.format import visible
+
+from .base import GuardedModal
 
 _MARKS = {"pending": ("·", "dim"), "running": ("▶", "bold"), "ok": ("✔", "green"),
           "failed": ("✘", "bold red"), "skipped": ("–", "dim")}
@@ -49,7 +52,7 @@ def _indent(text: str) -> str:
     return "     " + text.replace("\n", "\n     ")
 
 
-class PlanScreen(ModalScreen[PlanResult | None]):
+class PlanScreen(GuardedModal[PlanResult | None]):
     """Preview and run one Plan. Dismisses with the PlanResult (None if cancelled)."""
 
     BINDINGS = [
@@ -60,17 +63,19 @@ class PlanScreen(ModalScreen[PlanResult | None]):
     DEFAULT_CSS = """
     PlanScreen { align: center middle; }
     PlanScreen > #plan-box {
-        width: 100; max-width: 95%; height: auto; max-height: 90%;
-        border: thick $primary; background: $surface; padding: 1 2;
+        width: 100; max-width: 100%; height: auto; max-height: 100%;
+        border: thick $primary; background: $surface; padding: 0 1;
     }
+    PlanScreen #plan-head { dock: top; height: auto; padding-top: 1; }
     PlanScreen #plan-title { text-style: bold; width: 100%; }
-    PlanScreen #plan-warning { color: $warning; margin-bottom: 1; }
-    PlanScreen #plan-steps { height: auto; max-height: 20; }
-    PlanScreen #plan-confirm { margin-top: 1; }
-    PlanScreen #plan-result { margin-top: 1; }
+    PlanScreen #plan-warning { color: $warning; }
+    PlanScreen #plan-hint { color: $text-muted; margin-bottom: 1; }
+    PlanScreen #plan-steps { height: auto; max-height: 1fr; }
+    PlanScreen #plan-foot { dock: bottom; height: auto; }
+    PlanScreen #plan-result { height: auto; }
     PlanScreen #plan-result.-ok { color: $success; }
     PlanScreen #plan-result.-failed { color: $error; }
-    PlanScreen #plan-buttons { height: auto; margin-top: 1; align-horizontal: right; }
+    PlanScreen #plan-buttons { height: 3; align-horizontal: right; }
     PlanScreen #plan-buttons Button { margin-left: 2; }
     """
 
@@ -96,27 +101,36 @@ class PlanScreen(ModalScreen[PlanResult | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="plan-box"):
-            yield Label(fmt.host_text(self.plan.title), id="plan-title")
-            if self.plan.warning:
-                yield Static(fmt.host_text(self.plan.warning, newlines=True), id="plan-warning")
+            with Vertical(id="plan-head"):
+                yield Label(Text(visible(self.plan.title)), id="plan-title")
+                if self.plan.warning:
+                    yield Static(Text(visible(self.plan.warning, newlines=True)), id="plan-warning")
+                yield Static(self._hint(), id="plan-hint")
             with VerticalScroll(id="plan-steps"):
                 yield Static(self._steps_renderable(), id="plan-steps-text")
-            if self.plan.confirm_phrase:
-                yield Input(placeholder=f"type {fmt.visible(self.plan.confirm_phrase)} to confirm",
-                            id="plan-confirm")
-            yield Static("", id="plan-result")
-            with Horizontal(id="plan-buttons"):
-                yield Button("Undo completed steps", id="plan-undo", variant="warning", classes="-hidden")
-                yield Button("Cancel", id="plan-cancel")
-                yield Button("Run", id="plan-run", variant="error" if self.plan.confirm_phrase else "primary",
-                             disabled=bool(self.plan.confirm_phrase))
+            with Vertical(id="plan-foot"):
+                if self.plan.confirm_phrase:
+                    yield Input(placeholder=f"type {visible(self.plan.confirm_phrase)} to confirm",
+                                id="plan-confirm")
+                yield Static("", id="plan-result")
+                with Horizontal(id="plan-buttons"):
+                    yield Button("Undo completed steps", id="plan-undo", variant="warning", classes="-hidden")
+                    yield Button("Cancel", id="plan-cancel")
+                    yield Button("Run", id="plan-run", variant="error" if self.plan.confirm_phrase else "primary",
+                                 disabled=bool(self.plan.confirm_phrase))
+
+    def _hint(self) -> str:
+        if self.plan.confirm_phrase:
+            return "Type the name, then Enter runs it · Esc cancels"
+        return "Nothing has run yet. Tab to Run, then Enter · Esc cancels"
 
     def on_mount(self) -> None:
         self.query_one("#plan-undo").display = False
+        # Run is never the default: an Enter typed for something else must not start the plan
         if self.plan.confirm_phrase:
             self.query_one("#plan-confirm", Input).focus()
         else:
-            self.query_one("#plan-run", Button).focus()
+            self.query_one("#plan-cancel", Button).focus()
 
     def _steps_renderable(self) -> Group:
         return render_plan(self.plan, self._status, self._outcomes)
@@ -171,23 +185,34 @@ class PlanScreen(ModalScreen[PlanResult | None]):
 
     def on_plan_screen_finished(self, message: "PlanScreen.Finished") -> None:
         result = self.result = message.result
-        self._busy = False
         for index, outcome in enumerate(result.outcomes):
             self._status[index] = outcome.status
             self._outcomes[index] = outcome
         self.query_one("#plan-steps-text", Static).update(self._steps_renderable())
+        self._done(fmt.host_text(result.summary(), newlines=True), ok=result.ok, undo=bool(result.undo))
+
+    def worker_failed(self, worker: Worker, text: str) -> bool:
+        """The executor raised (a bug, not a failed step): say so here and let the dialog be closed."""
+        if worker.group != "plan":
+            return False
+        self._done(Text(f"The plan stopped on an internal error: {visible(text, newlines=True)}\n"
+                        "Check the host: the audit log has every step that ran."), ok=False, undo=False)
+        return True
+
+    def _done(self, summary: Text, *, ok: bool, undo: bool) -> None:
+        self._busy = False
         box = self.query_one("#plan-result", Static)
-        box.update(fmt.host_text(result.summary(), newlines=True))
-        box.set_class(result.ok, "-ok")
-        box.set_class(not result.ok, "-failed")
-        if result.undo:
-            undo = self.query_one("#plan-undo", Button)
-            undo.display = True
+        box.update(summary)
+        box.set_class(ok, "-ok")
+        box.set_class(not ok, "-failed")
+        if undo:
+            self.query_one("#plan-undo", Button).display = True
         cancel = self.query_one("#plan-cancel", Button)
         cancel.label = "Close"
         cancel.disabled = False
         cancel.focus()
         self.query_one("#plan-run", Button).display = False
+        self.query_one("#plan-hint", Static).display = False
         if self.plan.confirm_phrase:
             self.query_one("#plan-confirm", Input).disabled = True
 

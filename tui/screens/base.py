@@ -1,0 +1,111 @@
+"""What every hvdeck screen and dialog shares: the keys that work everywhere, the footer that always
+shows Quit and Help, the route of worker failures to the app's one handler, and the guard that keeps a
+dialog from being confirmed by keys typed before it was drawn.
+
+Keys typed in one burst (a paste, a fast typist, `tmux send-keys`) are all queued before the first of
+them has opened anything. A dialog that opens in the middle of such a burst must not act on the rest of
+it: `GuardedModal` accepts only keys whose timestamp (``events.Key.time``, taken when the terminal's
+bytes were read) is later than its first paint plus `KEY_GUARD_S`. `HvdeckApp.on_event` applies it
+before any widget or binding sees the key; Escape is always accepted (it only cancels).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, ClassVar
+
+from textual import events
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.screen import ModalScreen, Screen, ScreenResultType
+from textual.containers import HorizontalGroup
+from textual.widgets import Footer
+from textual.widgets._footer import FooterKey
+from textual.worker import Worker, WorkerState
+
+if TYPE_CHECKING:
+    from textual.widget import Widget
+
+#: seconds after a dialog's first paint during which keys are still taken as typed before it was seen
+KEY_GUARD_S = 0.03
+
+#: app actions whose keys the footer pins to its right edge, so that they are never cut off
+PINNED_ACTIONS = ("quit", "app.quit", "help", "app.help")
+
+#: the keys that work on every screen and dialog (an app's bindings do not reach past a modal screen)
+GLOBAL_BINDINGS: list[BindingType] = [
+    Binding("question_mark", "app.help", "Help", id="app.help", tooltip="The keys of this screen"),
+    Binding("f1", "app.help", "Help", show=False, id="app.help-f1", tooltip="The keys of this screen"),
+    Binding("ctrl+t", "app.toggle_theme", "Light/dark", show=False, id="app.theme",
+            tooltip="Switch between the light and the dark theme"),
+]
+
+
+class HvdeckFooter(Footer):
+    """The footer, with the palette key, Help and Quit pinned to the right edge, so that a narrow
+    terminal cuts the screen's other keys, never these."""
+
+    DEFAULT_CSS = """
+    HvdeckFooter HorizontalGroup.-pinned { dock: right; width: auto; height: 1; }
+    HvdeckFooter HorizontalGroup.-pinned FooterKey.-command-palette { dock: none; }
+    """
+
+    #: below this many columns the keys are drawn without padding (more of them fit)
+    COMPACT_BELOW = 120
+
+    def on_resize(self, event: events.Resize) -> None:
+        self.compact = event.size.width < self.COMPACT_BELOW
+
+    def compose(self) -> ComposeResult:
+        pinned: list[Widget] = []
+        for widget in super().compose():
+            if isinstance(widget, FooterKey) and (widget.action in PINNED_ACTIONS
+                                                  or widget.has_class("-command-palette")):
+                pinned.append(widget)
+            else:
+                yield widget
+        if pinned:
+            # one docked group: widgets docked to the same edge one by one would overlap
+            # the palette key, Help, then Quit at the edge
+            pinned.sort(key=lambda w: (not w.has_class("-command-palette"), w.action in ("quit", "app.quit")))
+            yield HorizontalGroup(*pinned, classes="-pinned")
+
+
+class WorkerErrors:
+    """Mixin for screens: a worker of this screen that fails goes to the app's one handler
+    (`HvdeckApp.worker_failed`), which calls `worker_failed` here and tells the user.
+
+    Override `worker_failed` to show the failure in the screen's own place (an error line, a dialog's
+    result) and to leave any busy state; return True when the screen has shown it itself."""
+
+    def _on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        # the underscore name is Textual's naming-convention handler, called for every class of the MRO
+        # (an @on handler in a mixin would not be registered): a screen's own on_worker_state_changed runs too
+        if event.state is WorkerState.ERROR:
+            self.app.worker_failed(self, event.worker)  # type: ignore[attr-defined]
+
+    def worker_failed(self, worker: Worker, text: str) -> bool:
+        return False
+
+
+class HvdeckScreen(WorkerErrors, Screen):
+    """A full screen of hvdeck."""
+
+
+class GuardedModal(WorkerErrors, ModalScreen[ScreenResultType]):
+    """A dialog: the global keys work on it, and keys typed before it was drawn are dropped."""
+
+    BINDINGS: ClassVar[list[BindingType]] = GLOBAL_BINDINGS
+
+    #: monotonic time (the clock of `events.Key.time`) from which keys are taken; +inf until first paint
+    keys_after: float = float("inf")
+
+    def _on_mount(self, event: events.Mount) -> None:
+        self.call_after_refresh(self._painted)
+
+    def _painted(self) -> None:
+        self.keys_after = time.monotonic() + KEY_GUARD_S
+
+    def accepts_key(self, event: events.Key) -> bool:
+        """Was ``event`` typed after this dialog was on screen? Escape always is (it only cancels)."""
+        return event.key == "escape" or event.time >= self.keys_after
