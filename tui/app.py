@@ -320,7 +320,7 @@ class HvdeckApp(App[None]):
                     self.show_plan(plan)
 
             self.push_screen(ParamsScreen(f"{action.label}: {domain.name} on {domain.host}", action,
-                                          lambda entered: backend.plan_extra(action, domain, entered),
+                                          lambda entered: backend.plan_extra(action, domain, entered, self.snapshots.get(domain.host)),
                                           current_values(domain)), entered)
             return
 

@@ -304,8 +304,9 @@ async def test_plan_screen_shows_titles_steps_and_stderr_as_text(tmp_path: Path)
         def __init__(self) -> None:
             self.session = LocalSession("local")
 
-        async def execute(self, operation: Operation):
-            return await self.session.run(operation.argv, check=False)
+        async def execute(self, operation: Operation, *, input=None, timeout=None, on_output=None):
+            return await self.session.run(operation.argv, check=False, input=input, timeout=timeout,
+                                          on_output=on_output)
 
     name = f"[@click=app.quit]db{OSC52}"
     plan = Plan(title=f"Force off {name} on h[/]", host="h[/]", action="force-off", target=name,
@@ -362,7 +363,10 @@ async def test_params_dialog_title_is_text(tmp_path: Path):
     app = _injected_app(tmp_path)
     async with app.run_test(size=(120, 36)) as pilot:
         await _inject(pilot)
-        app.push_screen(ParamsScreen(f"Set vCPUs: [@click=app.quit]q{OSC52} on evil[/]", action))
+        async def build(values):
+            raise AssertionError("not reached: nothing is entered")
+
+        app.push_screen(ParamsScreen(f"Set vCPUs: [@click=app.quit]q{OSC52} on evil[/]", action, build))
         await pilot.pause()
         text = _assert_clean(app)
         assert "Set vCPUs: [@click=app.quit]q^[]52;c;ZWNobw==^G on evil[/]" in text

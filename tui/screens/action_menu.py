@@ -3,11 +3,11 @@ inputs an action needs (a vCPU count, a memory size)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from rich.text import Text
-from textual import on
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -90,7 +90,8 @@ class ActionMenuScreen(GuardedModal[str | None]):
 class ParamsScreen(GuardedModal[Plan | None]):
     """Asks for an action's inputs and builds its plan; dismisses with the Plan, or None.
 
-    ``build`` turns {param name: text} into the plan and raises `HvdeckError` (a `ValidationError`
+    ``build`` (a coroutine: the backend may read the host's free resources first) turns {param name:
+    text} into the plan and raises `HvdeckError` (a `ValidationError`
     for input the hypervisor would refuse): the dialog stays open and shows the error under the inputs.
     ``current``: {param name: the domain's value now} shown beside each input ("now 8").
     """
@@ -114,7 +115,7 @@ class ParamsScreen(GuardedModal[Plan | None]):
     ParamsScreen #params-buttons Button { margin-left: 2; }
     """
 
-    def __init__(self, title: str, action: ExtraAction, build: Callable[[dict[str, str]], Plan],
+    def __init__(self, title: str, action: ExtraAction, build: Callable[[dict[str, str]], Awaitable[Plan]],
                  current: dict[str, str] | None = None) -> None:
         super().__init__()
         self.title_text = title
@@ -145,8 +146,13 @@ class ParamsScreen(GuardedModal[Plan | None]):
     @on(Input.Submitted)
     @on(Button.Pressed, "#params-ok")
     def _ok(self) -> None:
+        self.query_one("#params-error", Static).update(Text("checking…"))
+        self._build(self._values())
+
+    @work(group="params", exclusive=True, exit_on_error=False)
+    async def _build(self, values: dict[str, str]) -> None:
         try:
-            plan = self.build(self._values())
+            plan = await self.build(values)
         except HvdeckError as exc:
             self.query_one("#params-error", Static).update(Text(visible(exc.message, newlines=True)))
             return
