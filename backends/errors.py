@@ -8,6 +8,10 @@ from __future__ import annotations
 
 import shlex
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .model import KeyProblem
 
 
 class HvdeckError(Exception):
@@ -76,6 +80,17 @@ class HostKeyProblem(HvdeckError):
         self.pattern = pattern
         #: the fingerprints known_hosts holds for this host (a changed key names them beside the new one)
         self.known_fingerprints = known_fingerprints
+
+
+    def snapshot_view(self) -> "KeyProblem":
+        """The problem as plain data for a `HostSnapshot` (the console reads nothing else)."""
+        from .model import KeyProblem
+
+        kind = {HostKeyUnknown: "unknown", HostKeyChanged: "changed", HostKeyRevoked: "revoked"}.get(
+            type(self), "other")
+        return KeyProblem(kind=kind, message=self.message, host=self.host, address=self.address, port=self.port,
+                          fingerprint=self.fingerprint, key_line=self.key_line, known_hosts=self.known_hosts,
+                          pattern=self.pattern, known_fingerprints=self.known_fingerprints)
 
 
 class HostKeyUnknown(HostKeyProblem):

@@ -1,85 +1,54 @@
-"""The fleet: one self-scheduling poller per host, and the store of what they last saw.
+"""The fleet: one self-scheduling poller per host, and the one interface the console and the command line
+use to reach hosts.
 
-Plain asyncio, no UI: `hvdeck ls` calls `poll_once`; the console runs `run_host` for each host as an
+Plain asyncio, no UI. `hvdeck ls` calls `poll_once`; the console runs `run_host` for each host as an
 async worker and receives every new `HostSnapshot` through ``on_update``. A poller arms its next poll
-when the previous one finished (never overlapping), polls at once when poked (after a user action, on
-a libvirt lifecycle event), and after a failure retries with exponential backoff while the host shows
-as *stale* with its last good domains.
+when the previous one finished (never overlapping), polls at once when poked (after a user action, on a
+libvirt lifecycle event), starts and repeats with a little jitter so that hosts do not all report in the
+same instant, and after a failure retries with exponential backoff (jittered too) while the host shows as
+*stale* with its last good domains; after `DOWN_AFTER` seconds of failures it is *down*, with the reason.
+
+Everything above this module reaches hosts through `Fleet`'s public methods, which take and return
+immutable data (`Domain`, `HostSnapshot`, `Plan`, `PlanResult`, `Bindings`) or byte channels: nothing
+above holds a backend, a session or an asyncssh object. A poll failure marks the host; it never closes
+the connection that a console, a stream or a running plan step shares: only a lost link does (and then
+every user of it learns it from the session).
 """
 
 from __future__ import annotations
 
 import asyncio
-import collections
 import logging
+import random
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
-from .base import Backend
-from .errors import AuthFailed, HostKeyProblem, HostUnreachable, HvdeckError, ReadOnlyRefused, describe
+from . import policy
+from .audit import AuditLog
+from .base import Action, Backend, ExtraAction
+from .errors import (AuthFailed, HostKeyProblem, HostUnreachable, HvdeckError, ReadOnlyRefused, SshConfigError,
+                     Unsupported, describe)
 from .inventory import HostSpec, Inventory, SshOptions
-from .model import Bindings, Domain, HostInfo, HostSnapshot, HostStatus
-from .plan import Operation
+from .model import Bindings, Domain, HostInfo, HostSnapshot, HostStatus, KeyProblem, Section
+from .plan import CheckResult, Executor, Operation, Plan, PlanEvent, PlanResult, StepCallback
 from .registry import make_backend, make_session
-from .transport.base import Channel, OutputCallback, Result, Session
+from .transport.base import Channel, CommandTimeout, OutputCallback, Result, Session
 
 log = logging.getLogger(__name__)
 
-HISTORY = 60  # samples kept per domain (two minutes at the default interval)
 BACKOFF_MAX = 60.0
 MIN_GAP = 0.2  # never poll one host more often than this, however many events arrive
+#: a poll that has not answered after this many seconds fails (the host is stale); its connection stays
+POLL_TIMEOUT = 30.0
+#: a host whose polls have failed for this long is shown as down rather than stale
+DOWN_AFTER = 120.0
+#: +/- this share of an interval is added to each wait, so that hosts spread over the interval
+JITTER = 0.1
 
 SessionFactory = Callable[[HostSpec, SshOptions], Session]
 BackendFactory = Callable[[HostSpec, Session], Awaitable[Backend]]
 UpdateCallback = Callable[[HostSnapshot], None]
-
-
-@dataclass(frozen=True, slots=True)
-class DomainHistory:
-    cpu: tuple[float | None, ...] = ()
-    net: tuple[float | None, ...] = ()
-    disk: tuple[float | None, ...] = ()
-
-
-class Store:
-    """The latest snapshot of each host, and a short history of each domain's CPU, net and disk."""
-
-    def __init__(self, history: int = HISTORY) -> None:
-        self.snapshots: dict[str, HostSnapshot] = {}
-        self._size = history
-        self._cpu: dict[str, collections.deque[float | None]] = {}
-        self._net: dict[str, collections.deque[float | None]] = {}
-        self._disk: dict[str, collections.deque[float | None]] = {}
-
-    def update(self, snapshot: HostSnapshot) -> None:
-        previous = self.snapshots.get(snapshot.host)
-        self.snapshots[snapshot.host] = snapshot
-        if snapshot.status is not HostStatus.UP:
-            return
-        keys = set()
-        for domain in snapshot.domains:
-            key = domain.key
-            keys.add(key)
-            for series, value in ((self._cpu, domain.cpu_percent),
-                                  (self._net, _add(domain.net_rx_bps, domain.net_tx_bps)),
-                                  (self._disk, _add(domain.disk_rd_bps, domain.disk_wr_bps))):
-                series.setdefault(key, collections.deque(maxlen=self._size)).append(value)
-        if previous is not None:
-            for domain in previous.domains:
-                if domain.key not in keys:
-                    for series in (self._cpu, self._net, self._disk):
-                        series.pop(domain.key, None)
-
-    def history(self, key: str) -> DomainHistory:
-        return DomainHistory(tuple(self._cpu.get(key, ())), tuple(self._net.get(key, ())),
-                             tuple(self._disk.get(key, ())))
-
-
-def _add(a: float | None, b: float | None) -> float | None:
-    if a is None and b is None:
-        return None
-    return (a or 0.0) + (b or 0.0)
 
 
 @dataclass
@@ -91,14 +60,16 @@ class HostRuntime:
     last_ok: float | None = None
     last_domains: tuple[Domain, ...] = ()
     failures: int = 0
-    #: the last failure, when the last poll failed (the UI reads HostKeyProblem details from it)
+    #: monotonic time of the first failure of the current run of failures
+    failing_since: float | None = None
+    #: the last failure, when the last poll failed
     last_error: BaseException | None = None
     wake: asyncio.Event = field(default_factory=asyncio.Event)
 
 
 @dataclass
 class _Target:
-    """What the executor sees of a host: its read-only flag and its backend's `execute`."""
+    """What the executor sees of a host: its read-only flag, its backend's `execute`, process channels."""
 
     fleet: "Fleet"
     host: str
@@ -116,27 +87,30 @@ class _Target:
         return await self._backend().session.open_process(argv)
 
     def _backend(self) -> Backend:
-        backend = self.fleet.hosts[self.host].backend
-        if backend is None:
-            raise HostUnreachable(f"{self.host} is not connected")
-        return backend
+        return self.fleet._connected(self.host)
 
 
 class Fleet:
+    """Every host of an inventory: pollers, and the interface above them (see the module docstring)."""
+
     def __init__(self, inventory: Inventory, *, on_update: UpdateCallback | None = None,
                  session_factory: SessionFactory = make_session, backend_factory: BackendFactory = make_backend,
-                 history: int = HISTORY, clock: Callable[[], float] = time.monotonic) -> None:
+                 audit: AuditLog | None = None, clock: Callable[[], float] = time.monotonic,
+                 poll_timeout: float = POLL_TIMEOUT) -> None:
         self.inventory = inventory
         self.on_update = on_update
-        self.store = Store(history)
         self.hosts = {spec.name: HostRuntime(spec) for spec in inventory.hosts}
         self._session_factory = session_factory
         self._backend_factory = backend_factory
         self._clock = clock
-        for spec in inventory.hosts:
-            self.store.snapshots[spec.name] = HostSnapshot(
-                host=spec.name, kind=spec.kind, status=HostStatus.CONNECTING, taken_at=clock(),
-                read_only=spec.read_only)
+        self.poll_timeout = poll_timeout
+        self.executor = Executor(self.target, audit)
+
+    def initial_snapshots(self) -> tuple[HostSnapshot, ...]:
+        """A "connecting" snapshot of every host, before any poll."""
+        now = self._clock()
+        return tuple(HostSnapshot(host=spec.name, kind=spec.kind, status=HostStatus.CONNECTING, taken_at=now,
+                                  read_only=spec.read_only) for spec in self.inventory.hosts)
 
     # -- lifecycle of one host ----------------------------------------------------------------------
 
@@ -152,14 +126,18 @@ class Fleet:
         rt.backend = backend
         return backend
 
-    async def _shutdown(self, rt: HostRuntime, *, session: bool = True) -> None:
+    async def _close_backend(self, rt: HostRuntime) -> None:
         backend, rt.backend = rt.backend, None
         if backend is not None:
             try:
                 await backend.close()
             except Exception:  # noqa: BLE001 - closing a broken link must not raise
                 log.debug("closing %s", rt.spec.name, exc_info=True)
-        if session and rt.session is not None:
+
+    async def _shutdown(self, rt: HostRuntime) -> None:
+        """Close the backend and the host's connection (at exit, or after `hvdeck ls`)."""
+        await self._close_backend(rt)
+        if rt.session is not None:
             sess, rt.session = rt.session, None
             try:
                 await sess.close()
@@ -171,27 +149,36 @@ class Fleet:
 
     def _up(self, rt: HostRuntime, domains: tuple[Domain, ...]) -> HostSnapshot:
         now = self._clock()
-        rt.last_ok, rt.last_domains, rt.failures, rt.last_error = now, domains, 0, None
+        rt.last_ok, rt.last_domains, rt.failures, rt.last_error, rt.failing_since = now, domains, 0, None, None
         return HostSnapshot(host=rt.spec.name, kind=self._kind(rt), status=HostStatus.UP, taken_at=now,
                             domains=domains, info=rt.info, last_ok=now, read_only=rt.spec.read_only)
 
     def _failed(self, rt: HostRuntime, exc: BaseException) -> HostSnapshot:
+        now = self._clock()
         rt.failures += 1
         rt.last_error = exc
+        if rt.failing_since is None:
+            rt.failing_since = now
+        message = describe(exc)
         if isinstance(exc, HostUnreachable):
-            status = HostStatus.STALE if rt.last_ok is not None else HostStatus.DOWN
+            failing = now - rt.failing_since
+            if rt.last_ok is not None and failing < DOWN_AFTER:
+                status = HostStatus.STALE
+            else:
+                status = HostStatus.DOWN
+                if rt.last_ok is not None:
+                    message = f"no answer for {policy.age(failing)} (retrying every {policy.age(BACKOFF_MAX)}): {message}"
         else:
             status = HostStatus.ERROR
-        message = describe(exc)
         if isinstance(exc, HvdeckError) and not isinstance(exc, HostUnreachable):
             message = f"{exc.title}: {message}" if exc.title not in message else message
         domains = rt.last_domains if status is HostStatus.STALE else ()
-        return HostSnapshot(host=rt.spec.name, kind=self._kind(rt), status=status, taken_at=self._clock(),
+        key_problem: KeyProblem | None = exc.snapshot_view() if isinstance(exc, HostKeyProblem) else None
+        return HostSnapshot(host=rt.spec.name, kind=self._kind(rt), status=status, taken_at=now,
                             domains=domains, error=message, info=rt.info, last_ok=rt.last_ok,
-                            read_only=rt.spec.read_only)
+                            read_only=rt.spec.read_only, key_problem=key_problem)
 
     def _publish(self, snapshot: HostSnapshot) -> None:
-        self.store.update(snapshot)
         if self.on_update is not None:
             self.on_update(snapshot)
 
@@ -199,34 +186,47 @@ class Fleet:
         """Open the host if needed and poll it once; failures become a snapshot, never an exception."""
         rt = self.hosts[name]
         try:
-            backend = await self._open(rt)
-            snapshot = self._up(rt, await backend.poll())
+            async with asyncio.timeout(self.poll_timeout):
+                backend = await self._open(rt)
+                snapshot = self._up(rt, await backend.poll())
         except asyncio.CancelledError:
             raise
-        except (HostKeyProblem, HostUnreachable) as exc:
+        except (TimeoutError, CommandTimeout) as exc:
+            # the host did not answer in time: stale, but the connection others share stays open
+            reason = exc if isinstance(exc, CommandTimeout) else \
+                CommandTimeout(f"{name}: no answer within {self.poll_timeout:g}s")
+            snapshot = self._failed(rt, reason)
+        except (HostKeyProblem, AuthFailed, SshConfigError, HostUnreachable) as exc:
+            # refused, or the link is gone (the session already knows and reconnects on next use): the
+            # backend's own state (a libvirt connection over a forward) is rebuilt on the next poll
             snapshot = self._failed(rt, exc)
-            await self._shutdown(rt)
+            await self._close_backend(rt)
         except Exception as exc:  # noqa: BLE001 - garbage output or a bug: mark the host, keep going
             if not isinstance(exc, HvdeckError):
                 log.exception("polling %s", name)
             snapshot = self._failed(rt, exc)
-            await self._shutdown(rt, session=isinstance(exc, AuthFailed))
+            if rt.backend is not None and rt.info is None:
+                await self._close_backend(rt)
         self._publish(snapshot)
         return snapshot
 
     async def run_host(self, name: str) -> None:
         """Poll one host for ever (until cancelled)."""
         rt = self.hosts[name]
+        interval = rt.spec.poll_interval
         try:
+            first = True
             while True:
                 rt.wake.clear()
                 snapshot = await self.poll_host(name)
                 if snapshot.status is HostStatus.UP:
-                    delay = rt.spec.poll_interval
-                elif isinstance(rt.last_error, HostKeyProblem):
-                    delay = 3600.0  # wait for the user to trust the key (which pokes us)
+                    # the first wait also spreads the hosts' phases over one interval
+                    delay = interval * (1 + random.random()) if first else interval * _jitter()
+                    first = False
+                elif isinstance(rt.last_error, (HostKeyProblem, SshConfigError)):
+                    delay = 3600.0  # wait for the user to trust the key or mend the config (which pokes us)
                 else:
-                    delay = min(BACKOFF_MAX, 2.0 ** min(rt.failures - 1, 6))
+                    delay = min(BACKOFF_MAX, 2.0 ** min(rt.failures - 1, 6)) * _jitter()
                 await asyncio.sleep(MIN_GAP)
                 try:
                     await asyncio.wait_for(rt.wake.wait(), max(0.0, delay - MIN_GAP))
@@ -266,25 +266,75 @@ class Fleet:
 
         return list(await asyncio.gather(*(one(rt) for rt in self.hosts.values())))
 
-    # -- for the UI and the executor ------------------------------------------------------------------
+    # -- the interface above: actions, plans, bindings -----------------------------------------------
+
+    def _connected(self, host: str) -> Backend:
+        rt = self.hosts.get(host)
+        if rt is None:
+            raise HvdeckError(f"no host {host!r} in the inventory")
+        if rt.backend is None:
+            raise HostUnreachable(f"{host} is not connected")
+        return rt.backend
 
     def backend(self, host: str) -> Backend | None:
+        """The host's backend (for tests and in-process tools; the console goes through the methods below)."""
         rt = self.hosts.get(host)
         return rt.backend if rt is not None else None
 
-    async def bindings(self, domain: Domain) -> Bindings:
-        backend = self.backend(domain.host)
-        if backend is None:
-            raise HostUnreachable(f"{domain.host} is not connected")
-        return await backend.bindings(domain)
+    def why_not(self, action: Action | ExtraAction, domain: Domain, host: HostSnapshot | None,
+                now: float | None = None) -> str | None:
+        """The one gate (`policy.why_not`): None if ``action`` may be planned for ``domain`` now."""
+        return policy.why_not(self.backend(domain.host), action, domain, host, now)
 
-    def host_key_problem(self, host: str) -> HostKeyProblem | None:
-        error = self.hosts[host].last_error
-        return error if isinstance(error, HostKeyProblem) else None
+    def extra_actions(self, host: str) -> tuple[ExtraAction, ...]:
+        """The host's backend-specific actions (LDoms bind, set-vcpu...); none while it is not connected."""
+        backend = self.backend(host)
+        return backend.extra_actions() if backend is not None else ()
+
+    def plan_action(self, action: Action, domain: Domain, host: HostSnapshot | None) -> Plan:
+        """The lifecycle Plan; raises `Unsupported` with the gate's reason when it may not be done."""
+        reason = self.why_not(action, domain, host)
+        if reason is not None:
+            raise Unsupported(f"Cannot {action.label.lower()} {domain.name}: {reason}")
+        return self._connected(domain.host).plan_action(action, domain)
+
+    async def plan_extra(self, action: ExtraAction, domain: Domain, values: dict[str, str],
+                         host: HostSnapshot | None) -> Plan:
+        """A backend-specific action's Plan from the user's inputs; raises `ValidationError` for input the
+        hypervisor would refuse (the backend may read the host's free resources first)."""
+        reason = self.why_not(action, domain, host)
+        if reason is not None:
+            raise Unsupported(f"Cannot {action.label.lower()} {domain.name}: {reason}")
+        return await self._connected(domain.host).plan_extra(action, domain, values, host)
+
+    async def bindings(self, domain: Domain) -> Bindings:
+        return await self._connected(domain.host).bindings(domain)
+
+    async def host_detail(self, host: str) -> tuple[Section, ...]:
+        return await self._connected(host).host_detail()
+
+    async def preflight(self, plan: Plan) -> tuple[CheckResult, ...]:
+        return await self.executor.preflight(plan)
+
+    async def run_plan(self, plan: Plan, *, on_step: StepCallback | None = None,
+                       on_event: Callable[[PlanEvent], None] | None = None,
+                       cancel: asyncio.Event | None = None) -> PlanResult:
+        """Run a Plan through the executor (the one gate, the audit log), then poll its hosts at once."""
+        try:
+            return await self.executor.run(plan, on_step=on_step, on_event=on_event, cancel=cancel)
+        finally:
+            for host in plan.hosts:
+                self.poke(host)
 
     def target(self, host: str) -> _Target:
-        rt = self.hosts[host]
+        rt = self.hosts.get(host)
+        if rt is None:
+            raise HvdeckError(f"no host {host!r} in the inventory")
         return _Target(self, host, rt.spec.read_only)
 
     async def close(self) -> None:
         await asyncio.gather(*(self._shutdown(rt) for rt in self.hosts.values()), return_exceptions=True)
+
+
+def _jitter() -> float:
+    return 1.0 + random.uniform(-JITTER, JITTER)

@@ -63,6 +63,8 @@ class Domain:
     disk_wr_bps: float | None = None
     #: backend-specific columns as (label, text), e.g. (("flags", "-n-cv-"),) on LDoms
     extra: tuple[tuple[str, str], ...] = ()
+    #: a backend's own handle on the domain, opaque to everything else (a Xen guest's config file path)
+    handle: str | None = None
 
     @property
     def key(self) -> str:
@@ -85,6 +87,35 @@ class HostInfo:
 
 
 @dataclass(frozen=True, slots=True)
+class KeyProblem:
+    """Why a host's SSH key is not trusted, carried in its snapshot so the console needs nothing else to
+    ask about it. Only an ``unknown`` key is ever offered for trust; ``changed`` and ``revoked`` keys are
+    refused and named, ``other`` covers a jump host (ProxyJump) or a key that could not be fetched."""
+
+    kind: str  # unknown | changed | revoked | other
+    message: str
+    host: str
+    address: str
+    port: int
+    fingerprint: str | None
+    #: the offered key in OpenSSH form ("ssh-ed25519 AAAA..."), appended on explicit trust
+    key_line: str | None
+    known_hosts: str
+    #: the known_hosts host field for this connection: ``name`` or ``[name]:port``
+    pattern: str
+    known_fingerprints: tuple[str, ...] = ()
+
+    @property
+    def title(self) -> str:
+        return {"unknown": "Unknown host key", "changed": "Host key CHANGED",
+                "revoked": "Host key REVOKED"}.get(self.kind, "Host key not trusted")
+
+    @property
+    def can_trust(self) -> bool:
+        return self.kind == "unknown" and bool(self.key_line and self.fingerprint)
+
+
+@dataclass(frozen=True, slots=True)
 class HostSnapshot:
     """Everything known about one host after one poll (or one failed poll)."""
 
@@ -98,6 +129,8 @@ class HostSnapshot:
     #: monotonic time of the last successful poll; with status STALE the UI shows its age
     last_ok: float | None = None
     read_only: bool = False
+    #: set when the host is refused because of its SSH host key
+    key_problem: KeyProblem | None = None
 
 
 # --- bindings: the domain screen, laid out like `ldm list-bindings` ---------------------------------

@@ -396,6 +396,12 @@ class Executor:
                          if s.undo is not None)
         return PlanResult(plan, tuple(outcomes), undo=undo)
 
+    async def run_plan(self, plan: Plan, *, on_step: StepCallback | None = None,
+                       on_event: Callable[[PlanEvent], None] | None = None,
+                       cancel: asyncio.Event | None = None) -> PlanResult:
+        """`run`, under the name the plan screen asks for (`Fleet.run_plan` also polls the hosts after)."""
+        return await self.run(plan, on_step=on_step, on_event=on_event, cancel=cancel)
+
     async def _run_step(self, plan: Plan, index: int, step: Step, targets: dict[str, PlanTarget],
                         emit: Callable[[PlanEvent], None], cancel: asyncio.Event) -> StepOutcome:
         started = time.monotonic()

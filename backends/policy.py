@@ -12,7 +12,8 @@ from .base import Action, Backend, ExtraAction
 from .model import Domain, HostSnapshot, HostStatus
 
 
-def _age(seconds: float) -> str:
+def age(seconds: float) -> str:
+    """3s, 2m05s, 1h02m."""
     s = int(max(0, seconds))
     return f"{s}s" if s < 60 else f"{s // 60}m{s % 60:02d}s" if s < 3600 else f"{s // 3600}h{s % 3600 // 60:02d}m"
 
@@ -24,8 +25,8 @@ def host_reason(host: HostSnapshot | None, now: float | None = None) -> str | No
     if host.read_only:
         return f"{host.host} is read-only in the inventory"
     if host.status is HostStatus.STALE:
-        age = f" (last data {_age(now - host.last_ok)} old)" if now is not None and host.last_ok else ""
-        return f"{host.host} is not answering{age}; what is shown may no longer be true"
+        old = f" (last data {age(now - host.last_ok)} old)" if now is not None and host.last_ok else ""
+        return f"{host.host} is not answering{old}; what is shown may no longer be true"
     if host.status is not HostStatus.UP:
         return f"{host.host} is {host.status.value}" + (f": {host.error}" if host.error else "")
     return None

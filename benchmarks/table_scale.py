@@ -21,7 +21,6 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from hvdeck.backends.fleet import DomainHistory  # noqa: E402
 from hvdeck.backends.inventory import HostSpec, Inventory  # noqa: E402
 from hvdeck.backends.model import Domain, DomainState, HostInfo, HostSnapshot, HostStatus  # noqa: E402
 from hvdeck.tui.app import HvdeckApp  # noqa: E402
@@ -57,8 +56,7 @@ def fleet(rows: int, hosts: int, seed: int = 7) -> dict[str, list[Domain]]:
 def message(host: str, domains: list[Domain]) -> FleetUpdated:
     snapshot = HostSnapshot(host=host, kind="libvirt", status=HostStatus.UP, taken_at=0.0, domains=tuple(domains),
                             info=HostInfo(kind="libvirt", version="9.0.0"), last_ok=0.0)
-    histories = {d.key: DomainHistory(cpu=(d.cpu_percent,) * 10) for d in domains}
-    return FleetUpdated(snapshot, histories)
+    return FleetUpdated(snapshot)
 
 
 async def measure(rows: int, hosts: int, repeat: int) -> list[tuple[str, float, float]]:

@@ -1,9 +1,11 @@
 """HvdeckApp: wires the fleet (backends) to the screens (tui) and the widgets.
 
 The pollers are plain coroutines from `hvdeck.backends.fleet`, run here as async workers on the app's
-loop (asyncssh needs that loop). Each new snapshot arrives as a `FleetUpdated` message; the app keeps
-the latest snapshot per host and broadcasts it through the `fleet_changed` signal that screens
-subscribe to. Every change to a host goes through `request_action` → `PlanScreen` → the `Executor`.
+loop (asyncssh needs that loop). Each new snapshot arrives as a `FleetUpdated` message; the app puts it
+in its one `Store` (latest snapshots, compact histories) and broadcasts it through the `fleet_changed`
+signal that screens subscribe to. The app reaches hosts only through `Fleet`'s public methods, which
+take and return immutable data. Every change to a host goes through `request_action` → `PlanScreen` →
+`Fleet.run_plan` (the executor, the one gate).
 """
 
 from __future__ import annotations
@@ -26,12 +28,13 @@ from hvdeck import themes
 from hvdeck.backends import policy
 from hvdeck.backends.audit import AuditLog
 from hvdeck.backends.base import Action, ExtraAction
-from hvdeck.backends.errors import HostKeyUnknown, HostUnreachable, HvdeckError, describe
-from hvdeck.backends.fleet import DomainHistory, Fleet
+from hvdeck.backends.errors import HvdeckError, describe
+from hvdeck.backends.fleet import Fleet
 from hvdeck.backends.inventory import Inventory
-from hvdeck.backends.model import Bindings, Domain, HostSnapshot, HostStatus, Section
-from hvdeck.backends.plan import Executor, Plan
+from hvdeck.backends.model import Bindings, Domain, HostSnapshot, HostStatus, KeyProblem, Section
+from hvdeck.backends.plan import Plan
 from hvdeck.backends.settings import Settings
+from hvdeck.backends.store import Store
 from hvdeck.backends.transport.ssh import trust_host_key
 from hvdeck.widgets.format import visible
 from hvdeck.widgets import format as fmt
@@ -64,16 +67,15 @@ class HvdeckApp(App[None]):
         super().__init__()
         self.inventory = inventory
         self.clock = clock
-        self.fleet = fleet or Fleet(inventory, clock=clock)
+        self.fleet = fleet or Fleet(inventory, clock=clock, audit=audit)
         self.fleet.on_update = self._fleet_update
-        self.executor = Executor(self.fleet.target, audit)
         self.audit = audit
         self.start_pollers = start_pollers
-        self.snapshots: dict[str, HostSnapshot] = dict(self.fleet.store.snapshots)
-        self.histories: dict[str, DomainHistory] = {}
+        #: the one store of snapshots and histories; screens read it, nothing keeps another copy
+        self.store = Store(self.fleet.initial_snapshots())
         self.fleet_changed: Signal[HostSnapshot] = Signal(self, "fleet-changed")
         self._asked_keys: set[tuple[str, str | None]] = set()
-        self._key_queue: list[HostKeyUnknown] = []
+        self._key_queue: list[KeyProblem] = []
         #: where the traceback of the crash that stopped the app was saved (see `crash_dir`)
         self.crash_report: Path | None = None
         for theme_object in themes.THEMES:
@@ -83,6 +85,11 @@ class HvdeckApp(App[None]):
         self.set_keymap(self.settings.keymap)
         self.ansi_theme_dark = themes.ANSI_DARK
         self.ansi_theme_light = themes.ANSI_LIGHT
+
+    @property
+    def snapshots(self) -> dict[str, HostSnapshot]:
+        """The latest snapshot of every host (the store's)."""
+        return self.store.snapshots
 
     @property
     def host_names(self) -> list[str]:
@@ -111,23 +118,15 @@ class HvdeckApp(App[None]):
 
     def _fleet_update(self, snapshot: HostSnapshot) -> None:
         """Called by the fleet (on this loop) after each poll: post it as a message."""
-        histories = {d.key: self.fleet.store.history(d.key) for d in snapshot.domains}
-        self.post_message(FleetUpdated(snapshot, histories))
+        self.post_message(FleetUpdated(snapshot))
 
     def on_fleet_updated(self, message: FleetUpdated) -> None:
         snapshot = message.snapshot
-        previous = self.snapshots.get(snapshot.host)
-        if previous is not None:
-            for domain in previous.domains:
-                if domain.key not in message.histories:
-                    self.histories.pop(domain.key, None)
-        self.snapshots[snapshot.host] = snapshot
-        self.histories.update(message.histories)
+        self.store.update(snapshot)
         self.fleet_changed.publish(snapshot)
-        if snapshot.status is HostStatus.ERROR:
-            problem = self.fleet.host_key_problem(snapshot.host)
-            if isinstance(problem, HostKeyUnknown):
-                self._ask_host_key(problem)
+        problem = snapshot.key_problem
+        if problem is not None and problem.can_trust:
+            self._ask_host_key(problem)
 
     # -- failures: one place for every worker, and a crash that says where its traceback is ----------
 
@@ -170,11 +169,7 @@ class HvdeckApp(App[None]):
             Text(f"hvdeck stopped on an internal error: {fmt.visible(describe(error))}", style="bold red")]
 
     def domain(self, key: str) -> Domain | None:
-        host = key.split("\x1f", 1)[0]
-        snapshot = self.snapshots.get(host)
-        if snapshot is None:
-            return None
-        return next((d for d in snapshot.domains if d.key == key), None)
+        return self.store.domain(key)
 
     async def load_bindings(self, domain: Domain) -> Bindings:
         return await self.fleet.bindings(domain)
@@ -186,7 +181,7 @@ class HvdeckApp(App[None]):
 
     # -- host keys ----------------------------------------------------------------------------------
 
-    def _ask_host_key(self, problem: HostKeyUnknown) -> None:
+    def _ask_host_key(self, problem: KeyProblem) -> None:
         """Ask about an unknown key once per (host, fingerprint) on its own; `ask_host_key` asks again."""
         marker = (problem.host, problem.fingerprint)
         if marker in self._asked_keys:
@@ -194,7 +189,7 @@ class HvdeckApp(App[None]):
         self._asked_keys.add(marker)
         self._queue_host_key(problem)
 
-    def _queue_host_key(self, problem: HostKeyUnknown) -> None:
+    def _queue_host_key(self, problem: KeyProblem) -> None:
         if any(queued.host == problem.host for queued in self._key_queue):
             return
         self._key_queue.append(problem)
@@ -203,12 +198,16 @@ class HvdeckApp(App[None]):
 
     def untrusted_hosts(self) -> list[str]:
         """Hosts whose unknown key the user has not trusted (e.g. answered "Not now"): they can be asked again."""
-        return [name for name in self.host_names if isinstance(self.fleet.host_key_problem(name), HostKeyUnknown)]
+        return [name for name in self.host_names if (p := self._key_problem(name)) is not None and p.can_trust]
+
+    def _key_problem(self, host: str) -> KeyProblem | None:
+        snapshot = self.snapshots.get(host)
+        return snapshot.key_problem if snapshot is not None else None
 
     def ask_host_key(self, host: str) -> None:
         """Ask again about ``host``'s unknown key (after "Not now"): from its host screen or the palette."""
-        problem = self.fleet.host_key_problem(host)
-        if not isinstance(problem, HostKeyUnknown):
+        problem = self._key_problem(host)
+        if problem is None or not problem.can_trust:
             self.notify(f"{host}: no unknown host key to trust", severity="warning", markup=False)
             return
         self._queue_host_key(problem)
@@ -220,7 +219,7 @@ class HvdeckApp(App[None]):
 
         def answered(trust: bool | None) -> None:
             self._key_queue.pop(0)
-            if trust and problem.key_line:
+            if trust and problem.can_trust and problem.key_line:
                 trust_host_key(problem.known_hosts, problem.pattern, problem.key_line)
                 self.notify(visible(f"{problem.host}: key {problem.fingerprint} added to {problem.known_hosts}"),
                             markup=False)
@@ -239,14 +238,13 @@ class HvdeckApp(App[None]):
         if domain is None:
             self.notify("No domain selected", severity="warning")
             return
-        backend = self.fleet.backend(domain.host)
         reason = self.why_not(action, domain)
-        if reason is not None or backend is None:
+        if reason is not None:
             self.notify(visible(f"Cannot {action.label.lower()} {domain.name}: {reason}"), severity="warning",
                         markup=False)
             return
         try:
-            plan = backend.plan_action(action, domain)
+            plan = self.fleet.plan_action(action, domain, self.snapshots.get(domain.host))
         except HvdeckError as exc:
             self.notify(visible(exc.message, newlines=True), title=exc.title, severity="error", markup=False)
             return
@@ -254,8 +252,7 @@ class HvdeckApp(App[None]):
 
     def why_not(self, action: Action | ExtraAction, domain: Domain) -> str | None:
         """The one gate (`hvdeck.backends.policy`): None if ``action`` may be planned for ``domain``."""
-        return policy.why_not(self.fleet.backend(domain.host), action, domain, self.snapshots.get(domain.host),
-                              self.clock())
+        return self.fleet.why_not(action, domain, self.snapshots.get(domain.host), self.clock())
 
     def open_action_menu(self, domain: Domain | None) -> None:
         if domain is None:
@@ -278,8 +275,7 @@ class HvdeckApp(App[None]):
         self.push_screen(ActionMenuScreen(f"{domain.name} on {domain.host}", items, notice), chosen)
 
     def _extras(self, domain: Domain) -> tuple[ExtraAction, ...]:
-        backend = self.fleet.backend(domain.host)
-        return backend.extra_actions() if backend is not None else ()
+        return self.fleet.extra_actions(domain.host)
 
     def action_items(self, domain: Domain) -> list[MenuItem]:
         """Every action for ``domain``, each with `why_not` (None: available): the menu and the palette."""
@@ -308,9 +304,8 @@ class HvdeckApp(App[None]):
 
         The inputs dialog builds the plan itself and stays open with the error while the backend refuses
         the input (`ValidationError`); with ``values`` given, a refused input is a notification."""
-        backend = self.fleet.backend(domain.host)
         reason = self.why_not(action, domain)
-        if reason is not None or backend is None:
+        if reason is not None:
             self.notify(visible(f"Cannot {action.label.lower()} {domain.name}: {reason}"), severity="warning",
                         markup=False)
             return
@@ -320,13 +315,14 @@ class HvdeckApp(App[None]):
                     self.show_plan(plan)
 
             self.push_screen(ParamsScreen(f"{action.label}: {domain.name} on {domain.host}", action,
-                                          lambda entered: backend.plan_extra(action, domain, entered, self.snapshots.get(domain.host)),
+                                          lambda entered: self.fleet.plan_extra(action, domain, entered,
+                                                                                self.snapshots.get(domain.host)),
                                           current_values(domain)), entered)
             return
 
         async def build() -> None:  # the backend may read the host (free resources) before a plan exists
             try:
-                plan = await backend.plan_extra(action, domain, values or {}, self.snapshots.get(domain.host))
+                plan = await self.fleet.plan_extra(action, domain, values or {}, self.snapshots.get(domain.host))
             except HvdeckError as exc:
                 self.notify(visible(exc.message, newlines=True), title=exc.title, severity="error", markup=False)
                 return
@@ -339,13 +335,10 @@ class HvdeckApp(App[None]):
             self.push_screen(HostScreen(host))
 
     async def load_host_detail(self, host: str) -> tuple[Section, ...]:
-        backend = self.fleet.backend(host)
-        if backend is None:
-            raise HostUnreachable(f"{host} is not connected")
-        return await backend.host_detail()
+        return await self.fleet.host_detail(host)
 
     def show_plan(self, plan: Plan) -> None:
-        self.push_screen(PlanScreen(plan, self.executor), lambda _result: self.fleet.poke(plan.host))
+        self.push_screen(PlanScreen(plan, self.fleet))
 
     def open_domain(self, key: str) -> None:
         if self.domain(key) is not None:

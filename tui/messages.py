@@ -4,17 +4,15 @@ from __future__ import annotations
 
 from textual.message import Message
 
-from hvdeck.backends.fleet import DomainHistory
 from hvdeck.backends.model import HostSnapshot
 
 
 class FleetUpdated(Message):
-    """A host was polled (successfully or not). ``histories``: this host's domains' recent samples."""
+    """A host was polled (successfully or not): its new immutable snapshot."""
 
-    def __init__(self, snapshot: HostSnapshot, histories: dict[str, DomainHistory]) -> None:
+    def __init__(self, snapshot: HostSnapshot) -> None:
         super().__init__()
         self.snapshot = snapshot
-        self.histories = histories
 
     def can_replace(self, message: Message) -> bool:
         # only the newest snapshot of a host matters if the UI falls behind

@@ -25,7 +25,7 @@ from __future__ import annotations
 import bisect
 import operator
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from rich.segment import Segment
@@ -153,10 +153,9 @@ def plan_columns(available: int, widths: Mapping[str, int]) -> tuple[tuple[str, 
 
 
 class _Row:
-    __slots__ = ("domain", "host", "cells", "hay", "sort_values", "name", "name_width", "native_width",
-                 "history", "version")
+    __slots__ = ("domain", "host", "cells", "hay", "sort_values", "name", "name_width", "native_width", "version")
 
-    def __init__(self, domain: Domain, history: tuple[float | None, ...], version: int) -> None:
+    def __init__(self, domain: Domain, version: int) -> None:
         self.domain = domain
         self.host = domain.host
         self.cells = cells(domain)
@@ -167,7 +166,6 @@ class _Row:
         # every column's sort value, once per change of the row rather than once per sort
         self.sort_values = tuple(c.value(domain) if c.value is not None else None for c in COLUMNS)
         self.name = domain.name.lower()
-        self.history = history
         self.version = version
 
 
@@ -413,6 +411,8 @@ class FleetTable(ScrollView, can_focus=True):
         self._layout = 0
         self._layout_for: tuple = ()
         self._strips: LRUCache[tuple, Strip] = LRUCache(2048)
+        self._ticks: dict[str, int] = {}  # polls seen per host: the CPU HIST column's version
+        self._history: Callable[[str], Sequence[float | None]] = lambda key: ()
         self._styles: dict[str, Style] = {}
 
     # -- data ---------------------------------------------------------------------------------------
@@ -450,14 +450,19 @@ class FleetTable(ScrollView, can_focus=True):
             self._strips.clear()
             self.refresh()
 
-    def set_host_domains(self, host: str, domains: Iterable[Domain],
-                         histories: dict[str, tuple[float | None, ...]] | None = None, *, stale: bool = False) -> int:
-        """Replace one host's rows; only rows whose domain (or CPU history) changed get a new version.
+    def set_history_source(self, source: Callable[[str], Sequence[float | None]]) -> None:
+        """Where the CPU HIST column reads a domain's samples (by row key), at render time and for the rows
+        on screen only: the table keeps no copy of any history."""
+        self._history = source
+
+    def set_host_domains(self, host: str, domains: Iterable[Domain], *, stale: bool = False) -> int:
+        """Replace one host's rows after a poll; only rows whose domain changed get a new version (and
+        the host's rows on screen redraw their CPU history).
 
         The index is rebuilt once, after the current batch of messages (many hosts reporting in one go
         cost one sort). Returns the number of rows added, changed or removed.
         """
-        histories = histories or {}
+        self._ticks[host] = self._ticks.get(host, 0) + 1
         rows = self._rows
         old_keys = set(self._host_keys.get(host, ()))
         new_keys: list[str] = []
@@ -465,12 +470,11 @@ class FleetTable(ScrollView, can_focus=True):
         for domain in domains:
             key = domain.key
             new_keys.append(key)
-            history = histories.get(key, ())
             row = rows.get(key)
-            if row is not None and row.domain == domain and row.history == history:
+            if row is not None and row.domain == domain:
                 continue
             self._version += 1
-            new = rows[key] = _Row(domain, history, self._version)
+            new = rows[key] = _Row(domain, self._version)
             if row is None or row.domain != domain:
                 self._place(key)
                 if row is None or row.cells[_NAME] != new.cells[_NAME]:
@@ -498,6 +502,8 @@ class FleetTable(ScrollView, can_focus=True):
                 rows[key].version = self._version
         if changed:
             self._invalidate()
+        elif _HISTORY in self._order[:self._shown]:
+            self.refresh()  # the figures stayed, the sparklines moved on
         return changed
 
     def _count_name(self, name: str, delta: int) -> None:
@@ -926,7 +932,7 @@ class FleetTable(ScrollView, can_focus=True):
             text = row.cells[i]
             return self._host_cuts.get(text) or fmt.fit(text, width)
         if column.key == "history":
-            return fmt.sparkline(row.history, width, top=100.0)
+            return fmt.sparkline(self._history(row.domain.key), width, top=100.0)
         return fmt.fit(row.cells[i], width, column.align)
 
     def _header(self) -> Strip:
@@ -961,7 +967,9 @@ class FleetTable(ScrollView, can_focus=True):
 
     def _row_line(self, key: str, is_cursor: bool) -> Strip:
         row = self._rows[key]
-        cache_key = (key, row.version, is_cursor, self._layout)
+        # a row's CPU history moves with every poll of its host, even when its figures stay the same
+        tick = self._ticks.get(row.host, 0) if _HISTORY in self._order[:self._shown] else 0
+        cache_key = (key, row.version, is_cursor, self._layout, tick)
         strip = self._strips.get(cache_key)
         if strip is not None:
             return strip

@@ -10,6 +10,7 @@ import pytest
 from hvdeck.backends.audit import AuditLog
 from hvdeck.backends.base import Action
 from hvdeck.backends.errors import Unsupported
+from hvdeck.backends.store import Store
 from hvdeck.backends.fleet import Fleet
 from hvdeck.backends.inventory import HostSpec, Inventory
 from hvdeck.backends.libvirt.backend import LibvirtBackend
@@ -148,7 +149,10 @@ async def test_run_host_polls_again_when_poked():
     seen: list[int] = []
     got = asyncio.Event()
 
+    store = Store()
+
     def update(snapshot):
+        store.update(snapshot)
         seen.append(len(snapshot.domains))
         got.set()
 
@@ -160,7 +164,7 @@ async def test_run_host_polls_again_when_poked():
         fleet.poke("kvm-a")
         await asyncio.wait_for(got.wait(), 5)  # far sooner than the hour-long interval
         assert seen == [6, 6]
-        history = fleet.store.history(next(iter(fleet.store.snapshots["kvm-a"].domains)).key)
+        history = store.history(next(iter(store.snapshots["kvm-a"].domains)).key)
         assert len(history.cpu) == 2
     finally:
         task.cancel()

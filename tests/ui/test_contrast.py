@@ -165,7 +165,7 @@ async def test_every_screen_draws_its_text_at_aa(tmp_path: Path, theme: str, dem
         await pilot.press("escape")
         # a host that stopped answering: its rows, and its domain screen, in the stale colour
         last = app.snapshots["kvm-a"]
-        app.post_message(FleetUpdated(dataclasses.replace(last, status=HostStatus.STALE, last_ok=last.taken_at), {}))
+        app.post_message(FleetUpdated(dataclasses.replace(last, status=HostStatus.STALE, last_ok=last.taken_at)))
         await wait_for(pilot, lambda: app.snapshots["kvm-a"].status is HostStatus.STALE)
         await highlight(pilot, "ns1")
         await look(pilot, "fleet with a stale host")

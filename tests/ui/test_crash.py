@@ -77,8 +77,9 @@ async def test_a_plan_whose_executor_raises_can_still_be_closed(tmp_path: Path):
     """A bug in the executor used to leave the plan dialog busy for ever (Esc refused, no Close)."""
     app = make_app(tmp_path)
 
-    async def broken(plan, on_step=None):
-        raise RuntimeError(HOSTILE)
+    class Broken:
+        async def run_plan(self, plan, **kwargs):
+            raise RuntimeError(HOSTILE)
 
     async with app.run_test(size=SIZE) as pilot:
         await fleet_loaded(pilot)
@@ -86,7 +87,7 @@ async def test_a_plan_whose_executor_raises_can_still_be_closed(tmp_path: Path):
         await pilot.press("p")
         screen = app.screen
         assert isinstance(screen, PlanScreen)
-        screen.executor.run = broken  # type: ignore[method-assign]
+        screen.runner = Broken()  # a fault injected in place of the executor
         await pilot.press("tab", "enter")  # Run is never the default: Tab to it, then Enter
         await wait_for(pilot, lambda: not screen._busy and screen.query_one("#plan-cancel", Button).label.plain == "Close")
         result = plain(screen.query_one("#plan-result"))

@@ -22,7 +22,6 @@ from textual.widgets import Button
 from hvdeck.backends.audit import AuditLog
 from hvdeck.backends.base import ExtraAction, Param
 from hvdeck.backends.errors import HostKeyChanged, HostKeyUnknown
-from hvdeck.backends.fleet import DomainHistory
 from hvdeck.backends.inventory import HostSpec, Inventory
 from hvdeck.backends.model import Domain, DomainState, HostInfo, HostSnapshot, HostStatus
 from hvdeck.backends.plan import Executor, Operation, Plan, Step
@@ -177,8 +176,7 @@ def _injected(host: str = "evil[/]") -> list[FleetUpdated]:
                                       notes=(f"note {STDERR}",)), last_ok=1000.0)
     bad = HostSnapshot(host="bad", kind="ldoms", status=HostStatus.ERROR, taken_at=1000.0,
                        error=f"{STDERR}\n{OSC52}")
-    histories = {d.key: DomainHistory(cpu=(12.5,)) for d in domains}
-    return [FleetUpdated(good, histories), FleetUpdated(bad, {})]
+    return [FleetUpdated(good), FleetUpdated(bad)]
 
 
 def _injected_app(tmp_path: Path):

@@ -234,7 +234,7 @@ def test_domain_screen_of_a_stale_host(snap_compare, tmp_path: Path, size):
         await wait_for(pilot, lambda: isinstance(pilot.app.screen, DomainScreen)
                        and bool(pilot.app.screen.query_one(BindingsView).query("#section-disk")))
         last = pilot.app.snapshots["kvm-a"]
-        pilot.app.post_message(FleetUpdated(dataclasses.replace(last, status=HostStatus.STALE, last_ok=958.0), {}))
+        pilot.app.post_message(FleetUpdated(dataclasses.replace(last, status=HostStatus.STALE, last_ok=958.0)))
         await wait_for(pilot, lambda: pilot.app.screen.has_class("-stale"))
         await pilot.pause()
 

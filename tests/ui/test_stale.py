@@ -86,7 +86,7 @@ async def test_a_down_host_names_its_error_on_the_domain_screen(tmp_path: Path):
         last = app.snapshots["kvm-a"]
         down = dataclasses.replace(last, status=HostStatus.DOWN, error="connection refused", last_ok=500.0)
         now[0] = 800.0
-        app.post_message(FleetUpdated(down, {}))  # as the poller posts it
+        app.post_message(FleetUpdated(down))  # as the poller posts it
         await wait_for(pilot, lambda: screen.has_class("-stale"))
         text = plain(screen.query_one("#domain-notice"))
         assert "Not live: data from 5m00s ago." in text

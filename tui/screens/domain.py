@@ -10,7 +10,7 @@ from textual.containers import Horizontal
 from textual.widgets import Static
 from textual.worker import Worker, WorkerState
 
-from hvdeck.backends.fleet import DomainHistory
+from hvdeck.backends.store import DomainHistory
 from hvdeck.backends.model import Bindings, Domain, HostSnapshot, HostStatus
 from hvdeck.widgets import format as fmt
 from hvdeck.widgets.bindings_view import BindingsView
@@ -138,7 +138,7 @@ class DomainScreen(DomainActions, HvdeckScreen):
             title.stylize(f"italic not dim {self.app.get_css_variables().get('stale', '')}".strip())
         self.query_one("#domain-title", Static).update(title)
         self.query_one("#domain-summary", Static).update(summary_text(domain))
-        history = self.app.histories.get(self.key, DomainHistory())
+        history = self.app.store.history(self.key)
         self.query_one("#domain-history", Static).update(Text("\n".join(history_lines(domain, history))))
         self._show_notice()
 

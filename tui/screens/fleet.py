@@ -63,6 +63,7 @@ class FleetScreen(DomainActions, HvdeckScreen):
 
     def on_mount(self) -> None:
         self.table.set_hosts(self.app.host_names)
+        self.table.set_history_source(self.app.store.cpu)
         self.table.set_host_tags({spec.name: spec.tags for spec in self.app.inventory.hosts})
         self.table.focus()
         self.refresh_from(self.app.snapshots.values())
@@ -76,11 +77,9 @@ class FleetScreen(DomainActions, HvdeckScreen):
 
     def refresh_from(self, snapshots: Iterable[HostSnapshot]) -> None:
         table = self.table
-        histories = self.app.histories
         for snapshot in snapshots:
-            cpu = {d.key: histories[d.key].cpu for d in snapshot.domains if d.key in histories}
             table.set_host_kind(snapshot.host, snapshot.kind)
-            table.set_host_domains(snapshot.host, snapshot.domains, cpu, stale=snapshot.status is HostStatus.STALE)
+            table.set_host_domains(snapshot.host, snapshot.domains, stale=snapshot.status is HostStatus.STALE)
             table.set_host_title(snapshot.host, self._host_title(snapshot))
         # the strip and the status line are redrawn once per batch of snapshots, not once per host
         if not self._tick_pending:

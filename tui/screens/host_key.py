@@ -8,7 +8,8 @@ from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Button, Label, Static
 
-from hvdeck.backends.errors import HostKeyChanged, HostKeyProblem
+from hvdeck.backends.errors import HostKeyProblem
+from hvdeck.backends.model import KeyProblem
 from hvdeck.widgets import format as fmt
 
 from .base import GuardedModal
@@ -32,21 +33,30 @@ class HostKeyScreen(GuardedModal[bool]):
     HostKeyScreen #host-key-buttons Button { margin-left: 2; }
     """
 
-    def __init__(self, problem: HostKeyProblem) -> None:
-        super().__init__(classes="-changed" if isinstance(problem, HostKeyChanged) else None)
+    def __init__(self, problem: KeyProblem | HostKeyProblem) -> None:
+        if isinstance(problem, HostKeyProblem):
+            problem = problem.snapshot_view()
+        super().__init__(classes="-changed" if problem.kind in ("changed", "revoked") else None)
         self.problem = problem
 
     def compose(self) -> ComposeResult:
         p = self.problem
-        changed = isinstance(p, HostKeyChanged)
+        changed = p.kind != "unknown"
         # the box scrolls; its title and buttons are docked, so they stay on screen at any size
         with VerticalScroll(id="host-key-box"):
             yield Label(fmt.host_text(f"{p.title}: {p.host} ({p.address}, port {p.port})"), id="host-key-title")
             yield Static(fmt.host_text(p.fingerprint or "(the server's key could not be fetched)"),
                          id="host-key-fingerprint")
-            if changed:
+            if p.kind == "revoked":
                 yield Static(fmt.host_text(
-                    "known_hosts holds a DIFFERENT key for this host. Someone may be intercepting the "
+                    f"known_hosts marks this key @revoked: hvdeck will not connect with it. {p.message}",
+                    newlines=True))
+            elif p.kind == "other":
+                yield Static(fmt.host_text(p.message, newlines=True))
+            elif changed:
+                yield Static(fmt.host_text(
+                    f"The host offered the key above; known_hosts holds a DIFFERENT one for it: "
+                    f"{', '.join(p.known_fingerprints) or '(see known_hosts)'}. Someone may be intercepting the "
                     "connection. hvdeck will not replace a known key; if the host was really reinstalled, "
                     f"remove the old line yourself:\n  ssh-keygen -R '{p.pattern}' -f {p.known_hosts}", newlines=True))
             else:
@@ -56,7 +66,7 @@ class HostKeyScreen(GuardedModal[bool]):
                     f"Trusting it adds one line to {p.known_hosts}."))
             with Horizontal(id="host-key-buttons"):
                 yield Button("Not now", id="host-key-no")
-                if not changed and p.key_line:
+                if p.can_trust:
                     yield Button("Trust and connect", id="host-key-yes", variant="warning")
 
     def on_mount(self) -> None:

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
+from typing import Protocol
+
 from shlex import join
 
 from rich.console import Group
@@ -14,7 +18,7 @@ from textual.message import Message
 from textual.widgets import Button, Input, Label, Static
 from textual.worker import Worker
 
-from hvdeck.backends.plan import Executor, Plan, PlanResult, StepOutcome, undo_plan
+from hvdeck.backends.plan import Plan, PlanEvent, PlanResult, StepCallback, StepOutcome, undo_plan
 from hvdeck.widgets import format as fmt
 from hvdeck.widgets.format import visible
 
@@ -50,6 +54,14 @@ def render_plan(plan: Plan, status: list[str], outcomes: dict[int, StepOutcome])
 
 def _indent(text: str) -> str:
     return "     " + text.replace("\n", "\n     ")
+
+
+class PlanRunner(Protocol):
+    """What runs a plan for the screen: `hvdeck.backends.fleet.Fleet.run_plan` (the executor behind it)."""
+
+    async def run_plan(self, plan: Plan, *, on_step: StepCallback | None = None,
+                       on_event: Callable[[PlanEvent], None] | None = None,
+                       cancel: asyncio.Event | None = None) -> PlanResult: ...
 
 
 class PlanScreen(GuardedModal[PlanResult | None]):
@@ -90,10 +102,10 @@ class PlanScreen(GuardedModal[PlanResult | None]):
             super().__init__()
             self.result = result
 
-    def __init__(self, plan: Plan, executor: Executor) -> None:
+    def __init__(self, plan: Plan, runner: PlanRunner) -> None:
         super().__init__()
         self.plan = plan
-        self.executor = executor
+        self.runner = runner
         self.result: PlanResult | None = None
         self._status = ["pending"] * len(plan.steps)
         self._outcomes: dict[int, StepOutcome] = {}
@@ -158,7 +170,7 @@ class PlanScreen(GuardedModal[PlanResult | None]):
             return
         plan = undo_plan(self.result)
         if plan is not None:
-            self.app.push_screen(PlanScreen(plan, self.executor))
+            self.app.push_screen(PlanScreen(plan, self.runner))
 
     def action_run(self) -> None:
         run = self.query_one("#plan-run", Button)
@@ -171,7 +183,7 @@ class PlanScreen(GuardedModal[PlanResult | None]):
 
     @work(group="plan", exclusive=True, exit_on_error=False)
     async def _execute(self) -> None:
-        result = await self.executor.run(
+        result = await self.runner.run_plan(
             self.plan, on_step=lambda i, outcome: self.post_message(self.StepChanged(i, outcome)))
         self.post_message(self.Finished(result))
 
