@@ -158,3 +158,9 @@ class ReadOnlyRefused(HvdeckError):
 
 class Unsupported(HvdeckError):
     title = "Not supported"
+
+
+class ConsoleBusy(HvdeckError):
+    """Another session holds the console (``who`` names it where the host says)."""
+
+    title = "Console in use"

@@ -23,6 +23,7 @@ import random
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from . import policy
 from .audit import AuditLog
@@ -30,7 +31,9 @@ from .base import Action, Backend, ExtraAction
 from .errors import (AuthFailed, HostKeyProblem, HostUnreachable, HvdeckError, ReadOnlyRefused, SshConfigError,
                      Unsupported, describe)
 from .inventory import HostSpec, Inventory, SshOptions
-from .model import Bindings, Domain, HostInfo, HostSnapshot, HostStatus, KeyProblem, Section
+from .model import (Bindings, ConsoleRef, Domain, FreeResources, HostInfo, HostSnapshot, HostStatus, KeyProblem,
+                    Network, Section, Snapshot, StoragePool, Volume)
+from .options import Choice, Form
 from .plan import CheckResult, Executor, Operation, Plan, PlanEvent, PlanResult, StepCallback
 from .registry import make_backend, make_session
 from .transport.base import Channel, CommandTimeout, OutputCallback, Result, Session
@@ -312,6 +315,63 @@ class Fleet:
 
     async def host_detail(self, host: str) -> tuple[Section, ...]:
         return await self._connected(host).host_detail()
+
+    # consoles, what a host offers, and the wizards: each goes to the host's backend (see `Backend`)
+
+    def console(self, domain: Domain) -> ConsoleRef:
+        return self._connected(domain.host).console(domain)
+
+    async def open_console(self, domain: Domain, *, cols: int = 80, rows: int = 24, force: bool = False) -> Channel:
+        return await self._connected(domain.host).open_console(domain, cols=cols, rows=rows, force=force)
+
+    async def storage(self, host: str) -> tuple[StoragePool, ...]:
+        return await self._connected(host).storage()
+
+    async def volumes(self, host: str, pool: str | None = None) -> tuple[Volume, ...]:
+        return await self._connected(host).volumes(pool)
+
+    async def snapshots(self, host: str, of: str) -> tuple[Snapshot, ...]:
+        return await self._connected(host).snapshots(of)
+
+    async def networks(self, host: str) -> tuple[Network, ...]:
+        return await self._connected(host).networks()
+
+    async def resources(self, host: str) -> FreeResources:
+        return await self._connected(host).resources()
+
+    def create_form(self, host: str) -> Form | None:
+        backend = self.backend(host)
+        return backend.create_form() if backend is not None else None
+
+    async def create_choices(self, host: str) -> dict[str, tuple[Choice, ...]]:
+        return await self._connected(host).create_choices()
+
+    async def plan_create(self, host: str, values: dict[str, Any]) -> Plan:
+        return await self._connected(host).plan_create(values)
+
+    def clone_form(self, domain: Domain) -> Form | None:
+        backend = self.backend(domain.host)
+        return backend.clone_form(domain) if backend is not None else None
+
+    async def clone_choices(self, domain: Domain) -> dict[str, tuple[Choice, ...]]:
+        return await self._connected(domain.host).clone_choices(domain)
+
+    async def plan_clone(self, domain: Domain, values: dict[str, Any]) -> Plan:
+        return await self._connected(domain.host).plan_clone(domain, values)
+
+    def migrate_form(self, domain: Domain) -> Form | None:
+        backend = self.backend(domain.host)
+        return backend.migrate_form(domain) if backend is not None else None
+
+    def migration_targets(self, domain: Domain) -> tuple[str, ...]:
+        """Other hosts of the same kind as ``domain``'s (connected or not), in inventory order."""
+        kind = self._kind(self.hosts[domain.host])
+        return tuple(name for name, rt in self.hosts.items() if name != domain.host and self._kind(rt) == kind)
+
+    async def plan_migrate(self, domain: Domain, target: str, values: dict[str, Any]) -> Plan:
+        if target == domain.host:
+            raise HvdeckError(f"{domain.name} is already on {target}")
+        return await self._connected(domain.host).plan_migrate(domain, self._connected(target), values)
 
     async def preflight(self, plan: Plan) -> tuple[CheckResult, ...]:
         return await self.executor.preflight(plan)

@@ -203,3 +203,82 @@ class Bindings:
     consoles: tuple[ConsoleDev, ...] = ()
     extra: tuple[Section, ...] = field(default_factory=tuple)
 
+
+
+# --- what a host offers: the typed answers wizards ask for ------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class StoragePool:
+    """Where new disks can be made: a ZFS pool or dataset, a libvirt storage pool, an LVM volume group,
+    a directory of vdisks. Sizes in bytes; None where the host does not say."""
+
+    name: str
+    kind: str  # zfs, libvirt-dir, libvirt-logical, lvm, vdisk-dir, ...
+    capacity_bytes: int | None = None
+    free_bytes: int | None = None
+    path: str | None = None
+    active: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Volume:
+    """One disk image in a pool: a zvol, a libvirt volume, a logical volume, a vdisk."""
+
+    pool: str
+    name: str
+    capacity_bytes: int | None = None
+    #: what a guest's disk points at (/dev/zvol/dsk/pool/vol, /var/lib/libvirt/images/x.qcow2, /dev/vg/lv)
+    path: str | None = None
+    format: str | None = None
+    #: the snapshot it was cloned from, if any (pool/vol@snap)
+    origin: str | None = None
+    #: which domain's disk uses it, where the host says (``domain/vdisk``)
+    used_by: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """A point-in-time copy: of a volume (``zfs snapshot``, ``lvcreate -s``, ``vdiskadm snapshot``) or of a
+    whole domain (libvirt). ``parent`` builds libvirt's snapshot tree; ``clones`` are what depends on it
+    (a snapshot with clones cannot be destroyed)."""
+
+    of: str  # the volume (pool/vol) or the domain it is a snapshot of
+    name: str
+    created: str | None = None  # as the host prints it
+    parent: str | None = None
+    clones: tuple[str, ...] = ()
+    current: bool = False
+    used_bytes: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Network:
+    """What a guest's NIC can attach to: an LDoms virtual switch, a libvirt network, a bridge, a zone's
+    physical link."""
+
+    name: str
+    kind: str  # vsw, libvirt-network, bridge, link
+    detail: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class FreeResources:
+    """What a host can still give a new or growing guest."""
+
+    cpus: int | None = None  # strands / vCPUs not bound to any domain
+    memory_bytes: int | None = None
+    total_cpus: int | None = None
+    total_memory_bytes: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ConsoleRef:
+    """How a domain's console is reached, for the console pane's title and the audit log."""
+
+    kind: str  # vntsd, libvirt, xl, xm, zlogin
+    description: str  # "vntsd port 5001", "serial0 (pty)", "xl console web01"
+    #: what the guest's own console program uses to detach (shown beside hvdeck's detach key)
+    detach_hint: str = ""
+    #: True when another session may already hold it and a forced attach exists (libvirt's force)
+    can_force: bool = False

@@ -24,7 +24,6 @@ from . import commands, parse, states
 class LdomsBackend(Backend):
     kind = "ldoms"
     ACTIONS = frozenset({Action.START, Action.SHUTDOWN, Action.REBOOT, Action.FORCE_OFF})
-    CAN_CONSOLE = True
     #: seconds a reading of the free resources is reused by plans
     RESOURCES_TTL: ClassVar[float] = 5.0
 
