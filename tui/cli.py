@@ -62,6 +62,9 @@ def _parser() -> argparse.ArgumentParser:
     trust.add_argument("host", metavar="HOST")
     trust.add_argument("--fingerprint", metavar="SHA256:…",
                        help="trust without asking if the server's key has exactly this fingerprint")
+    from . import verbs
+
+    verbs.add_parsers(sub, common, audit_opt)
     return parser
 
 
@@ -76,6 +79,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return trust(args)
         if args.command == "sim":
             return sim(args)
+        if args.command in ("show", "plan"):
+            return host_verb(args)
         if args.command == "demo":
             return console(args, demo=True)
         return console(args, demo=False)
@@ -88,6 +93,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         # `hvdeck ls | head -1`: the reader has what it wanted; stop quietly, as Unix tools do
         _stdout_to_devnull()
         return EXIT_BROKEN_PIPE
+
+
+def host_verb(args: argparse.Namespace) -> int:
+    """`hvdeck show` / `hvdeck plan`: one host, through the same fleet, gate, executor and audit log."""
+    from hvdeck.backends.audit import AuditLog, default_path
+    from hvdeck.widgets.format import visible
+
+    from . import verbs
+
+    inventory = _inventory(args)
+    try:
+        if args.command == "show":
+            return verbs.show(inventory, args)
+        audit = AuditLog(getattr(args, "audit_log", None) or default_path())
+        return verbs.plan(inventory, args, audit)
+    except verbs.VerbError as exc:
+        print(f"hvdeck: {visible(str(exc))}", file=sys.stderr)
+        return exc.status
 
 
 def _stdout_to_devnull() -> None:
