@@ -106,7 +106,7 @@ class AuditLog:
                 seq, prev = self._tail(handle)
                 record: dict[str, Any] = {
                     "seq": seq + 1,
-                    "time": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="milliseconds"),
+                    "time": _dt.datetime.now(_dt.UTC).isoformat(timespec="milliseconds"),
                     "user": local_user(),
                     "host": host,
                     "action": action,

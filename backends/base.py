@@ -25,8 +25,20 @@ from typing import Any, ClassVar
 
 from .errors import Unsupported
 from .inventory import HostSpec
-from .model import (Bindings, ConsoleRef, Domain, DomainState, FreeResources, HostInfo, HostSnapshot, Network,
-                    Section, Snapshot, StoragePool, Volume)
+from .model import (
+    Bindings,
+    ConsoleRef,
+    Domain,
+    DomainState,
+    FreeResources,
+    HostInfo,
+    HostSnapshot,
+    Network,
+    Section,
+    Snapshot,
+    StoragePool,
+    Volume,
+)
 from .options import Choice, Form
 from .plan import Operation, Plan
 from .transport.base import Channel, OutputCallback, Result, Session

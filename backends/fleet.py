@@ -28,11 +28,32 @@ from typing import Any
 from . import policy
 from .audit import AuditLog
 from .base import Action, Backend, ExtraAction
-from .errors import (AuthFailed, HostKeyProblem, HostUnreachable, HvdeckError, ReadOnlyRefused, SshConfigError,
-                     Unsupported, describe)
+from .errors import (
+    AuthFailed,
+    HostKeyProblem,
+    HostUnreachable,
+    HvdeckError,
+    ReadOnlyRefused,
+    SshConfigError,
+    Unsupported,
+    describe,
+)
 from .inventory import HostSpec, Inventory, SshOptions
-from .model import (Bindings, ConsoleRef, Domain, FreeResources, HostInfo, HostSnapshot, HostStatus, KeyProblem,
-                    Network, Section, Snapshot, StoragePool, Volume)
+from .model import (
+    Bindings,
+    ConsoleRef,
+    Domain,
+    FreeResources,
+    HostInfo,
+    HostSnapshot,
+    HostStatus,
+    KeyProblem,
+    Network,
+    Section,
+    Snapshot,
+    StoragePool,
+    Volume,
+)
 from .options import Choice, Form
 from .plan import CheckResult, Executor, Operation, Plan, PlanEvent, PlanResult, StepCallback
 from .registry import make_backend, make_session
@@ -134,7 +155,7 @@ class Fleet:
         if backend is not None:
             try:
                 await backend.close()
-            except Exception:  # noqa: BLE001 - closing a broken link must not raise
+            except Exception:  # closing a broken link must not raise
                 log.debug("closing %s", rt.spec.name, exc_info=True)
 
     async def _shutdown(self, rt: HostRuntime) -> None:
@@ -144,7 +165,7 @@ class Fleet:
             sess, rt.session = rt.session, None
             try:
                 await sess.close()
-            except Exception:  # noqa: BLE001
+            except Exception:
                 log.debug("closing session %s", rt.spec.name, exc_info=True)
 
     def _kind(self, rt: HostRuntime) -> str:
@@ -204,7 +225,7 @@ class Fleet:
             # backend's own state (a libvirt connection over a forward) is rebuilt on the next poll
             snapshot = self._failed(rt, exc)
             await self._close_backend(rt)
-        except Exception as exc:  # noqa: BLE001 - garbage output or a bug: mark the host, keep going
+        except Exception as exc:  # garbage output or a bug: mark the host, keep going
             if not isinstance(exc, HvdeckError):
                 log.exception("polling %s", name)
             snapshot = self._failed(rt, exc)
@@ -233,7 +254,7 @@ class Fleet:
                 await asyncio.sleep(MIN_GAP)
                 try:
                     await asyncio.wait_for(rt.wake.wait(), max(0.0, delay - MIN_GAP))
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     pass
         finally:
             await self._shutdown(rt)

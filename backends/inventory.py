@@ -194,8 +194,8 @@ class LineLoader(yaml.SafeLoader):
 
     Bounds: collections nest at most `MAX_DEPTH` deep; a file has at most `MAX_NODES` nodes; expanded,
     aliases may add at most `ALIAS_NODES` nodes (or the file's own count, if larger); an alias that refers
-    to a collection containing it is refused. Merge keys (``<<: *common``) work as YAML defines them: the mapping's own keys win over
-    merged ones; a key written twice in one mapping is an error.
+    to a collection containing it is refused. Merge keys (``<<: *common``) work as YAML defines them: the
+    mapping's own keys win over merged ones; a key written twice in one mapping is an error.
     """
 
     def __init__(self, stream: str) -> None:
@@ -204,12 +204,12 @@ class LineLoader(yaml.SafeLoader):
         self._nodes = 0
         self._aliases: list[tuple[yaml.Node, yaml.Mark]] = []
 
-    def compose_node(self, parent: yaml.Node | None, index: object) -> yaml.Node | None:
+    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
         event = self.peek_event()
         if isinstance(event, yaml.AliasEvent):
             node = super().compose_node(parent, index)
             if node is not None:
-                self._aliases.append((node, event.start_mark))
+                self._aliases.append((node, event.start_mark))  # type: ignore[arg-type]
             return node
         if self._depth >= MAX_DEPTH:
             raise yaml.composer.ComposerError(None, None, f"nested more than {MAX_DEPTH} levels deep",
@@ -300,7 +300,7 @@ LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _cons
 def load_yaml(text: str, path: str, error: type[ConfigFileError]) -> Any:
     """Parse one YAML document with `LineLoader`; every YAML problem is ``error`` naming line and column."""
     try:
-        return yaml.load(text, Loader=LineLoader)  # noqa: S506 - LineLoader is a SafeLoader
+        return yaml.load(text, Loader=LineLoader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         problem = exc.problem or str(exc)

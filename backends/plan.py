@@ -291,7 +291,7 @@ class StepFinished:
 
 
 PlanEvent = StepStarted | StepOutput | StepProgress | StepFinished
-StepCallback = Callable[[int, StepOutcome | None], None]
+StepCallback = Callable[[int, StepOutcome | None], object]
 
 
 class Executor:

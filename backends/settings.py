@@ -43,8 +43,17 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import yaml
-from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr,
-                      ValidationError, ValidationInfo, field_validator)
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 
 from .inventory import ConfigFileError, LineLoader, LineMap, load_yaml, read_text, shown
 

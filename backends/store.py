@@ -34,7 +34,7 @@ class DomainHistory:
 class _Ring:
     """Three series of ``size`` float32 samples in one array: cpu, net, disk."""
 
-    __slots__ = ("values", "count", "head")
+    __slots__ = ("count", "head", "values")
 
     def __init__(self, size: int) -> None:
         self.values = array("f", [_NAN]) * (3 * size)

@@ -17,8 +17,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from hvdeck.backends.model import Domain, DomainState, HostSnapshot, HostStatus  # noqa: E402
-from hvdeck.backends.store import Store  # noqa: E402
+from hvdeck.backends.model import Domain, DomainState, HostSnapshot, HostStatus
+from hvdeck.backends.store import Store
 
 HOSTS, DOMAINS, VISIBLE_ROWS = 100, 200, 40
 

@@ -21,11 +21,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from hvdeck.backends.inventory import HostSpec, Inventory  # noqa: E402
-from hvdeck.backends.model import Domain, DomainState, HostInfo, HostSnapshot, HostStatus  # noqa: E402
-from hvdeck.tui.app import HvdeckApp  # noqa: E402
-from hvdeck.tui.messages import FleetUpdated  # noqa: E402
-from hvdeck.widgets.fleet_table import FleetTable  # noqa: E402
+from hvdeck.backends.inventory import HostSpec, Inventory
+from hvdeck.backends.model import Domain, DomainState, HostInfo, HostSnapshot, HostStatus
+from hvdeck.tui.app import HvdeckApp
+from hvdeck.tui.messages import FleetUpdated
+from hvdeck.widgets.fleet_table import FleetTable
 
 STATES = [(DomainState.RUNNING, "running")] * 6 + [(DomainState.STOPPED, "shut off")] * 3 + [
     (DomainState.PAUSED, "paused")]
@@ -112,7 +112,7 @@ async def measure(rows: int, hosts: int, repeat: int) -> list[tuple[str, float, 
         refresh = []
         rng = random.Random(1)
         for _ in range(repeat):
-            for host, domains in data.items():
+            for domains in data.values():
                 for i in rng.sample(range(len(domains)), len(domains) // 20):
                     d = domains[i]
                     if d.cpu_percent is not None:

@@ -36,11 +36,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from textual import events  # noqa: E402
-from textual.app import App, ComposeResult  # noqa: E402
-from textual.strip import Strip  # noqa: E402
+from textual import events
+from textual.app import App, ComposeResult
+from textual.strip import Strip
 
-from hvdeck.widgets.terminal import Terminal  # noqa: E402
+from hvdeck.widgets.terminal import Terminal
 
 WORDS = ["kernel:", "eth0:", "link", "up", "systemd[1]:", "Started", "session", "of", "user", "root.",
          "vdisk", "ldm", "error", "OK", "0x00c0ffee", "domain", "bound", "vcpu", "memory"]

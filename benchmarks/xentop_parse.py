@@ -19,7 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from hvdeck.backends.xen.xentop import XentopStream  # noqa: E402
+from hvdeck.backends.xen.xentop import XentopStream
 
 # (header, default width) in printed order, xen.md §1.3
 COLUMNS = [("NAME", 10), ("STATE", 6), ("CPU(sec)", 10), ("CPU(%)", 6), ("MEM(k)", 10), ("MEM(%)", 6),

@@ -44,9 +44,16 @@ source scripts/testbed/env.sh
 export HVDECK_REQUIRE_TESTBED=1
 
 t=$(now)
+echo "test: static checks (scripts/lint.sh: ruff, mypy, import-linter)"
+bash scripts/lint.sh
+LINT=$?
+TIMES+=("lint=$(since "$t")s")
+
+t=$(now)
 echo "test: running pytest"
 .venv/bin/python -m pytest -q -p no:cacheprovider "$@"
 RC=$?
 TIMES+=("pytest=$(since "$t")s")
-echo "test: pytest exit status $RC"
+echo "test: pytest exit status $RC, static checks exit status $LINT"
+[ "$RC" = 0 ] && RC=$LINT
 exit "$RC"

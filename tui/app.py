@@ -15,6 +15,7 @@ import time
 import traceback
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from rich.text import Text
 from textual import events
@@ -31,13 +32,13 @@ from hvdeck.backends.base import Action, ExtraAction
 from hvdeck.backends.errors import HvdeckError, describe
 from hvdeck.backends.fleet import Fleet
 from hvdeck.backends.inventory import Inventory
-from hvdeck.backends.model import Bindings, Domain, HostSnapshot, HostStatus, KeyProblem, Section
+from hvdeck.backends.model import Bindings, Domain, HostSnapshot, KeyProblem, Section
 from hvdeck.backends.plan import Plan
 from hvdeck.backends.settings import Settings
 from hvdeck.backends.store import Store
 from hvdeck.backends.transport.ssh import trust_host_key
-from hvdeck.widgets.format import visible
 from hvdeck.widgets import format as fmt
+from hvdeck.widgets.format import visible
 
 from .commands import HvdeckCommands
 from .messages import FleetUpdated
@@ -391,7 +392,7 @@ def crash_dir() -> Path:
     return Path(platformdirs.user_state_dir("hvdeck"))
 
 
-def write_crash_report(error: BaseException, app: App[object] | None = None) -> Path | None:
+def write_crash_report(error: BaseException, app: App[Any] | None = None) -> Path | None:
     """Save the full traceback of ``error`` to ``crash-<time>-<pid>.txt`` (mode 0600: it may name hosts
     and domains). Returns the path, or None if it could not be written; never raises."""
     from . import __version__

@@ -17,7 +17,7 @@ import sys
 from collections.abc import AsyncIterator, Sequence
 from typing import Any, TextIO
 
-from hvdeck.backends.base import Action, ExtraAction
+from hvdeck.backends.base import Action
 from hvdeck.backends.errors import HvdeckError
 from hvdeck.backends.fleet import Fleet
 from hvdeck.backends.inventory import Inventory
@@ -150,25 +150,23 @@ async def build_plan(fleet: Fleet, snapshot: HostSnapshot, domain: Domain, actio
                      values: dict[str, str]) -> Plan:
     """The plan of a lifecycle action (``start``...) or of a backend's own action (``set-vcpu count=4``),
     through the same gate the console uses."""
-    action: Action | ExtraAction
-    try:
-        action = Action(action_name)
-    except ValueError:
-        extras = {e.id: e for e in fleet.extra_actions(snapshot.host)}
-        if action_name not in extras:
-            known = ", ".join([a.value for a in Action] + sorted(extras))
-            raise VerbError(f"no action {action_name!r} on {snapshot.host} (actions: {known})", EXIT_USAGE) from None
-        action = extras[action_name]
-        missing = [p.name for p in action.params if p.name not in values]
-        if missing:
-            raise VerbError(f"{action_name} needs {', '.join(f'{m}=VALUE' for m in missing)}", EXIT_USAGE)
-        return await fleet.plan_extra(action, domain, values, snapshot)
-    if values:
-        raise VerbError(f"{action_name} takes no parameters", EXIT_USAGE)
-    return fleet.plan_action(action, domain, snapshot)
+    lifecycle = {a.value: a for a in Action}
+    if action_name in lifecycle:
+        if values:
+            raise VerbError(f"{action_name} takes no parameters", EXIT_USAGE)
+        return fleet.plan_action(lifecycle[action_name], domain, snapshot)
+    extras = {e.id: e for e in fleet.extra_actions(snapshot.host)}
+    if action_name not in extras:
+        known = ", ".join([*lifecycle, *sorted(extras)])
+        raise VerbError(f"no action {action_name!r} on {snapshot.host} (actions: {known})", EXIT_USAGE)
+    extra = extras[action_name]
+    missing = [p.name for p in extra.params if p.name not in values]
+    if missing:
+        raise VerbError(f"{action_name} needs {', '.join(f'{m}=VALUE' for m in missing)}", EXIT_USAGE)
+    return await fleet.plan_extra(extra, domain, values, snapshot)
 
 
-async def run_and_report(fleet: Fleet, plan: Plan, out: TextIO, err: TextIO) -> PlanResult:  # noqa: D417
+async def run_and_report(fleet: Fleet, plan: Plan, out: TextIO, err: TextIO) -> PlanResult:
     """Run ``plan`` with each step's outcome printed as it ends; Ctrl-C cancels the running step where
     the step has a cancel operation, and stops before the next step otherwise."""
     cancel = asyncio.Event()

@@ -27,6 +27,7 @@ import operator
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any, ClassVar, cast
 
 from rich.segment import Segment
 from rich.style import Style
@@ -153,7 +154,7 @@ def plan_columns(available: int, widths: Mapping[str, int]) -> tuple[tuple[str, 
 
 
 class _Row:
-    __slots__ = ("domain", "host", "cells", "hay", "sort_values", "name", "name_width", "native_width", "version")
+    __slots__ = ("cells", "domain", "hay", "host", "name", "name_width", "native_width", "sort_values", "version")
 
     def __init__(self, domain: Domain, version: int) -> None:
         self.domain = domain
@@ -262,7 +263,7 @@ def _field_test(name: str, value: str, host_kinds: Mapping[str, str],
     if name == "tags":
         return lambda r: any(value in t for t in host_tags.get(r.host, ()))
     match = _COMPARISON.fullmatch(value)
-    if match is None or (match.group(3) or match.group(4)) and name not in _SIZED:
+    if match is None or ((match.group(3) or match.group(4)) and name not in _SIZED):
         example = {"cpu": "cpu:>50", "memory": "memory:>=2G", "net": "net:>1M", "disk": "disk:>1M"}.get(
             name, f"{name}:>2")
         return f"{name}:{value} is not a number to compare (e.g. {example})"
@@ -271,8 +272,8 @@ def _field_test(name: str, value: str, host_kinds: Mapping[str, str],
     compare = _OPERATORS[op]
     i = _INDEX[name]
     if name == "cpu" and op in (None, "="):  # as the table shows it, to one decimal
-        return lambda r: r.sort_values[i] is not None and round(r.sort_values[i], 1) == wanted
-    return lambda r: r.sort_values[i] is not None and compare(r.sort_values[i], wanted)
+        return lambda r: r.sort_values[i] is not None and round(cast(float, r.sort_values[i]), 1) == wanted
+    return lambda r: r.sort_values[i] is not None and compare(cast(float, r.sort_values[i]), wanted)
 
 
 class FleetTable(ScrollView, can_focus=True):
@@ -286,7 +287,7 @@ class FleetTable(ScrollView, can_focus=True):
     | enter | Open the domain (posts `FleetTable.Selected`). |
     """
 
-    BINDINGS: list[BindingType] = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("up", "cursor(-1)", "Up", show=False),
         Binding("down", "cursor(1)", "Down", show=False),
         Binding("k", "cursor(-1)", "Up", show=False),
@@ -652,7 +653,10 @@ class FleetTable(ScrollView, can_focus=True):
         by_host = self.sort_column == "host"
         index = _INDEX[self.sort_column]
         far = 1 << 30
-        present, absent, entries = [], [], {}
+        present: list[tuple[Any, ...]] = []
+        absent: list[tuple[Any, ...]] = []
+        entries: dict[str, tuple[bool, tuple[Any, ...]]] = {}
+        entry: tuple[Any, ...]
         for key, row in self._rows.items():
             r = rank.get(row.host, far)
             v = None if by_host else row.sort_values[index]
@@ -697,7 +701,7 @@ class FleetTable(ScrollView, can_focus=True):
         self._relayout()
         if self._cursor_moved and self._cursor_key in self._position:
             # keep the cursor on the same domain when rows move
-            self._cursor = self._position[self._cursor_key]  # type: ignore[index]
+            self._cursor = self._position[self._cursor_key]
         else:
             # before the user moves it, the cursor stays on the first row (rows arrive host by host and
             # re-sort; following the first row that arrived would leave the cursor part-way down)
@@ -986,7 +990,7 @@ class FleetTable(ScrollView, can_focus=True):
         run: list[str] = []
         run_style = base
         for i, gap in zip(self._order, self._gaps):
-            style = state_style if i == _STATE or i == _HISTORY else base
+            style = state_style if i in (_STATE, _HISTORY) else base
             if style is not run_style and run:
                 segments.append(Segment("".join(run), run_style))
                 run = []

@@ -5,7 +5,7 @@ text made safe to show (`visible`, `host_text`); text padded and cut by terminal
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from os.path import commonprefix
 from typing import TYPE_CHECKING
 
@@ -55,7 +55,7 @@ def percent(p: float | None) -> str:
     return "-" if p is None else f"{p:.1f}"
 
 
-def sparkline(values: tuple[float | None, ...] | list[float | None], width: int, *,
+def sparkline(values: Sequence[float | None], width: int, *,
               top: float | None = None) -> str:
     """The last ``width`` values as block characters; unknown samples are blanks.
 

@@ -347,8 +347,8 @@ class Terminal(Widget, can_focus=True):
         if style is None:
             fg, bg, bold, italics, underscore, strike, reverse, blink, dim = attrs
             base = self._base
-            colour = _colour(fg) or base.color  # type: ignore[arg-type]
-            background = _colour(bg) or base.bgcolor  # type: ignore[arg-type]
+            colour = _colour(fg) or base.color
+            background = _colour(bg) or base.bgcolor
             if reverse != cursor:
                 colour, background = background, colour
             style = Style(color=colour, bgcolor=background, bold=bool(bold), dim=bool(dim),
@@ -416,7 +416,7 @@ class Terminal(Widget, can_focus=True):
                 def cell_at(x: int) -> RawCell:
                     return blank
             else:
-                cell_at = line.__getitem__
+                cell_at = line.__getitem__  # type: ignore[assignment]
             cx, cy, shown = self._cursor_state()
             if shown and cy == screen_y:
                 cursor_x = cx

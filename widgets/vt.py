@@ -45,8 +45,8 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import deque
-from functools import lru_cache
 from collections.abc import Callable, Iterable
+from functools import lru_cache
 from typing import Any, NamedTuple
 
 import pyte
@@ -798,6 +798,12 @@ _CSI_WHOLE = re.compile(r"\x1b\[([\x30-\x3f]*)([\x20-\x2f]*)([\x40-\x7e])")
 _CSI_PREFIX = re.compile(r"[\x30-\x3f]*[\x20-\x2f]*")
 _ESC_BODY = re.compile(r"([\x20-\x2f]*)([\x30-\x7e])")
 _ESC_PREFIX = re.compile(r"[\x20-\x2f]*")
+
+
+def _match_end(prefix: re.Pattern[str], text: str, pos: int) -> int:
+    """Where a prefix that may be empty (so always matches) ends."""
+    match = prefix.match(text, pos)
+    return match.end() if match is not None else pos
 _OSC_END = re.compile(r"[\x07\x18\x1a\x1b\x9c]")
 _STRING_END = re.compile(r"[\x18\x1a\x1b\x9c]")
 _CSI_IGNORE_END = re.compile(r"[\x40-\x7e]")
@@ -948,12 +954,12 @@ class _Parser:
     def _escape(self, text: str, i: int) -> int:
         m = _ESC_BODY.match(text, i + 1)
         if m is None:
-            p = _ESC_PREFIX.match(text, i + 1)
-            if p.end() >= len(text):
+            end = _match_end(_ESC_PREFIX, text, i + 1)
+            if end >= len(text):
                 if len(text) - i <= MAX_SEQUENCE:
                     self._pending = text[i:]
                 return len(text)
-            return p.end()  # ESC (and intermediates) followed by a control or a non-ASCII character: dropped
+            return end  # ESC (and intermediates) followed by a control or a non-ASCII character: dropped
         inter, final = m.groups()
         screen = self.screen
         if not inter:
@@ -979,7 +985,7 @@ class _Parser:
                     return text, m.end(), len(text)
                 self._dispatch_csi(*m.groups())
                 return text, m.end(), len(text)
-            k = _CSI_PREFIX.match(text, body).end()
+            k = _match_end(_CSI_PREFIX, text, body)
             if k >= len(text):  # cut by the end of this feed
                 if k - start <= MAX_SEQUENCE:
                     self._pending = text[start:]

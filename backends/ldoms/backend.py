@@ -84,7 +84,7 @@ class LdomsBackend(Backend):
             sections.append(Section("NOT AVAILABLE", ("COMMAND", "WHY"), tuple(problems)))
         return tuple(sections)
 
-    async def _read(self, argv: tuple[str, ...], parser, problems: list[tuple[str, str]]):  # noqa: ANN001
+    async def _read(self, argv: tuple[str, ...], parser, problems: list[tuple[str, str]]):
         try:
             result = await self.session.run(list(argv))
             return parser(result.stdout)

@@ -77,8 +77,8 @@ def validate_var(assignment: str) -> tuple[str, str]:
 
 
 #: the ASCII names of the C0 controls, 0x00-0x1f
-_C0_NAMES = ("NUL SOH STX ETX EOT ENQ ACK BEL BS TAB LF VT FF CR SO SI DLE DC1 DC2 DC3 DC4 NAK SYN ETB CAN EM "
-             "SUB ESC FS GS RS US").split()
+_C0_NAMES = ["NUL", "SOH", "STX", "ETX", "EOT", "ENQ", "ACK", "BEL", "BS", "TAB", "LF", "VT", "FF", "CR", "SO", "SI",
+             "DLE", "DC1", "DC2", "DC3", "DC4", "NAK", "SYN", "ETB", "CAN", "EM", "SUB", "ESC", "FS", "GS", "RS", "US"]
 #: invisible characters that reorder or hide text (Unicode bidirectional controls)
 _BIDI = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 
@@ -240,6 +240,8 @@ def check_size(action: ExtraAction, domain: Domain, amount: int, resources: Reso
     elif action.id in ("set-vcpu", "add-vcpu"):
         if action.id == "set-vcpu" and amount == current_vcpus:
             raise ValidationError(f"{name} already has {_vcpus(amount)}")
+        new: int | None
+        grow: int | None
         if action.id == "add-vcpu":
             new, grow = (None if current_vcpus is None else current_vcpus + amount), amount
         else:

@@ -612,7 +612,8 @@ def _vsw_row(vsw: Vsw) -> tuple[str, ...]:
 def _vds_rows(vds: Vds) -> list[tuple[str, ...]]:
     """One row per volume; like ldm, the server's name and domain only on its first row."""
     lead = (vds.name, _text(vds.ldom))
-    rows = [(*(lead if i == 0 else ("", "")), vol.vol, vol.opts, _text(vol.mpgroup), _text(vol.dev))
+    rows: list[tuple[str, ...]] = [(*(lead if i == 0 else ("", "")), vol.vol, vol.opts, _text(vol.mpgroup),
+                                    _text(vol.dev))
             for i, vol in enumerate(vds.volumes)]
     return rows or [(*lead, "", "", "", "")]
 

@@ -25,8 +25,9 @@ Pure: no I/O. Sources (shared/formats/ldm.md, cited as §N, and Oracle's guides 
 - The control domain is named ``primary`` (ldmd(8)); flag ``c`` marks it as well.
 
 `ACCEPTED` says in which state word ldm accepts each action, `CONTROL_RULES` what the control domain never
-does, `FLAG_RULES` which flags forbid an action; `why_not` reads them, most permanent reason first. Action ids are `Action.value` (start, shutdown, reboot, force-off,
-pause, unpause, wakeup) and the `ExtraAction.id`s of the LDoms extras.
+does, `FLAG_RULES` which flags forbid an action; `why_not` reads them, most permanent reason first. Action
+ids are `Action.value` (start, shutdown, reboot, force-off, pause, unpause, wakeup) and the
+`ExtraAction.id`s of the LDoms extras.
 """
 
 from __future__ import annotations

@@ -15,8 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import ParseError
-from ..model import (Bindings, ConsoleDev, Cpu, Disk, Domain, DomainState, Memory, Nic, Section,
-                     VcpuPin)
+from ..model import Bindings, ConsoleDev, Cpu, Disk, Domain, DomainState, Memory, Nic, Section, VcpuPin
 from . import states
 
 # virDomainState -> (normalised state, the word `virsh list` prints); kept for readers of this module,
@@ -360,13 +359,13 @@ def bindings_from_xml(host: str, xml: str, *, live_vcpus: int | None = None) -> 
             ))
         for tag in ("serial", "console"):
             for dev in devices.findall(tag):
-                target = dev.find("target")
-                source = dev.find("source")
-                port = target.get("port") if target is not None else None
-                ttype = target.get("type") if target is not None else None
-                path = dev.get("tty") or (source.get("path") if source is not None else None)
-                if source is not None and source.get("service"):
-                    path = f"{source.get('host', '')}:{source.get('service')}"
+                target_el = dev.find("target")
+                source_el = dev.find("source")
+                port = target_el.get("port") if target_el is not None else None
+                ttype = target_el.get("type") if target_el is not None else None
+                path = dev.get("tty") or (source_el.get("path") if source_el is not None else None)
+                if source_el is not None and source_el.get("service"):
+                    path = f"{source_el.get('host', '')}:{source_el.get('service')}"
                 consoles.append(ConsoleDev(kind=tag, type=dev.get("type", ""),
                                            target=f"{ttype or tag} {port}" if port is not None else ttype,
                                            path=path))

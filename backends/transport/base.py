@@ -275,7 +275,7 @@ class Slots:
 
     @property
     def free(self) -> int:
-        return self._sem._value  # noqa: SLF001 - read-only view for status lines and tests
+        return self._sem._value
 
     async def acquire(self, host: str, what: str) -> None:
         try:
@@ -412,7 +412,7 @@ class ChannelLineStream(LineStream):
         self._open = open_channel
         self._channel: Channel | None = None
 
-    async def __aiter__(self) -> AsyncIterator[str]:  # type: ignore[override]
+    async def __aiter__(self) -> AsyncIterator[str]:
         channel = self._channel = await self._open()
         channel.write_eof()
         try:

@@ -11,13 +11,31 @@ import pty
 import signal
 import struct
 import termios
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from ..errors import HostUnreachable
-from .base import (ChannelLineStream, pump, DEFAULT_COMMAND_CHANNELS, DEFAULT_LONG_CHANNELS, DEFAULT_OUTPUT_LIMIT, STDERR_LIMIT,
-                   BoundedReader, Channel, CommandTimeout, Forward, LineStream, OutputBudget, OutputCallback,
-                   Result, Session, Slots, argv_tuple, as_bytes, command_line)
+from .base import (
+    DEFAULT_COMMAND_CHANNELS,
+    DEFAULT_LONG_CHANNELS,
+    DEFAULT_OUTPUT_LIMIT,
+    STDERR_LIMIT,
+    BoundedReader,
+    Channel,
+    ChannelLineStream,
+    CommandTimeout,
+    Forward,
+    LineStream,
+    OutputBudget,
+    OutputCallback,
+    Result,
+    Session,
+    Slots,
+    argv_tuple,
+    as_bytes,
+    command_line,
+    pump,
+)
 
 
 class _LocalForward(Forward):
@@ -41,7 +59,7 @@ class LocalSession(Session):
         self.commands = Slots(command_channels, "command")
         self.long = Slots(long_channels, "long-lived")
         self._budget = OutputBudget(host, max(output_limit * 4, 64 * 1024 * 1024))
-        self._channels: set[_LocalChannel] = set()
+        self._channels: set[Channel] = set()
 
     @property
     def connected(self) -> bool:

@@ -20,19 +20,45 @@ import os
 import shlex
 import shutil
 import tempfile
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import asyncssh
 
-from ..errors import (AuthFailed, ConnectionLost, HostKeyChanged, HostKeyProblem, HostKeyRevoked,
-                      HostKeyUnknown, HostUnreachable, SshConfigError)
+from ..errors import (
+    AuthFailed,
+    ConnectionLost,
+    HostKeyChanged,
+    HostKeyProblem,
+    HostKeyRevoked,
+    HostKeyUnknown,
+    HostUnreachable,
+    SshConfigError,
+)
 from ..inventory import HostSpec, SshOptions
-from .base import (ChannelLineStream, pump, DEFAULT_COMMAND_CHANNELS, DEFAULT_LONG_CHANNELS, DEFAULT_OUTPUT_LIMIT, STDERR_LIMIT,
-                   BoundedReader, Channel, CommandTimeout, Forward, LineStream, OutputBudget,
-                   OutputCallback, Result, Session, Slots, argv_tuple, as_bytes, command_line)
+from .base import (
+    DEFAULT_COMMAND_CHANNELS,
+    DEFAULT_LONG_CHANNELS,
+    DEFAULT_OUTPUT_LIMIT,
+    STDERR_LIMIT,
+    BoundedReader,
+    Channel,
+    ChannelLineStream,
+    CommandTimeout,
+    Forward,
+    LineStream,
+    OutputBudget,
+    OutputCallback,
+    Result,
+    Session,
+    Slots,
+    argv_tuple,
+    as_bytes,
+    command_line,
+    pump,
+)
 
 _LINK_ERRORS = (asyncssh.ConnectionLost, asyncssh.DisconnectError, ConnectionError, BrokenPipeError, EOFError)
 DEFAULT_KNOWN_HOSTS = ("~/.ssh/known_hosts", "/etc/ssh/ssh_known_hosts")
@@ -113,7 +139,7 @@ class _SshForward(Forward):
         self._listener.close()
         try:
             await asyncio.wait_for(self._listener.wait_closed(), 2)
-        except (asyncio.TimeoutError, *_LINK_ERRORS):
+        except (TimeoutError, *_LINK_ERRORS):
             pass
         shutil.rmtree(self._tmpdir, ignore_errors=True)
 
@@ -223,7 +249,7 @@ class SshSession(Session):
             except asyncssh.HostKeyNotVerifiable as exc:
                 await self._close_hops(hops)
                 raise await self._host_key_problem(exc, known, hops[-1] if hops else None) from None
-            except BaseException as exc:
+            except BaseException as exc:  # noqa: BLE001 - translated and raised again
                 await self._close_hops(hops)
                 raise self._translate_connect_error(exc, self._where()) from None
             self._conn, self._client, self._hops = conn, client, hops
@@ -269,7 +295,7 @@ class SshSession(Session):
                 problem = await self._jump_key_problem(exc, host, options, known, hops[-1] if hops else None)
                 await self._close_hops(hops)
                 raise problem from None
-            except BaseException as exc:
+            except BaseException as exc:  # noqa: BLE001 - translated and raised again
                 await self._close_hops(hops)
                 raise self._translate_connect_error(exc, f"jump host {host} (ProxyJump for {self._where()})") \
                     from None
@@ -309,7 +335,7 @@ class SshSession(Session):
             conn.close()
             try:
                 await asyncio.wait_for(conn.wait_closed(), 2)
-            except (asyncio.TimeoutError, *_LINK_ERRORS):
+            except (TimeoutError, *_LINK_ERRORS):
                 pass
         await self._close_hops(hops)
 
@@ -329,7 +355,7 @@ class SshSession(Session):
         try:
             return await asyncio.wait_for(asyncssh.get_server_host_key(host, port or (), **kw),
                                           self._connect_timeout)
-        except (OSError, asyncssh.Error, asyncio.TimeoutError, ValueError):
+        except (TimeoutError, OSError, asyncssh.Error, ValueError):
             return None
 
     @staticmethod
@@ -348,9 +374,9 @@ class SshSession(Session):
         trusted, revoked = self._matching(known, options.host_key_alias or options.host, options.port)
         pattern = self.known_hosts_pattern()
         fingerprint = key.get_fingerprint("sha256") if key is not None else None
-        details = dict(host=self.host, address=self.spec.address, port=options.port or 22,
-                       fingerprint=fingerprint, known_hosts=known.writable, pattern=pattern,
-                       known_fingerprints=tuple(k.get_fingerprint("sha256") for k in trusted))
+        details: dict[str, Any] = dict(host=self.host, address=self.spec.address, port=options.port or 22,
+                                       fingerprint=fingerprint, known_hosts=known.writable, pattern=pattern,
+                                       known_fingerprints=tuple(k.get_fingerprint("sha256") for k in trusted))
         reason = exc.reason or "host key not trusted"
         note = f" ({known.note})" if known.note else ""
         if key is None:
@@ -362,7 +388,7 @@ class SshSession(Session):
                 f"{self._where()}: the host key {fingerprint} is marked @revoked in {', '.join(known.files)}; "
                 "hvdeck will not connect with it", key_line=None, **details)
         if trusted and not any(k.public_data == key.public_data for k in trusted):
-            known_fps = ", ".join(details["known_fingerprints"])  # type: ignore[arg-type]
+            known_fps = ", ".join(details["known_fingerprints"])
             return HostKeyChanged(
                 f"{self._where()}: the host key does NOT match known_hosts: the host offered {fingerprint}, "
                 f"known_hosts has {known_fps}. Someone may be intercepting the connection; if the host was "

@@ -452,7 +452,7 @@ def _json_nic(nic: dict[str, Any], index: int) -> Nic:
 
 def _json_sections(domid: int | None, c_info: dict[str, Any], b_info: dict[str, Any],
                    config: dict[str, Any]) -> tuple[Section, ...]:
-    pv = b_info.get("type.pv") if isinstance(b_info.get("type.pv"), dict) else {}
+    pv: dict[str, Any] = b_info["type.pv"] if isinstance(b_info.get("type.pv"), dict) else {}
     info: list[tuple[str, str]] = [("domid", "-" if domid is None else str(domid))]
     for key, value in (("uuid", c_info.get("uuid")), ("type", c_info.get("type")),
                        ("bootloader", b_info.get("bootloader") or pv.get("bootloader")),
@@ -574,7 +574,7 @@ def parse_block_list(text: str) -> tuple[Vbd, ...]:
         if len(tokens) != 7:
             raise _error(source, "expected Vdev BE handle state evt-ch ring-ref BE-path", line_no, line)
         numbers = [_signed(token, name, source, line_no, line) for token, name in zip(tokens[:6], _BLOCK_HEAD)]
-        rows.append(Vbd(*numbers[:6], backend_path=tokens[6]))
+        rows.append(Vbd(*numbers[:6], backend_path=tokens[6]))  # type: ignore[misc, arg-type]  # six ints, by position
     return tuple(rows)
 
 

@@ -224,7 +224,7 @@ class _Layout:
     """How to read rows under one header: the columns after NAME, one regex over them (single-space joined,
     so it cannot backtrack), their converters, and where each lands among XentopRow's fields."""
 
-    __slots__ = ("columns", "name_width", "fields", "count", "maxmem", "regex", "converters", "slots", "full")
+    __slots__ = ("columns", "converters", "count", "fields", "full", "maxmem", "name_width", "regex", "slots")
 
     def __init__(self, columns: tuple[str, ...], name_width: int) -> None:
         self.columns = columns
@@ -240,7 +240,7 @@ class _Layout:
 
 
 class _RowBuilder:
-    __slots__ = ("values", "name", "line_no", "vcpus", "nets", "vbds", "tmem")
+    __slots__ = ("line_no", "name", "nets", "tmem", "values", "vbds", "vcpus")
 
     def __init__(self, values: list[Any], name: str, line_no: int) -> None:
         self.values = values  # XentopRow's column fields, state .. ssid
@@ -253,7 +253,7 @@ class _RowBuilder:
 
 
 class _FrameBuilder:
-    __slots__ = ("layout", "line_no", "rows", "summary_lines", "pcpus", "bytes", "sub", "pcpu_table")
+    __slots__ = ("bytes", "layout", "line_no", "pcpu_table", "pcpus", "rows", "sub", "summary_lines")
 
     def __init__(self, line_no: int) -> None:
         self.layout: _Layout | None = None
@@ -492,7 +492,7 @@ class XentopStream:
             pct = values[2]
             if first or name not in previous or cpu < previous[name]:
                 pct = None
-            rows.append(XentopRow(name, truncating and len(name) >= 10, values[0], cpu, pct, *values[3:],
+            rows.append(XentopRow(name, truncating and len(name) >= 10, values[0], cpu, pct, *values[3:],  # type: ignore[call-arg]
                                   builder.line_no, tuple(builder.vcpus), tuple(builder.nets), tuple(builder.vbds),
                                   builder.tmem))
         self._previous = current
@@ -522,7 +522,7 @@ def _summary(lines: list[re.Match[str]]) -> XentopSummary | None:
         return None
     top, doms = lines[0], lines[1]
     mem = [int(value) for value in lines[2].groups()] if len(lines) > 2 else [None] * 5
-    return XentopSummary(top.group(1), top.group(2).strip(), *(int(value) for value in doms.groups()),
+    return XentopSummary(top.group(1), top.group(2).strip(), *(int(value) for value in doms.groups()),  # type: ignore[misc]
                          mem_total_kib=mem[0], mem_used_kib=mem[1], mem_free_kib=mem[2], cpus=mem[3], mhz=mem[4])
 
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from ..libvirt.parse import STATE_MAP as VIRSH_STATE_MAP
 from ..model import Domain, DomainState
-from .parse import KIB, _UINT, _UUID, _content, _dom0_extra, _error
+from .parse import _UINT, _UUID, KIB, _content, _dom0_extra, _error
 
 # --- virsh on an xVM dom0 (libvirt.md §2.1, §2.2) ---------------------------------------------------------
 

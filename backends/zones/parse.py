@@ -433,6 +433,7 @@ def parse_zonecfg(text: str) -> ZoneConfig:
             pair = _ADD_PROPERTY.fullmatch(rest.strip(_BLANKS))
             if pair is None:
                 raise _error("expected add NAME VALUE inside a resource", line_no, line, source="zonecfg")
+            assert current is not None  # `add` is only accepted inside a resource (checked above)
             current[2].append((pair.group(1), unquote(pair.group(2), line_no, line)))
         elif verb == "end":
             if current is None:

@@ -31,10 +31,10 @@ class ShellHost(Backend):
                                                      f"[ -e {self.spec.tags[0]}/hang ] && sleep 30; true"])
         return (Domain(self.spec.name, "vm1", DomainState.RUNNING, result.stdout.strip()),)
 
-    async def bindings(self, domain):  # noqa: ANN001
+    async def bindings(self, domain):
         raise NotImplementedError
 
-    def _plan_action(self, action, domain):  # noqa: ANN001
+    def _plan_action(self, action, domain):
         raise NotImplementedError
 
 
@@ -44,7 +44,7 @@ async def _fleet(ssh_server, ssh_world, tmp_path: Path, **kw) -> tuple[Fleet, ob
     (tmp_path / "state").write_text("running\n")
     spec = ssh_world.spec(server, kind="ldoms", tags=(str(tmp_path),))
 
-    async def backend_factory(spec, session):  # noqa: ANN001
+    async def backend_factory(spec, session):
         return ShellHost(spec, session)
 
     return Fleet(Inventory((spec,), ssh_world.options()), backend_factory=backend_factory, **kw), server

@@ -61,7 +61,7 @@ async def test_probe_bindings_and_host_detail_from_replayed_output(replay_path: 
     # the replayed list-bindings -p (RECONSTRUCTED §3.5) names ldg1's vdisk on ldg1-boot@primary-vds0
     vds = detail["VDS"]
     assert vds.columns[-1] == "USED BY"
-    assert ("ldg1-boot", "ldg1/vdisk0") == (vds.rows[0][vds.columns.index("VOLUME")], vds.rows[0][-1])
+    assert (vds.rows[0][vds.columns.index("VOLUME")], vds.rows[0][-1]) == ("ldg1-boot", "ldg1/vdisk0")
     assert detail["VCC"].rows[0][:3] == ("primary-vcc0", "primary", "5000-5100")
     assert "FREE" in detail and "MEMORY" in detail
     assert "NOT AVAILABLE" not in detail

@@ -10,13 +10,13 @@ import pytest
 from hvdeck.backends.audit import AuditLog
 from hvdeck.backends.base import Action
 from hvdeck.backends.errors import Unsupported
-from hvdeck.backends.store import Store
 from hvdeck.backends.fleet import Fleet
 from hvdeck.backends.inventory import HostSpec, Inventory
 from hvdeck.backends.libvirt.backend import LibvirtBackend
 from hvdeck.backends.model import DomainState, HostStatus
 from hvdeck.backends.plan import Executor
 from hvdeck.backends.sim.demo import demo_inventory
+from hvdeck.backends.store import Store
 from hvdeck.backends.transport.local import LocalSession
 
 from ..conftest import demo_xml

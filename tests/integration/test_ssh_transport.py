@@ -9,8 +9,14 @@ from pathlib import Path
 import asyncssh
 import pytest
 
-from hvdeck.backends.errors import (AuthFailed, ConnectionLost, HostKeyChanged, HostKeyProblem, HostKeyUnknown,
-                                    HostUnreachable)
+from hvdeck.backends.errors import (
+    AuthFailed,
+    ConnectionLost,
+    HostKeyChanged,
+    HostKeyProblem,
+    HostKeyUnknown,
+    HostUnreachable,
+)
 from hvdeck.backends.sim.sshserver import Reply
 from hvdeck.backends.transport.ssh import SshSession, trust_host_key
 

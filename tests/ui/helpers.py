@@ -64,10 +64,9 @@ def plain(widget: object) -> str:
     import io
 
     from rich.console import Console
-
     from rich.text import Text
 
-    content = getattr(widget, "content")
+    content = widget.content
     if isinstance(content, str):
         return content
     if isinstance(content, Text):

@@ -20,8 +20,7 @@ from hvdeck.tui.screens.host_key import HostKeyScreen
 from hvdeck.tui.screens.plan import PlanScreen
 
 from ..conftest import echo_handler
-from .helpers import (SIZE, click_when_shown, fleet_loaded, highlight, make_app, plain, screen_lines, table,
-                      wait_for)
+from .helpers import SIZE, click_when_shown, fleet_loaded, highlight, make_app, plain, screen_lines, table, wait_for
 
 
 @pytest.fixture

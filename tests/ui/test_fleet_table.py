@@ -22,7 +22,7 @@ class TableApp(App[None]):
 
 def _domain(rng: random.Random, host: str, i: int) -> Domain:
     state = rng.choice(STATES)
-    maybe = lambda v: None if rng.random() < 0.3 else v  # noqa: E731
+    maybe = lambda v: None if rng.random() < 0.3 else v
     return Domain(host=host, name=f"d{rng.randrange(50):02d}-{i}", state=state, native_state=state.value,
                   id=maybe(rng.randrange(100)), uuid=f"{host}-{i}", vcpus=maybe(rng.choice([1, 2, 4])),
                   memory_bytes=maybe(rng.choice([1, 2, 4]) * 2**30), cpu_percent=maybe(round(rng.random() * 100, 1)),
@@ -32,7 +32,7 @@ def _domain(rng: random.Random, host: str, i: int) -> Domain:
 def _reference(domains: list[Domain], column: str, reverse: bool, text: str) -> list[str]:
     spec = next(c for c in COLUMNS if c.key == column)
     rank = {h: i for i, h in enumerate(HOSTS)}
-    tie = lambda d: (rank[d.host], d.name.lower())  # noqa: E731
+    tie = lambda d: (rank[d.host], d.name.lower())
     if column == "host":
         ordered = sorted(domains, key=tie, reverse=reverse)
     else:
@@ -86,7 +86,7 @@ async def test_cursor_follows_its_domain_and_group_lines_are_skipped():
     async with app.run_test(size=(150, 30)) as pilot:
         table = app.query_one(FleetTable)
         table.set_hosts(["a", "b"])
-        mk = lambda h, n, cpu: Domain(host=h, name=n, state=DomainState.RUNNING, native_state="running",  # noqa: E731
+        mk = lambda h, n, cpu: Domain(host=h, name=n, state=DomainState.RUNNING, native_state="running",
                                       cpu_percent=cpu)
         table.set_host_domains("a", [mk("a", "x", 10.0), mk("a", "y", 20.0)])
         table.set_host_domains("b", [mk("b", "z", 30.0)])

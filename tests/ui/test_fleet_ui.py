@@ -16,7 +16,18 @@ from hvdeck.tui.screens.plan import PlanScreen
 from hvdeck.widgets.bindings_view import BindingsView
 
 from ..conftest import echo_handler
-from .helpers import SIZE, click_when_shown, fleet_loaded, highlight, make_app, names, plain, read_only_demo, table, wait_for
+from .helpers import (
+    SIZE,
+    click_when_shown,
+    fleet_loaded,
+    highlight,
+    make_app,
+    names,
+    plain,
+    read_only_demo,
+    table,
+    wait_for,
+)
 
 
 async def test_fleet_table_shows_every_domain_of_every_host(tmp_path: Path):

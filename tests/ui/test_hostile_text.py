@@ -231,7 +231,7 @@ async def test_domain_host_and_menu_screens_show_injected_text(tmp_path: Path):
             await pilot.press("enter")
             assert isinstance(app.screen, DomainScreen)
             view = app.screen.query_one(BindingsView)
-            await wait_for(pilot, lambda: "cannot read the bindings" in plain(view.children[0]))
+            await wait_for(pilot, lambda view=view: "cannot read the bindings" in plain(view.children[0]))
             await pilot.pause()
             text = _assert_clean(app)
             assert f"evil[/] / {shown}   running ([/]running^[]52;c;ZWNobw==^G)" in text

@@ -24,7 +24,6 @@ from hvdeck.widgets.bindings_view import BindingsView
 
 from .helpers import highlight, make_app, wait_for
 
-
 FIXED = Path("/tmp/hvdeck-snapshots")  # the test-driver URI is shown in plans: keep it the same everywhere
 
 

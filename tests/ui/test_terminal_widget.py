@@ -234,7 +234,7 @@ async def test_resized_follows_the_widget() -> None:
 
 async def test_feed_queues_and_the_widget_catches_up() -> None:
     app = TermApp()
-    async with app.run_test(size=(80, 24)) as pilot:
+    async with app.run_test(size=(80, 24)):
         term = app.query_one(Terminal)
         data = b"".join(b"\x1b[3%dmline %d\x1b[m\r\n" % (i % 8, i) for i in range(100_000))
         term.feed(data)

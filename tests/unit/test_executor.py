@@ -11,8 +11,17 @@ from pathlib import Path
 import pytest
 
 from hvdeck.backends.audit import AuditLog
-from hvdeck.backends.plan import (Check, Executor, Operation, Plan, Progress, ProgressInfo, Step, StepOutput,
-                                  StepProgress)
+from hvdeck.backends.plan import (
+    Check,
+    Executor,
+    Operation,
+    Plan,
+    Progress,
+    ProgressInfo,
+    Step,
+    StepOutput,
+    StepProgress,
+)
 from hvdeck.backends.transport.ssh import SshSession
 
 from ..conftest import echo_handler, exec_process_handler

@@ -10,8 +10,7 @@ import pytest
 from hvdeck.backends.base import Action
 from hvdeck.backends.errors import ValidationError
 from hvdeck.backends.ldoms import commands, parse
-from hvdeck.backends.ldoms.commands import (ADD_VCPU, REMOVE_VCPU, SET_MEMORY, SET_VAR, SET_VCPU, Resources,
-                                            extra_plan)
+from hvdeck.backends.ldoms.commands import ADD_VCPU, REMOVE_VCPU, SET_MEMORY, SET_VAR, SET_VCPU, Resources, extra_plan
 from hvdeck.backends.model import Domain, DomainState
 
 G, M = 2**30, 2**20

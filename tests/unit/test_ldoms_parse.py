@@ -12,10 +12,21 @@ import pytest
 
 from hvdeck.backends.errors import ParseError
 from hvdeck.backends.ldoms import parse
-from hvdeck.backends.ldoms.parse import (Constraints, Core, Devices, LdmVersion, LongListing, MemoryBlock,
-                                         Services, Strand, Vcc, Vds, VdsVolume, Vsw)
-from hvdeck.backends.model import (Bindings, ConsoleDev, Cpu, Disk, Domain, DomainState, Memory, Nic, Section,
-                                   VcpuPin)
+from hvdeck.backends.ldoms.parse import (
+    Constraints,
+    Core,
+    Devices,
+    LdmVersion,
+    LongListing,
+    MemoryBlock,
+    Services,
+    Strand,
+    Vcc,
+    Vds,
+    VdsVolume,
+    Vsw,
+)
+from hvdeck.backends.model import Bindings, ConsoleDev, Cpu, Disk, Domain, DomainState, Memory, Nic, Section, VcpuPin
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "ldm"
 REPLAY = FIXTURES / "replay"

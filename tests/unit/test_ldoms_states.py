@@ -88,7 +88,7 @@ CONTROLS = {
 @pytest.mark.parametrize("context", list(CONTROLS))
 def test_every_state_flag_and_action(columns: int, context: str):
     control = CONTROLS[context]
-    control_delayed = control is not None and "d" == control.flags[2]
+    control_delayed = control is not None and control.flags[2] == "d"
     checked = 0
     for state, flags in itertools.product(STATE_WORDS, every_flags(columns)):
         flag_words = words(flags)

@@ -9,7 +9,7 @@ import pytest
 
 from hvdeck.backends.base import Action
 from hvdeck.backends.errors import Unsupported, ValidationError
-from hvdeck.backends.model import Domain, DomainState
+from hvdeck.backends.model import Domain
 from hvdeck.backends.zones import commands as c
 from hvdeck.backends.zones import parse
 from hvdeck.backends.zones.commands import NewNet, NewZone

@@ -15,7 +15,7 @@ from hvdeck.backends.errors import ParseError, ValidationError
 from hvdeck.backends.model import Bindings, Domain, DomainState
 from hvdeck.backends.zones import commands, parse
 from hvdeck.backends.zones.commands import NewNet, NewZone
-from hvdeck.backends.zones.parse import Layout, Uname, ZoneConfig, ZoneadmErrors, ZoneEntry
+from hvdeck.backends.zones.parse import Layout, Uname, ZoneadmErrors, ZoneConfig, ZoneEntry
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "zones"
 SAMPLES = sorted(path.read_text() for path in [*FIXTURES.glob("*.txt"),

@@ -16,7 +16,6 @@ from textual.widgets import Button, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
 from hvdeck.backends.base import ExtraAction
-from hvdeck.widgets import format as fmt
 from hvdeck.backends.errors import HvdeckError
 from hvdeck.backends.plan import Plan
 from hvdeck.widgets.format import visible

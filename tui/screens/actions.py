@@ -7,6 +7,8 @@ from textual.binding import Binding
 from hvdeck.backends.base import Action
 from hvdeck.backends.model import Domain
 
+from .base import UsesApp
+
 #: key, action, footer label. The same keys on the fleet and the domain screens.
 ACTION_KEYS: tuple[tuple[str, Action, str], ...] = (
     ("s", Action.START, "Start"),
@@ -30,14 +32,14 @@ ACTION_BINDINGS = [
 ]
 
 
-class DomainActions:
+class DomainActions(UsesApp):
     """Mixin for screens: ``current_domain()`` names the target, the keys above act on it."""
 
     def current_domain(self) -> Domain | None:
         raise NotImplementedError
 
     def action_lifecycle(self, name: str) -> None:
-        self.app.request_action(self.current_domain(), Action(name))  # type: ignore[attr-defined]
+        self.hvdeck.request_action(self.current_domain(), Action(name))
 
     def action_actions(self) -> None:
-        self.app.open_action_menu(self.current_domain())  # type: ignore[attr-defined]
+        self.hvdeck.open_action_menu(self.current_domain())

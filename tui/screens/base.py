@@ -12,19 +12,19 @@ before any widget or binding sees the key; Escape is always accepted (it only ca
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, ClassVar, cast
 
 from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.screen import ModalScreen, Screen, ScreenResultType
 from textual.containers import HorizontalGroup
+from textual.screen import ModalScreen, Screen, ScreenResultType
 from textual.widgets import Footer
 from textual.widgets._footer import FooterKey
 from textual.worker import Worker, WorkerState
 
 if TYPE_CHECKING:
-    from textual.widget import Widget
+    from ..app import HvdeckApp
 
 #: seconds after a dialog's first paint during which keys are still taken as typed before it was seen
 KEY_GUARD_S = 0.03
@@ -57,7 +57,7 @@ class HvdeckFooter(Footer):
         self.compact = event.size.width < self.COMPACT_BELOW
 
     def compose(self) -> ComposeResult:
-        pinned: list[Widget] = []
+        pinned: list[FooterKey] = []
         for widget in super().compose():
             if isinstance(widget, FooterKey) and (widget.action in PINNED_ACTIONS
                                                   or widget.has_class("-command-palette")):
@@ -67,11 +67,21 @@ class HvdeckFooter(Footer):
         if pinned:
             # one docked group: widgets docked to the same edge one by one would overlap
             # the palette key, Help, then Quit at the edge
-            pinned.sort(key=lambda w: (not w.has_class("-command-palette"), w.action in ("quit", "app.quit")))
+            pinned.sort(key=lambda w: (not w.has_class("-command-palette"),
+                                      w.action in ("quit", "app.quit")))
             yield HorizontalGroup(*pinned, classes="-pinned")
 
 
-class WorkerErrors:
+class UsesApp:
+    """Mixin: ``self.hvdeck`` is the running `HvdeckApp`, typed — the facade screens use (its public
+    methods and the store), instead of ``self.app``, which Textual types as any App."""
+
+    @property
+    def hvdeck(self) -> HvdeckApp:
+        return cast("HvdeckApp", self.app)  # type: ignore[attr-defined]
+
+
+class WorkerErrors(UsesApp):
     """Mixin for screens: a worker of this screen that fails goes to the app's one handler
     (`HvdeckApp.worker_failed`), which calls `worker_failed` here and tells the user.
 
@@ -82,7 +92,7 @@ class WorkerErrors:
         # the underscore name is Textual's naming-convention handler, called for every class of the MRO
         # (an @on handler in a mixin would not be registered): a screen's own on_worker_state_changed runs too
         if event.state is WorkerState.ERROR:
-            self.app.worker_failed(self, event.worker)  # type: ignore[attr-defined]
+            self.hvdeck.worker_failed(self, event.worker)  # type: ignore[arg-type]
 
     def worker_failed(self, worker: Worker, text: str) -> bool:
         return False

@@ -10,8 +10,8 @@ from textual.containers import Horizontal
 from textual.widgets import Static
 from textual.worker import Worker, WorkerState
 
-from hvdeck.backends.store import DomainHistory
 from hvdeck.backends.model import Bindings, Domain, HostSnapshot, HostStatus
+from hvdeck.backends.store import DomainHistory
 from hvdeck.widgets import format as fmt
 from hvdeck.widgets.bindings_view import BindingsView
 
@@ -100,10 +100,10 @@ class DomainScreen(DomainActions, HvdeckScreen):
         yield HvdeckFooter()
 
     def current_domain(self) -> Domain | None:
-        return self.app.domain(self.key)
+        return self.hvdeck.domain(self.key)
 
     def on_mount(self) -> None:
-        self.app.fleet_changed.subscribe(self, self._on_fleet_changed)
+        self.hvdeck.fleet_changed.subscribe(self, self._on_fleet_changed)
         self._show_domain()
         self.query_one(BindingsView).show_message("reading bindings…")
         self.action_reload()
@@ -130,15 +130,15 @@ class DomainScreen(DomainActions, HvdeckScreen):
                 fmt.host_text(f"{self.key.replace(chr(31), ' / ')} is gone from its host", style="bold red"))
             return
         self._state = domain.native_state
-        snapshot = self.app.snapshots.get(domain.host)
+        snapshot = self.hvdeck.snapshots.get(domain.host)
         stale = snapshot is not None and snapshot.status is not HostStatus.UP
         self.set_class(stale, "-stale")
         title = title_text(domain)
         if stale:  # the state and its colour are from the last good poll, not live
-            title.stylize(f"italic not dim {self.app.get_css_variables().get('stale', '')}".strip())
+            title.stylize(f"italic not dim {self.hvdeck.get_css_variables().get('stale', '')}".strip())
         self.query_one("#domain-title", Static).update(title)
         self.query_one("#domain-summary", Static).update(summary_text(domain))
-        history = self.app.store.history(self.key)
+        history = self.hvdeck.store.history(self.key)
         self.query_one("#domain-history", Static).update(Text("\n".join(history_lines(domain, history))))
         self._show_notice()
 
@@ -147,11 +147,11 @@ class DomainScreen(DomainActions, HvdeckScreen):
         failure to read the bindings."""
         domain = self.current_domain()
         lines: list[str] = []
-        reason = self.app.host_reason(domain.host) if domain is not None else None
+        reason = self.hvdeck.host_reason(domain.host) if domain is not None else None
         if reason is not None:
-            snapshot = self.app.snapshots.get(domain.host) if domain is not None else None
+            snapshot = self.hvdeck.snapshots.get(domain.host) if domain is not None else None
             if snapshot is not None and snapshot.status is not HostStatus.UP and snapshot.last_ok is not None:
-                lines.append(f"Not live: data from {fmt.age(self.app.clock() - snapshot.last_ok)} ago.")
+                lines.append(f"Not live: data from {fmt.age(self.hvdeck.clock() - snapshot.last_ok)} ago.")
             lines.append(f"Actions unavailable: {reason}")
         if self._bindings_error is not None:
             lines.append(f"Cannot read the bindings again: {self._bindings_error}")
@@ -167,7 +167,7 @@ class DomainScreen(DomainActions, HvdeckScreen):
 
     @work(group="bindings", exclusive=True, exit_on_error=False)
     async def _load(self, domain: Domain) -> Bindings:
-        return await self.app.load_bindings(domain)
+        return await self.hvdeck.load_bindings(domain)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.worker.group == "bindings" and event.state is WorkerState.SUCCESS \

@@ -12,7 +12,7 @@ from textual.widgets import Input, Static
 
 from hvdeck.backends.model import Domain, HostSnapshot, HostStatus
 from hvdeck.widgets import format as fmt
-from hvdeck.widgets.fleet_table import COLUMNS, COLUMN_KEYS, FleetTable
+from hvdeck.widgets.fleet_table import COLUMN_KEYS, COLUMNS, FleetTable
 from hvdeck.widgets.host_strip import HostStrip
 
 from .actions import ACTION_BINDINGS, DomainActions
@@ -62,12 +62,12 @@ class FleetScreen(DomainActions, HvdeckScreen):
         return self.query_one(FleetTable)
 
     def on_mount(self) -> None:
-        self.table.set_hosts(self.app.host_names)
-        self.table.set_history_source(self.app.store.cpu)
-        self.table.set_host_tags({spec.name: spec.tags for spec in self.app.inventory.hosts})
+        self.table.set_hosts(self.hvdeck.host_names)
+        self.table.set_history_source(self.hvdeck.store.cpu)
+        self.table.set_host_tags({spec.name: spec.tags for spec in self.hvdeck.inventory.hosts})
         self.table.focus()
-        self.refresh_from(self.app.snapshots.values())
-        self.app.fleet_changed.subscribe(self, self._on_fleet_changed)
+        self.refresh_from(self.hvdeck.snapshots.values())
+        self.hvdeck.fleet_changed.subscribe(self, self._on_fleet_changed)
         self.set_interval(1.0, self._tick)
 
     # -- data ---------------------------------------------------------------------------------------
@@ -101,7 +101,7 @@ class FleetScreen(DomainActions, HvdeckScreen):
 
     def _tick(self) -> None:
         self._tick_pending = False
-        self.query_one(HostStrip).show(self.app.snapshots.values(), self.app.clock())
+        self.query_one(HostStrip).show(self.hvdeck.snapshots.values(), self.hvdeck.clock())
         self._update_status()
 
     def _update_status(self) -> None:
@@ -118,7 +118,7 @@ class FleetScreen(DomainActions, HvdeckScreen):
             text.append(fmt.visible(table.filter_text))
         if table.filter_error:
             text.append(f" · {table.filter_error}", style="bold")
-        problems = [s for s in self.app.snapshots.values() if s.status in (HostStatus.ERROR, HostStatus.DOWN)]
+        problems = [s for s in self.hvdeck.snapshots.values() if s.status in (HostStatus.ERROR, HostStatus.DOWN)]
         if problems:
             first = problems[0]
             text.append(f" · {fmt.visible(first.host)}: {fmt.visible(first.error or first.status.value)}")
@@ -155,7 +155,7 @@ class FleetScreen(DomainActions, HvdeckScreen):
 
     @on(FleetTable.Selected)
     def _open(self, event: FleetTable.Selected) -> None:
-        self.app.open_domain(event.key)
+        self.hvdeck.open_domain(event.key)
 
     # -- filter, sort, group -----------------------------------------------------------------------
 
@@ -218,7 +218,7 @@ class FleetScreen(DomainActions, HvdeckScreen):
     def action_host(self) -> None:
         domain = self.table.cursor_domain
         if domain is not None:
-            self.app.open_host(domain.host)
+            self.hvdeck.open_host(domain.host)
 
     def action_refresh_all(self) -> None:
-        self.app.refresh_hosts()
+        self.hvdeck.refresh_hosts()

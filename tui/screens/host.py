@@ -75,14 +75,14 @@ class HostScreen(HvdeckScreen):
         yield HvdeckFooter()
 
     def on_mount(self) -> None:
-        self.app.fleet_changed.subscribe(self, self._on_fleet_changed)
+        self.hvdeck.fleet_changed.subscribe(self, self._on_fleet_changed)
         self._show_head()
         self.query_one(BindingsView).show_message("reading the host's services and resources…")
         self.action_reload()
         self.set_interval(1.0, self._tick)
 
     def _tick(self) -> None:
-        snapshot = self.app.snapshots.get(self.host)
+        snapshot = self.hvdeck.snapshots.get(self.host)
         if snapshot is not None and snapshot.status is not HostStatus.UP:  # the age of the data grows
             self._show_head()
 
@@ -92,24 +92,24 @@ class HostScreen(HvdeckScreen):
             self.refresh_bindings()  # the trust key comes and goes with the host's key problem
 
     def _show_head(self) -> None:
-        snapshot = self.app.snapshots.get(self.host)
+        snapshot = self.hvdeck.snapshots.get(self.host)
         if snapshot is not None:
-            self.query_one("#host-head", Static).update(host_text(snapshot, self.app.clock()))
+            self.query_one("#host-head", Static).update(host_text(snapshot, self.hvdeck.clock()))
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "trust":
-            return self.host in self.app.untrusted_hosts()
+            return self.host in self.hvdeck.untrusted_hosts()
         return True
 
     def action_trust(self) -> None:
-        self.app.ask_host_key(self.host)
+        self.hvdeck.ask_host_key(self.host)
 
     def action_reload(self) -> None:
         self._load()
 
     @work(group="host-detail", exclusive=True, exit_on_error=False)
     async def _load(self) -> tuple[Section, ...]:
-        return await self.app.load_host_detail(self.host)
+        return await self.hvdeck.load_host_detail(self.host)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.worker.group == "host-detail" and event.state is WorkerState.SUCCESS:

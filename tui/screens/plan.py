@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from typing import Protocol
-
 from shlex import join
+from typing import Protocol
 
 from rich.console import Group
 from rich.text import Text
@@ -170,7 +169,7 @@ class PlanScreen(GuardedModal[PlanResult | None]):
             return
         plan = undo_plan(self.result)
         if plan is not None:
-            self.app.push_screen(PlanScreen(plan, self.runner))
+            self.hvdeck.push_screen(PlanScreen(plan, self.runner))
 
     def action_run(self) -> None:
         run = self.query_one("#plan-run", Button)
