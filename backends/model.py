@@ -65,6 +65,10 @@ class Domain:
     extra: tuple[tuple[str, str], ...] = ()
     #: a backend's own handle on the domain, opaque to everything else (a Xen guest's config file path)
     handle: str | None = None
+    #: the hypervisor's own state flags as it prints them (LDoms FLAGS ``-n-cv-``), shown after the native
+    #: state; ``flags_meaning`` spells them out (``normal, control, vio-service``)
+    flags: str | None = None
+    flags_meaning: str = ""
 
     @property
     def key(self) -> str:
@@ -190,6 +194,9 @@ class Section:
     title: str
     columns: tuple[str, ...]
     rows: tuple[tuple[str, ...], ...]
+    #: common sections this one says more than (shown instead of them): LDoms' VCPU (VID/PID/CID) replaces
+    #: the generic "pinning"; a section titled like a common one (MEMORY, NETWORK) replaces it anyway
+    replaces: tuple[str, ...] = field(default=(), compare=False)
 
 
 @dataclass(frozen=True, slots=True)

@@ -79,8 +79,7 @@ def sections(b: Bindings) -> list[tuple[str, RenderableType]]:
     out.append(("console", section("CONSOLE", ("DEVICE", "TYPE", "TARGET", "PATH"), [
         (c.kind, c.type or "-", c.target or "-", c.path or "-") for c in b.consoles])))
     overridden = {t.lower().replace(" ", "-") for t in native}
-    if "vcpu" in overridden:  # a native per-vCPU table (LDoms VID/PID/CID) says more than the pinning
-        overridden.add("pinning")
+    overridden.update(r for extra in b.extra for r in extra.replaces)
     out = [(sid, r) for sid, r in out if sid not in overridden]
     out += tables(b.extra)
     return out

@@ -94,7 +94,7 @@ def _sum(a: float | None, b: float | None) -> float | None:
 
 def flags(domain: Domain) -> str | None:
     """The domain's flags as its host prints them (LDoms ``-n-cv-``), if it has any."""
-    return next((value for label, value in domain.extra if label == "flags"), None)
+    return domain.flags
 
 
 def native(domain: Domain) -> str:

@@ -165,9 +165,9 @@ def _control(host: HostSnapshot | None) -> states.DomainFacts | None:
 
 def _with_meaning(domain: Domain) -> Domain:
     """Spell the FLAGS out for the screens: ``-n-cv-`` means normal, control, vio-service."""
-    flags = dict(domain.extra).get("flags")
-    words = parse.decode_flags(flags) if flags else ()
-    return replace(domain, extra=domain.extra + (("meaning", ", ".join(words)),)) if words else domain
+    if not domain.flags:
+        return domain
+    return replace(domain, flags_meaning=", ".join(parse.decode_flags(domain.flags)))
 
 
 def _with_users(section: Section, users: dict[str, str]) -> Section:

@@ -174,7 +174,7 @@ EXTRA_ACTIONS = (BIND, UNBIND, REMOVE, SET_VCPU, ADD_VCPU, REMOVE_VCPU, SET_MEMO
 
 def facts(domain: Domain) -> states.DomainFacts:
     """The domain as the state table reads it: name, ldm's state word and FLAGS."""
-    return states.DomainFacts(domain.name, domain.native_state, dict(domain.extra).get("flags", ""))
+    return states.DomainFacts(domain.name, domain.native_state, domain.flags or "")
 
 
 def why_not_extra(action: ExtraAction, domain: Domain, control: states.DomainFacts | None = None) -> str | None:

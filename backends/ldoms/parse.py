@@ -280,7 +280,7 @@ def _domain(host: str, record: Record, *, mem: Callable[[str], int | None],
     inactive domains have empty util= and uptime= (§3.2): unknown, not zero."""
     state = record.attrs.get("state", "")
     flags = record.attrs.get("flags")
-    extra: tuple[tuple[str, str], ...] = (("flags", flags),) if flags is not None else ()
+    extra: tuple[tuple[str, str], ...] = ()
     if record.convert("norm_util", _as_percent, "a percentage") is not None:
         extra += (("norm", record.attrs["norm_util"].rstrip("%")),)
     return Domain(
@@ -295,6 +295,7 @@ def _domain(host: str, record: Record, *, mem: Callable[[str], int | None],
         uptime_s=record.convert("uptime", uptime, "an uptime"),
         console=record.text("cons"),
         extra=extra,
+        flags=flags,
     )
 
 
@@ -487,7 +488,8 @@ def _table(title: str, columns: tuple[tuple[str, str], ...], always: tuple[str, 
     unknown = dict.fromkeys(key for row in rows for key in row if key not in known)
     shown += [(key.upper(), key) for key in unknown]
     return Section(title, tuple(header for header, _ in shown),
-                   tuple(tuple(_cell(key, row.get(key, "")) for _, key in shown) for row in rows))
+                   tuple(tuple(_cell(key, row.get(key, "")) for _, key in shown) for row in rows),
+                   replaces=("pinning",) if title == "VCPU" else ())
 
 
 def _cell(key: str, value: str) -> str:

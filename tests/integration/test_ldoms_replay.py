@@ -55,7 +55,7 @@ async def test_probe_bindings_and_host_detail_from_replayed_output(replay_path: 
     info = await backend.open()
     assert (info.kind, info.hypervisor, info.version, info.notes) == ("ldoms", "LDoms", "1.2", ())
     domains = {d.name: d for d in await backend.poll()}
-    assert domains["primary"].extra[0] == ("flags", "-n-cv-")
+    assert domains["primary"].flags == "-n-cv-"
     assert domains["primary"].state is DomainState.RUNNING
     detail = {s.title: s for s in await backend.host_detail()}
     # the replayed list-bindings -p (RECONSTRUCTED §3.5) names ldg1's vdisk on ldg1-boot@primary-vds0

@@ -128,7 +128,7 @@ async def test_state_changes_show_up_in_the_next_poll(t7, ssh_world):
     try:
         before = {d.name: d for d in (await fleet.poll_host("t7-a")).domains}
         assert (before["ldg-test"].state, before["ldg-test"].native_state) == (DomainState.STOPPED, "bound")
-        assert dict(before["ldg-app1"].extra)["flags"] == "-nd---"
+        assert before["ldg-app1"].flags == "-nd---"
         await fleet.hosts["t7-a"].session.run(["ldm", "start", "ldg-test"], idempotent=False)
         after = {d.name: d for d in (await fleet.poll_host("t7-a")).domains}
         assert (after["ldg-test"].state, after["ldg-test"].native_state) == (DomainState.RUNNING, "active")
@@ -216,7 +216,7 @@ async def test_primarys_delayed_reconfiguration_and_free_strands_through_ssh(t7,
         assert (await executor.run(plan)).ok
         host = await fleet.poll_host("t7-a")
         domains = {d.name: d for d in host.domains}
-        assert dict(domains["primary"].extra)["flags"] == "-ndcv-"
+        assert domains["primary"].flags == "-ndcv-"
         reason = policy.why_not(backend, commands.SET_VCPU, domains["ldg-web1"], host)
         assert reason.startswith("primary has a delayed reconfiguration pending")
         assert policy.why_not(backend, commands.ADD_VCPU, domains["primary"], host) is None

@@ -169,7 +169,7 @@ def _injected(host: str = "evil[/]") -> list[FleetUpdated]:
     domains = tuple(
         Domain(host=host, name=name, state=DomainState.RUNNING, native_state=f"[/]running{OSC52}",
                id=i + 1, uuid=f"f0000000-0000-4000-8000-0000000000{i:02d}", vcpus=2, memory_bytes=2 << 30,
-               cpu_percent=12.5, console="[bold]pty\x9b", extra=(("flags", "[/]-n-cv-"), ("meaning", f"[b]{TITLE}")))
+               cpu_percent=12.5, console="[bold]pty\x9b", flags="[/]-n-cv-", flags_meaning=f"[b]{TITLE}")
         for i, name in enumerate(INJECTED_NAMES))
     good = HostSnapshot(host=host, kind="libvirt", status=HostStatus.UP, taken_at=1000.0, domains=domains,
                         info=HostInfo(kind="libvirt", version="[/]9.0", hypervisor=f"QEMU{TITLE}",

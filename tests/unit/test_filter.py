@@ -29,11 +29,11 @@ DOMAINS = {
     ],
     "t7-a": [
         _d("t7-a", "primary", native_state="active", id=0, vcpus=16, memory_bytes=32 * G, cpu_percent=0.4,
-           console="UART", extra=(("flags", "-n-cv-"),)),
+           console="UART", flags="-n-cv-"),
         _d("t7-a", "ldg-app1", native_state="active", vcpus=2, memory_bytes=8 * G, cpu_percent=55.0,
-           console="5002", extra=(("flags", "-nd---"),)),
+           console="5002", flags="-nd---"),
         _d("t7-a", "ldg-test", DomainState.STOPPED, native_state="bound", vcpus=2, memory_bytes=512 << 20,
-           console="5003", extra=(("flags", "------"),)),
+           console="5003", flags="------"),
     ],
 }
 

@@ -23,7 +23,7 @@ def guest(state: str = "active", vcpus: int | None = 4, memory: int | None = 8 *
           name: str = "ldg1") -> Domain:
     normalised = {"active": DomainState.RUNNING}.get(state, DomainState.STOPPED)
     return Domain(host="t7", name=name, state=normalised, native_state=state, vcpus=vcpus, memory_bytes=memory,
-                  extra=(("flags", flags),))
+                  flags=flags)
 
 
 def refused(action, domain, values, resources=HOST) -> str:

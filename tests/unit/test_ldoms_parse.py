@@ -44,10 +44,10 @@ def uptime(d: int = 0, h: int = 0, m: int = 0, s: int = 0) -> int:
 
 
 def domain(name, state, native, flags, cons, vcpus, mem, util=None, norm=None, up=None, host="cdom"):
-    extra = (("flags", flags),) + ((("norm", norm),) if norm is not None else ())
+    extra = (("norm", norm),) if norm is not None else ()
     return Domain(host=host, name=name, state=state, native_state=native, id=None, uuid=None, vcpus=vcpus,
                   memory_bytes=mem, max_memory_bytes=None, cpu_percent=util, uptime_s=up, console=cons,
-                  extra=extra)
+                  extra=extra, flags=flags)
 
 
 # --- flags and states (§1) --------------------------------------------------------------------------------

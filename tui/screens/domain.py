@@ -40,10 +40,10 @@ def summary_text(domain: Domain) -> Text:
     if domain.max_memory_bytes and domain.max_memory_bytes != domain.memory_bytes:
         memory += f" of {fmt.size(domain.max_memory_bytes)}"
     uptime = fmt.age(domain.uptime_s) if domain.uptime_s is not None else "-"
-    extras = dict(domain.extra)
-    meaning = extras.pop("meaning", None)
-    if meaning and "flags" in extras:  # LDoms: "flags -n-cv- (normal, control, vio-service)"
-        extras["flags"] = f"{extras['flags']} ({meaning})"
+    extras: dict[str, str] = {}
+    if domain.flags:  # "flags -n-cv- (normal, control, vio-service)"
+        extras["flags"] = domain.flags + (f" ({domain.flags_meaning})" if domain.flags_meaning else "")
+    extras.update(domain.extra)
     extra = "".join(f" · {label} {value}" for label, value in extras.items())
     return fmt.host_text(f"{domain.vcpus if domain.vcpus is not None else '-'} vCPU · {memory} memory · "
                          f"console {domain.console or '-'} · uptime {uptime}{extra}")
