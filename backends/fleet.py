@@ -57,7 +57,7 @@ from .model import (
 from .options import Choice, Form
 from .plan import CheckResult, Executor, Operation, Plan, PlanEvent, PlanResult, StepCallback
 from .registry import make_backend, make_session
-from .transport.base import Channel, CommandTimeout, OutputCallback, Result, Session
+from .transport.base import Channel, CommandTimeout, Limits, OutputCallback, Result, Session
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +70,7 @@ DOWN_AFTER = 120.0
 #: +/- this share of an interval is added to each wait, so that hosts spread over the interval
 JITTER = 0.1
 
-SessionFactory = Callable[[HostSpec, SshOptions], Session]
+SessionFactory = Callable[[HostSpec, SshOptions, Limits | None], Session]
 BackendFactory = Callable[[HostSpec, Session], Awaitable[Backend]]
 UpdateCallback = Callable[[HostSnapshot], None]
 
@@ -120,7 +120,7 @@ class Fleet:
     def __init__(self, inventory: Inventory, *, on_update: UpdateCallback | None = None,
                  session_factory: SessionFactory = make_session, backend_factory: BackendFactory = make_backend,
                  audit: AuditLog | None = None, clock: Callable[[], float] = time.monotonic,
-                 poll_timeout: float = POLL_TIMEOUT) -> None:
+                 poll_timeout: float = POLL_TIMEOUT, limits: Limits | None = None) -> None:
         self.inventory = inventory
         self.on_update = on_update
         self.hosts = {spec.name: HostRuntime(spec) for spec in inventory.hosts}
@@ -128,6 +128,7 @@ class Fleet:
         self._backend_factory = backend_factory
         self._clock = clock
         self.poll_timeout = poll_timeout
+        self.limits = limits
         self.executor = Executor(self.target, audit)
 
     def initial_snapshots(self) -> tuple[HostSnapshot, ...]:
@@ -142,7 +143,7 @@ class Fleet:
         if rt.backend is not None:
             return rt.backend
         if rt.session is None:
-            rt.session = self._session_factory(rt.spec, self.inventory.ssh)
+            rt.session = self._session_factory(rt.spec, self.inventory.ssh, self.limits)
         backend = await self._backend_factory(rt.spec, rt.session)
         name = rt.spec.name
         backend.on_change = lambda: self.poke(name)

@@ -13,7 +13,7 @@ import importlib
 from .base import Backend
 from .errors import HvdeckError
 from .inventory import HostSpec, SshOptions
-from .transport.base import Session
+from .transport.base import Limits, Session
 
 #: kind -> (module, class), in the order ``kind: auto`` tries them
 BACKENDS: dict[str, tuple[str, str]] = {
@@ -44,14 +44,17 @@ def backend_classes() -> dict[str, type[Backend]]:
     return {kind: backend_class(kind) for kind in BACKENDS}
 
 
-def make_session(spec: HostSpec, ssh: SshOptions) -> Session:
+def make_session(spec: HostSpec, ssh: SshOptions, limits: Limits | None = None) -> Session:
+    limits = limits or Limits()
     if spec.transport == "local":
         from .transport.local import LocalSession
 
-        return LocalSession(spec.name)
+        return LocalSession(spec.name, command_channels=limits.command_channels, long_channels=limits.long_channels,
+                            output_limit=limits.output_limit)
     from .transport.ssh import SshSession
 
-    return SshSession(spec, ssh)
+    return SshSession(spec, ssh, command_channels=limits.command_channels, long_channels=limits.long_channels,
+                      output_limit=limits.output_limit)
 
 
 async def _detect(kind: str, session: Session, spec: HostSpec) -> str | None:

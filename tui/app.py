@@ -36,6 +36,7 @@ from hvdeck.backends.model import Bindings, Domain, HostSnapshot, KeyProblem, Se
 from hvdeck.backends.plan import Plan
 from hvdeck.backends.settings import Settings
 from hvdeck.backends.store import Store
+from hvdeck.backends.transport.base import Limits
 from hvdeck.backends.transport.ssh import trust_host_key
 from hvdeck.widgets import format as fmt
 from hvdeck.widgets.format import visible
@@ -68,7 +69,10 @@ class HvdeckApp(App[None]):
         super().__init__()
         self.inventory = inventory
         self.clock = clock
-        self.fleet = fleet or Fleet(inventory, clock=clock, audit=audit)
+        self.settings = settings or Settings()
+        self.fleet = fleet or Fleet(inventory, clock=clock, audit=audit, limits=Limits(
+            self.settings.ssh.max_command_channels, self.settings.ssh.max_long_channels,
+            self.settings.output_limit_bytes))
         self.fleet.on_update = self._fleet_update
         self.audit = audit
         self.start_pollers = start_pollers
@@ -81,7 +85,6 @@ class HvdeckApp(App[None]):
         self.crash_report: Path | None = None
         for theme_object in themes.THEMES:
             self.register_theme(theme_object)
-        self.settings = settings or Settings()  # theme and keymap applied here; the rest is read where used
         self.theme = theme or self.settings.theme
         self.set_keymap(self.settings.keymap)
         self.ansi_theme_dark = themes.ANSI_DARK

@@ -46,6 +46,16 @@ DEFAULT_LONG_CHANNELS = 3
 SLOT_TIMEOUT = 15.0
 
 
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """A host connection's budgets (settings: ssh.max_command_channels, ssh.max_long_channels,
+    output_limit_mb)."""
+
+    command_channels: int = DEFAULT_COMMAND_CHANNELS
+    long_channels: int = DEFAULT_LONG_CHANNELS
+    output_limit: int = DEFAULT_OUTPUT_LIMIT
+
+
 class CommandTimeout(HostUnreachable):
     """A command gave no complete answer in time. The connection stays open for everyone else; a
     command that changes the host may still be running there (its outcome is unknown)."""

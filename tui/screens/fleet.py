@@ -10,7 +10,9 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import Input, Static
 
+from hvdeck.backends.inventory import ConfigFileError
 from hvdeck.backends.model import Domain, HostSnapshot, HostStatus
+from hvdeck.backends.settings import save_view_state
 from hvdeck.widgets import format as fmt
 from hvdeck.widgets.fleet_table import COLUMN_KEYS, COLUMNS, FleetTable
 from hvdeck.widgets.host_strip import HostStrip
@@ -62,6 +64,11 @@ class FleetScreen(DomainActions, HvdeckScreen):
         return self.query_one(FleetTable)
 
     def on_mount(self) -> None:
+        view = self.hvdeck.settings.table  # the sort and grouping the user left the table in
+        self.table.sort_by(view.sort, reverse=view.reverse)
+        self.table.group_by_host = view.group_by_host
+        for attribute in ("sort_column", "sort_reverse", "group_by_host"):
+            self.watch(self.table, attribute, self._remember_view, init=False)
         self.table.set_hosts(self.hvdeck.host_names)
         self.table.set_history_source(self.hvdeck.store.cpu)
         self.table.set_host_tags({spec.name: spec.tags for spec in self.hvdeck.inventory.hosts})
@@ -196,6 +203,18 @@ class FleetScreen(DomainActions, HvdeckScreen):
         self.table.filter_text = text
         self.set_focus(self.table)
         self._update_status()
+
+    def _remember_view(self) -> None:
+        """Write the table's sort and grouping back to the settings file (when hvdeck read one)."""
+        path = self.hvdeck.settings.path
+        if path is None:
+            return
+        table = self.table
+        try:
+            save_view_state(path, table.sort_column, table.sort_reverse, table.group_by_host)
+        except (OSError, ValueError, ConfigFileError) as exc:
+            self.notify(fmt.visible(f"could not remember the table's view in {path}: {exc}"), severity="warning",
+                        markup=False)
 
     def action_toggle_group(self) -> None:
         self.table.group_by_host = not self.table.group_by_host
