@@ -295,3 +295,42 @@ def ok(world: LdomsWorld, line: str) -> str:
     reply = world.run_line(line)
     assert reply.exit_status == 0, f"{line}: {reply.stderr}"
     return reply.stdout
+
+
+async def test_a_login_shell_on_the_control_domain_reaches_the_console_too(world, ssh_world):
+    """``ssh -p PORT root@HOST`` with no command: a prompt, commands with CR LF, telnet from there."""
+    server = await serve(world, host_key=asyncssh.generate_private_key("ssh-ed25519"),
+                         authorized_keys=[ssh_world.client_key])
+    ssh_world.trust(server)
+    try:
+        async with asyncssh.connect("127.0.0.1", server.port, username="root", client_keys=[ssh_world.client_key],
+                                    known_hosts=str(ssh_world.known_hosts)) as conn:
+            process = await conn.create_process(term_type="xterm", encoding=None)
+            shell = Console(_ProcessChannel(process))
+            assert await shell.expect("root@t7-a:~# ") == b"root@t7-a:~# "
+            shell.type("hostname\r")
+            assert await shell.expect("# ") == b"hostname\r\nt7-a\r\nroot@t7-a:~# "
+            shell.type(f"telnet localhost {port_of(world, 'ldg-web1')}\r")
+            await shell.expect(HELLO_END)
+            shell.type("\r")
+            await shell.expect("login: ")
+            shell.type(b"\x1dquit\r")
+            assert (await shell.expect("# ")).endswith(b"Connection to localhost closed.\r\nroot@t7-a:~# ")
+            shell.type("exit\r")
+            await process.wait_closed()
+            assert process.exit_status == 0
+    finally:
+        await server.close()
+
+
+class _ProcessChannel:
+    """An asyncssh client process read the way `Console` reads an hvdeck channel."""
+
+    def __init__(self, process) -> None:
+        self.process = process
+
+    async def read(self) -> bytes:
+        return await self.process.stdout.read(65536)
+
+    def write(self, data: bytes) -> None:
+        self.process.stdin.write(data)

@@ -192,3 +192,23 @@ async def test_password_on_stdin(pair):
     result = await pair.a.run(["ldm", "migrate-domain", "-n", "-p", "/dev/stdin", "ldg-web1", "t7-b:w"],
                               input="s3cret\n", check=False)
     assert (result.exit_status, result.stderr) == (0, "")
+
+
+async def test_the_demo_hosts_migrate_to_each_other():
+    """`hvdeck demo`'s t7-a and t7-b: a guest goes to t7-b under a new name (its own is taken there) and
+    comes back, with the demo's own keys and known_hosts."""
+    from hvdeck.backends.sim.demo import DemoFleet
+
+    with DemoFleet(libvirt=False) as inventory:
+        a, b = (SshSession(spec, inventory.ssh) for spec in inventory.hosts)
+        try:
+            refused = await a.run(["ldm", "migrate-domain", "-n", "-c", "ldg-web1", "t7-b"], check=False)
+            assert refused.stderr == ("Domain ldg-web1 already exists on target t7-b\n"
+                                      "Domain Migration of LDom ldg-web1 failed\n")
+            await a.run(["ldm", "migrate-domain", "-c", "ldg-test", "t7-b:ldg-test-a"], idempotent=False)
+            assert await flags(b, "ldg-test-a") == "------" and await flags(a, "ldg-test") is None
+            await b.run(["ldm", "migrate-domain", "-c", "ldg-test-a", "t7-a:ldg-test"], idempotent=False)
+            assert await flags(a, "ldg-test") == "------" and await flags(b, "ldg-test-a") is None
+        finally:
+            await a.close()
+            await b.close()

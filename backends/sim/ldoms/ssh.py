@@ -1,6 +1,7 @@
 """A simulated control domain behind the in-process SSH server: exec requests run as shell command lines,
-``telnet localhost PORT`` gets a live console session, and any command run on a pseudo-terminal talks to it
-(``Target Password:``, output with CR LF as a terminal's output processing makes it)."""
+``telnet localhost PORT`` gets a live console session, any command run on a pseudo-terminal talks to it
+(``Target Password:``, output with CR LF as a terminal's output processing makes it), and a login on a
+pseudo-terminal without a command (``ssh -p PORT root@HOST``) gets a small interactive shell."""
 
 from __future__ import annotations
 
@@ -37,10 +38,13 @@ def process_handler(world: LdomsWorld) -> ProcessHandler:
         except ShellSyntaxError:
             commands = []
         if len(commands) == 1 and commands[0].argv[:1] == ("telnet",):
-            await _telnet(world, list(commands[0].argv[1:]), process, pty=pty)
+            _exit(process, await _telnet(world, list(commands[0].argv[1:]), process, pty=pty))
+            return True
+        if pty and process.command is None:
+            _exit(process, await _login_shell(world, process))
             return True
         if pty:
-            await _on_terminal(world, command, process)
+            _exit(process, await _on_terminal(world, command, _Terminal(process)))
             return True
         return False
 
@@ -75,7 +79,8 @@ def _exit(process: asyncssh.SSHServerProcess, status: int) -> None:
         pass
 
 
-async def _telnet(world: LdomsWorld, args: list[str], process: asyncssh.SSHServerProcess, *, pty: bool) -> None:
+async def _telnet(world: LdomsWorld, args: list[str], process: asyncssh.SSHServerProcess, *, pty: bool) -> int:
+    """A telnet session on this channel until telnet exits; its exit status."""
     ended: asyncio.Future[int] = asyncio.get_running_loop().create_future()
 
     def finish(status: int) -> None:
@@ -98,37 +103,74 @@ async def _telnet(world: LdomsWorld, args: list[str], process: asyncssh.SSHServe
     status = await ended
     reader.cancel()
     session.hang_up()
-    _exit(process, status)
+    return status
 
 
-async def _on_terminal(world: LdomsWorld, command: str, process: asyncssh.SSHServerProcess) -> None:
-    write = _writer(process)
-    pending = bytearray()
+class _Terminal:
+    """The user's pseudo-terminal: output with CR LF, lines read with or without echo."""
 
-    def show(text: str) -> None:
-        write(text.replace("\n", "\r\n").encode("utf-8"))
+    def __init__(self, process: asyncssh.SSHServerProcess) -> None:
+        self.process = process
+        self.write_bytes = _writer(process)
+        self.pending = bytearray()
+        self.ended = False
 
-    async def read_line(echo: bool) -> str:
+    def show(self, text: str) -> None:
+        self.write_bytes(text.replace("\n", "\r\n").encode("utf-8"))
+
+    async def read_line(self, echo: bool) -> str:
         line = ""
         while True:
-            if not pending:
-                data = await _read(process)
+            if not self.pending:
+                data = await _read(self.process)
                 if not data:
+                    self.ended = True
                     return line
-                pending.extend(data)
-            char = chr(pending.pop(0))
+                self.pending.extend(data)
+            char = chr(self.pending.pop(0))
             if char in "\r\n":
+                if echo:
+                    self.write_bytes(b"\r\n")
+                return line
+            if char == "\x04" and not line:
+                self.ended = True
                 return line
             if char in "\x7f\b":
                 if line and echo:
-                    write(b"\b \b")
+                    self.write_bytes(b"\b \b")
                 line = line[:-1]
             elif char >= " ":
                 line += char
                 if echo:
-                    write(char.encode("utf-8"))
+                    self.write_bytes(char.encode("utf-8"))
 
-    terminal = Terminal(write=show, read_line=read_line)
-    reply = await run_line_async(command, lambda argv: world.execute(argv, None, terminal))
-    show(reply.stdout + reply.stderr)
-    _exit(process, reply.exit_status)
+
+async def _on_terminal(world: LdomsWorld, command: str, terminal: _Terminal) -> int:
+    """A command line run on the terminal: prompts can be answered, stdout and stderr share the screen."""
+    reply = await run_line_async(command, lambda argv: world.execute(argv, None,
+                                                                     Terminal(terminal.show, terminal.read_line)))
+    terminal.show(reply.stdout + reply.stderr)
+    return reply.exit_status
+
+
+async def _login_shell(world: LdomsWorld, process: asyncssh.SSHServerProcess) -> int:
+    """``root@HOST:~#`` and the commands the control domain has, ``telnet`` included, until ``exit`` or ^D
+    (RECONSTRUCTED: Solaris 11's root prompt)."""
+    terminal = _Terminal(process)
+    status = 0
+    while True:
+        terminal.show(f"root@{world.hostname}:~# ")
+        line = await terminal.read_line(True)
+        if terminal.ended:
+            terminal.show("\n")
+            return status
+        try:
+            commands = split_commands(line)
+        except ShellSyntaxError:
+            commands = []
+        if commands and commands[0].argv[:1] in (("exit",), ("logout",)):
+            return status
+        if len(commands) == 1 and commands[0].argv[:1] == ("telnet",):
+            status = await _telnet(world, list(commands[0].argv[1:]), process, pty=True)
+        else:
+            status = await _on_terminal(world, line, terminal)
