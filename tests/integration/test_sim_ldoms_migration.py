@@ -112,6 +112,43 @@ async def test_a_migration_end_to_end_watched_on_both_hosts(pair):
     assert pfile not in pair.source.files
 
 
+async def test_the_console_follows_the_guest(pair):
+    """vntsd on the source drops the console when the domain leaves; on the target the guest is still the
+    same Solaris, still logged in, under its own host name."""
+    async def read_until(channel, marker: bytes) -> bytes:
+        seen = b""
+        async with asyncio.timeout(10):
+            while marker not in seen:
+                data = await channel.read()
+                assert data, seen
+                seen += data
+        return seen
+
+    before = await pair.a.open_pty(["telnet", "localhost", str(pair.source.domains["ldg-web1"].console_port)])
+    await read_until(before, b"options ..\r\n")
+    before.write(b"root\rpw\r")
+    await read_until(before, b"root@ldg-web1:~# ")
+    pfile = await password_file(pair.a, "s3cret")
+    migrate = asyncio.ensure_future(pair.a.run(["ldm", "migrate-domain", "-p", pfile, "ldg-web1", "t7-b:web1b"],
+                                               idempotent=False))
+
+    async def started() -> bool:
+        return await flags(pair.b, "web1b") == "-----t"
+
+    await eventually(started)
+    pair.clock.now += 4
+    await asyncio.wait_for(migrate, 10)
+    assert await read_until(before, b"host.\r\n") == b"Connection to localhost closed by foreign host.\r\n"
+    assert await before.wait() == 1
+    await before.close()
+
+    after = await pair.b.open_pty(["telnet", "localhost", str(pair.target.domains["web1b"].console_port)])
+    await read_until(after, b"options ..\r\n")
+    after.write(b"hostname\r")
+    assert await read_until(after, b"# ") == b"hostname\r\nldg-web1\r\nroot@ldg-web1:~# "
+    await after.close()
+
+
 async def test_cancel_keeps_the_domain_on_the_source(pair):
     pfile = await password_file(pair.a, "s3cret")
     migrate = asyncio.ensure_future(pair.a.run(["ldm", "migrate-domain", "-p", pfile, "ldg-test", "t7-b:test2"],

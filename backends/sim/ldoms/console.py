@@ -71,6 +71,9 @@ class Console:
         self.mode = Mode.OFF
         self.line = ""
         self.user = ""
+        #: the guest's own host name, set when Solaris first boots (the domain's name then); it stays when the
+        #: domain migrates under another name
+        self.hostname = ""
         self.listeners: list[Callable[[bytes], None]] = []
         self._after_cr = False
         self._decoder = codecs.getincrementaldecoder("utf-8")("replace")
@@ -92,9 +95,13 @@ class Console:
 
     # -- what the world does to the guest --
 
-    def booted(self) -> None:
-        """A guest already running Solaris (the demo's, a migrated one): at its login prompt, silently."""
+    def booted(self, hostname: str) -> None:
+        """A guest already running Solaris (the demo's): at its login prompt, silently."""
         self.mode, self.line, self.user = Mode.LOGIN, "", ""
+        self.hostname = self.hostname or hostname
+
+    def host(self, domain: Domain) -> str:
+        return self.hostname or domain.name
 
     def power_on(self, world: LdomsWorld, domain: Domain) -> None:
         """``ldm start``: OpenBoot comes up, prints its banner and boots if ``auto-boot?`` is true."""
@@ -169,15 +176,16 @@ class Console:
         self.emit(CRLF + OK_PROMPT)
 
     def _solaris_boot(self, domain: Domain) -> None:
+        self.hostname = self.host(domain)
         progress = "".join(f"\rLoading smf(7) service descriptions: {n}/3\x1b[K" for n in (1, 2, 3))
         self.emit(lines(f"SunOS Release 5.11 Version {SOLARIS_VERSION} 64-bit",
                         "Copyright (c) 1983, 2018, Oracle and/or its affiliates. All rights reserved.")
-                  + progress + CRLF + lines(f"Hostname: {domain.name}", ""))
+                  + progress + CRLF + lines(f"Hostname: {self.hostname}"))
         self.mode = Mode.LOGIN
         self.emit(self.login_prompt(domain))
 
     def login_prompt(self, domain: Domain) -> str:
-        return f"{CRLF}{domain.name} console login: "
+        return f"{CRLF}{self.host(domain)} console login: "
 
     def _printenv(self, domain: Domain, names: list[str]) -> str:
         values = dict(OBP_DEFAULTS) | domain.variables
@@ -217,7 +225,7 @@ class Console:
     # -- Solaris --
 
     def _shell_prompt(self, domain: Domain) -> str:
-        return f"{self.user}@{domain.name}:~{'#' if self.user == 'root' else '$'} "
+        return f"{self.user}@{self.host(domain)}:~{'#' if self.user == 'root' else '$'} "
 
     def _uptime(self, world: LdomsWorld, domain: Domain) -> str:
         live = world.live(domain)
@@ -235,7 +243,7 @@ class Console:
         except ValueError:
             words = text.split()
         command, args = (words[0], words[1:]) if words else ("", [])
-        uname = {"-s": "SunOS", "-n": domain.name, "-r": "5.11", "-v": SOLARIS_VERSION, "-m": "sun4v",
+        uname = {"-s": "SunOS", "-n": self.host(domain), "-r": "5.11", "-v": SOLARIS_VERSION, "-m": "sun4v",
                  "-p": "sparc", "-i": "sun4v"}
         if command in ("exit", "logout"):
             self.mode, self.user = Mode.LOGIN, ""
@@ -245,7 +253,7 @@ class Console:
             flags = list(uname) if "-a" in args else [a for a in args if a in uname] or ["-s"]
             self.emit(lines(" ".join(uname[flag] for flag in uname if flag in flags)))
         elif command == "hostname":
-            self.emit(lines(domain.name))
+            self.emit(lines(self.host(domain)))
         elif command == "echo":
             self.emit(lines(" ".join(args)))
         elif command == "uptime":

@@ -69,5 +69,5 @@ def populate(world: LdomsWorld) -> LdomsWorld:
         domain.state, domain.delayed_reconfig = guest.state, guest.delayed_reconfig
         if guest.state is State.ACTIVE:
             domain.started_at = now - guest.uptime
-            domain.console.booted()
+            domain.console.booted(domain.name)
     return world
