@@ -2,9 +2,11 @@
 
 The libvirt hosts are libvirt's own test driver loaded with the XML beside this file. The LDoms hosts are
 `LdomsWorld`s served by in-process SSH servers on loopback, on an event loop of their own in a daemon
-thread, so the console reaches them through real SSH exactly as it reaches a real control domain. The
-demo creates every key itself — the client key, the servers' host keys, and a known_hosts that trusts
-those host keys — in a private directory; nothing of the user's ~/.ssh is read or written.
+thread, so the console reaches them through real SSH exactly as it reaches a real control domain. They
+know each other by name (``ldm migrate-domain ... t7-b:NEWNAME`` from t7-a, and back), and each guest's
+console answers ``telnet localhost PORT`` on its host. The demo creates every key itself — the client
+key, the servers' host keys, and a known_hosts that trusts those host keys — in a private directory;
+nothing of the user's ~/.ssh is read or written.
 """
 
 from __future__ import annotations
@@ -56,7 +58,7 @@ class DemoFleet:
         self.worlds: dict[str, object] = {}
 
     def start(self) -> Inventory:
-        from .ldoms import LdomsWorld, serve
+        from .ldoms import LdomsWorld, link, serve
 
         self._dir = Path(tempfile.mkdtemp(prefix="hvdeck-demo-"))
         client = asyncssh.generate_private_key("ssh-ed25519")
@@ -72,8 +74,9 @@ class DemoFleet:
         self._thread.start()
         hosts = list(libvirt_hosts()) if self.libvirt else []
         lines = []
-        for seed, name in enumerate(self.ldoms, start=1):
-            world = LdomsWorld.demo(name, seed, clock=self.clock)
+        worlds = [LdomsWorld.demo(name, seed, clock=self.clock) for seed, name in enumerate(self.ldoms, start=1)]
+        link(*worlds)
+        for name, world in zip(self.ldoms, worlds):
             server = asyncio.run_coroutine_threadsafe(
                 serve(world, host_key=asyncssh.generate_private_key("ssh-ed25519"), authorized_keys=[client]),
                 self._loop).result(timeout=30)

@@ -26,7 +26,7 @@ means nothing runs.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from enum import Enum
 
@@ -270,6 +270,34 @@ def run_line(script: str, run_one: RunOne) -> Reply:
             continue
         try:
             reply = run_one(command.argv)
+        except CommandNotFound as missing:
+            reply = Reply("", f"sh: {command.line}: {missing.name}: not found\n", NOT_FOUND_STATUS)
+        stdout.append(reply.stdout)
+        stderr.append(reply.stderr)
+        status = reply.exit_status
+    return Reply("".join(stdout), "".join(stderr), status)
+
+
+AsyncRunOne = Callable[[Sequence[str]], Awaitable[Reply]]
+
+
+async def run_line_async(script: str, run_one: AsyncRunOne) -> Reply:
+    """`run_line` for commands that take a while or read their input: ``await run_one(argv)`` for each."""
+    try:
+        commands = split_commands(script)
+    except ShellSyntaxError as error:
+        return Reply("", f"sh: {error.line}: Syntax error: {error}\n", SYNTAX_ERROR_STATUS)
+    stdout: list[str] = []
+    stderr: list[str] = []
+    status = 0
+    for command in commands:
+        if command.op is Op.AND and status != 0:
+            continue
+        if not command.argv:
+            status = 0
+            continue
+        try:
+            reply = await run_one(command.argv)
         except CommandNotFound as missing:
             reply = Reply("", f"sh: {command.line}: {missing.name}: not found\n", NOT_FOUND_STATUS)
         stdout.append(reply.stdout)

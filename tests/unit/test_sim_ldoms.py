@@ -1006,8 +1006,10 @@ def test_zfs_create_snapshot_clone_destroy_and_list(world):
     assert refused(world, "zfs destroy ldompool/ldg5-boot@gold") == (
         "cannot destroy 'ldompool/ldg5-boot@gold': snapshot has dependent clones\n"
         "use '-R' to destroy the following datasets:\nldompool/ldg6-boot\n")
-    assert refused(world, "zfs destroy -r ldompool/ldg5-boot").startswith(
-        "cannot destroy 'ldompool/ldg5-boot@gold': snapshot has dependent clones\n")
+    # Solaris 11 zfs_main.c destroy_check_dependent names the dataset given, with its type
+    assert refused(world, "zfs destroy -r ldompool/ldg5-boot") == (
+        "cannot destroy 'ldompool/ldg5-boot': volume has dependent clones\n"
+        "use '-R' to destroy the following datasets:\nldompool/ldg6-boot\n")
     ok(world, "zfs destroy ldompool/ldg6-boot && zfs destroy -r ldompool/ldg5-boot")
     assert ok(world, "zfs list -H -p -t all -o name") == "ldompool\n"
 
@@ -1023,6 +1025,11 @@ def test_zfs_default_listing_and_space(world):
         f"ldompool\t{2 * 1024 ** 4 - 20 * G - 1536 * M - 32 * 1024}\n"
 
 
+#: Solaris 11 zfs_main.c get_usage(HELP_LIST), with -p
+LIST_USAGE = ("\tlist [-rHp][-d max] [-o property[,...]] [-t type[,...]] [-s property] ...\n"
+              "\t    [-S property] ... [filesystem|volume|snapshot] ...")
+
+
 @pytest.mark.parametrize(("line", "message", "status"), [
     ("zfs create -V 1G ldompool/sol11-gold", "cannot create 'ldompool/sol11-gold': dataset already exists", 1),
     ("zfs create -V 1G tank/x", "cannot create 'tank/x': no such pool 'tank'", 1),
@@ -1030,7 +1037,7 @@ def test_zfs_default_listing_and_space(world):
     ("zfs create -V 1000 ldompool/x",
      "cannot create 'ldompool/x': volume size must be a multiple of volume block size", 1),
     ("zfs create -V 9T ldompool/x", "cannot create 'ldompool/x': out of space", 1),
-    ("zfs create -V big ldompool/x", "bad volume size 'big'", 2),
+    ("zfs create -V big ldompool/x", "bad volume size 'big': bad numeric value 'big'", 1),
     ("zfs snapshot ldompool/nope@s", "cannot open 'ldompool/nope': dataset does not exist", 1),
     ("zfs snapshot ldompool/sol11-gold@2024-06",
      "cannot create snapshot 'ldompool/sol11-gold@2024-06': dataset already exists", 1),
@@ -1042,13 +1049,16 @@ def test_zfs_default_listing_and_space(world):
      "cannot create 'ldompool/ldg-web1-boot': dataset already exists", 1),
     ("zfs destroy ldompool/ldg-web1-boot", "cannot destroy 'ldompool/ldg-web1-boot': dataset is busy", 1),
     ("zfs destroy ldompool/nope", "cannot open 'ldompool/nope': dataset does not exist", 1),
-    ("zfs destroy ldompool", "cannot destroy 'ldompool': operation does not apply to pools", 1),
+    ("zfs destroy ldompool", "cannot destroy 'ldompool': operation does not apply to pools\n"
+                             "use 'zfs destroy -r ldompool' to destroy all datasets in the pool\n"
+                             "use 'zpool destroy ldompool' to destroy the pool itself", 1),
     ("zfs list ldompool/nope", "cannot open 'ldompool/nope': dataset does not exist", 1),
-    ("zfs list -o name,colour", "bad property list: invalid property 'colour'", 2),
-    ("zfs list -t bookmark", "invalid type 'bookmark'", 2),
-    ("zfs list -x", "invalid option 'x'\nusage:\n\tlist [-Hpr] [-o property[,...]] [-t type[,...]] "
-                    "[filesystem|volume|snapshot] ...", 2),
-    ("zfs create ldompool/fs", "usage:\n\tcreate -V <size> <volume>", 2),
+    ("zfs list -o name,colour", "bad property list: invalid property 'colour'\nusage:\n" + LIST_USAGE, 2),
+    ("zfs list -t bookmark", "invalid type 'bookmark'\nusage:\n" + LIST_USAGE, 2),
+    ("zfs list -x", "invalid option 'x'\nusage:\n" + LIST_USAGE, 2),
+    ("zfs create -s ldompool/fs", "'-s' and '-b' can only be used when creating a volume\nusage:\n"
+                                  "\tcreate [-p] [-o property=value] ... <filesystem>\n"
+                                  "\tcreate [-ps] [-b blocksize] [-o property=value] ... -V <size> <volume>", 2),
 ])
 def test_zfs_rejections(demo, line, message, status):
     reply = sh(demo, line)
