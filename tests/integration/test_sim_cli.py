@@ -8,7 +8,6 @@ import shutil
 import sys
 from pathlib import Path
 
-
 from hvdeck.backends.sim.sshserver import load_or_create_host_key
 from hvdeck.backends.transport.ssh import SshSession
 

@@ -12,13 +12,43 @@ import re
 
 import pytest
 
-from hvdeck.backends.sim.ldoms import (BLOCK_SEPARATOR, LIST_HEADER, WRONG_STATE, Devices, Domain, CommandError,
-                                       LdomsWorld, Live, MemoryBlock, Services, State, Vcc, Vdisk, Vds, Vnet,
-                                       Volume, Vsw, ZfsPool, canonical_subcommand, flag_letters, flag_words,
-                                       format_bindings_parseable, format_constraints, format_constraints_parseable,
-                                       format_constraints_xml, format_devices_parseable, format_list,
-                                       format_list_parseable, format_long, format_services_parseable,
-                                       format_version, human_size, human_uptime, parse_size, zfs_nicenum)
+from hvdeck.backends.sim.ldoms import (
+    BLOCK_SEPARATOR,
+    LIST_HEADER,
+    WRONG_STATE,
+    CommandError,
+    Devices,
+    Domain,
+    LdomsWorld,
+    Live,
+    MemoryBlock,
+    Services,
+    State,
+    Vcc,
+    Vdisk,
+    Vds,
+    Vnet,
+    Volume,
+    Vsw,
+    ZfsPool,
+    canonical_subcommand,
+    flag_letters,
+    flag_words,
+    format_bindings_parseable,
+    format_constraints,
+    format_constraints_parseable,
+    format_constraints_xml,
+    format_devices_parseable,
+    format_list,
+    format_list_parseable,
+    format_long,
+    format_services_parseable,
+    format_version,
+    human_size,
+    human_uptime,
+    parse_size,
+    zfs_nicenum,
+)
 from hvdeck.backends.sim.shell import CommandNotFound, run_line
 from hvdeck.backends.sim.sshserver import Reply
 

@@ -232,7 +232,7 @@ def test_refusals_for_memory_switches_and_volumes(clock):
                             "Virtual switch primary-vsw0 of vnet0 not found on target t7-c\n"
                             "Volume ldg-web1-boot@primary-vds0 of vdisk0 not found on target t7-c\n"
                             + FAILED.format(name="ldg-web1"))
-    assert sh(source, f"ldm migrate-domain -n -c ldg-build t7-c").exit_status == 0, "an inactive domain is not checked"
+    assert sh(source, "ldm migrate-domain -n -c ldg-build t7-c").exit_status == 0, "an inactive domain is not checked"
 
 
 def test_a_dry_run_that_would_succeed_prints_nothing_and_moves_nothing(pair):

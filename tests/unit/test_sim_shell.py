@@ -8,8 +8,16 @@ from collections.abc import Sequence
 
 import pytest
 
-from hvdeck.backends.sim.shell import (NOT_FOUND_STATUS, SYNTAX_ERROR_STATUS, Command, CommandNotFound, Op,
-                                       ShellSyntaxError, run_line, split_commands)
+from hvdeck.backends.sim.shell import (
+    NOT_FOUND_STATUS,
+    SYNTAX_ERROR_STATUS,
+    Command,
+    CommandNotFound,
+    Op,
+    ShellSyntaxError,
+    run_line,
+    split_commands,
+)
 from hvdeck.backends.sim.sshserver import Reply
 
 

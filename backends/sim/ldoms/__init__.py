@@ -58,14 +58,52 @@ Modelling choices (all RECONSTRUCTED unless a section is cited):
 from .args import USAGE, canonical_subcommand
 from .console import Console, Mode
 from .demo import DEMO_GUESTS
-from .formats import BLOCK_SEPARATOR, LIST_HEADER, flag_letters, flag_words, format_bindings_parseable, \
-    format_list, format_list_parseable, format_long, format_version
-from .formats_host import Devices, Status, format_constraints, format_constraints_parseable, \
-    format_constraints_xml, format_devices, format_devices_parseable, format_services, format_services_parseable, \
-    format_spconfig, format_status, format_status_parseable, format_variables
+from .formats import (
+                    BLOCK_SEPARATOR,
+                    LIST_HEADER,
+                    flag_letters,
+                    flag_words,
+                    format_bindings_parseable,
+                    format_list,
+                    format_list_parseable,
+                    format_long,
+                    format_version,
+)
+from .formats_host import (
+                    Devices,
+                    Status,
+                    format_constraints,
+                    format_constraints_parseable,
+                    format_constraints_xml,
+                    format_devices,
+                    format_devices_parseable,
+                    format_services,
+                    format_services_parseable,
+                    format_spconfig,
+                    format_status,
+                    format_status_parseable,
+                    format_variables,
+)
 from .lifecycle import LIFECYCLE, WRONG_STATE
-from .model import (CommandError, Domain, Live, Machine, MemoryBlock, Migrating, Services, State, Vcc, Vdisk, Vds,
-                    Vnet, Volume, Vsw, human_size, human_uptime, parse_size)
+from .model import (
+                    CommandError,
+                    Domain,
+                    Live,
+                    Machine,
+                    MemoryBlock,
+                    Migrating,
+                    Services,
+                    State,
+                    Vcc,
+                    Vdisk,
+                    Vds,
+                    Vnet,
+                    Volume,
+                    Vsw,
+                    human_size,
+                    human_uptime,
+                    parse_size,
+)
 from .ssh import process_handler, serve
 from .world import LdomsWorld, Network, Terminal, link
 from .zfs import ZfsPool, parse_zfs_size, zfs_nicenum

@@ -10,8 +10,20 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from .model import (CONTROL_CONSOLE, CONTROL_DEFAULTS, LDM_VERSION, PARSEABLE_VERSION, Domain, Live, Migrating,
-                    Row, Services, State, human_size, human_uptime)
+from .model import (
+    CONTROL_CONSOLE,
+    CONTROL_DEFAULTS,
+    LDM_VERSION,
+    PARSEABLE_VERSION,
+    Domain,
+    Live,
+    Migrating,
+    Row,
+    Services,
+    State,
+    human_size,
+    human_uptime,
+)
 
 #: ldm.md §4: the line between domains in long listings, and the line between sections
 BLOCK_SEPARATOR = "-" * 78

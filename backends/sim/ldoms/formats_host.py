@@ -9,10 +9,22 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from xml.sax.saxutils import escape
 
-from .formats import (io_section, variables_section, vcc_section, vds_section, vsw_section, service_records,
-                      blocks, hexa, indented, joined, parseable, record, sections)
+from .formats import (
+    blocks,
+    hexa,
+    indented,
+    io_section,
+    joined,
+    parseable,
+    record,
+    sections,
+    service_records,
+    variables_section,
+    vcc_section,
+    vds_section,
+    vsw_section,
+)
 from .model import CONTROL_DEFAULTS, Domain, Services, human_size
-
 
 # -- ldm list-services ----------------------------------------------------------------------------
 

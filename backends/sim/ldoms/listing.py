@@ -9,9 +9,19 @@ from typing import TYPE_CHECKING
 from . import migration
 from .args import options, usage
 from .formats import format_bindings_parseable, format_list, format_list_parseable, format_long
-from .formats_host import (format_constraints, format_constraints_parseable, format_constraints_xml, format_devices,
-                           format_devices_parseable, format_services, format_services_parseable, format_spconfig,
-                           format_status, format_status_parseable, format_variables)
+from .formats_host import (
+    format_constraints,
+    format_constraints_parseable,
+    format_constraints_xml,
+    format_devices,
+    format_devices_parseable,
+    format_services,
+    format_services_parseable,
+    format_spconfig,
+    format_status,
+    format_status_parseable,
+    format_variables,
+)
 from .model import CommandError
 
 if TYPE_CHECKING:

@@ -20,9 +20,30 @@ from ..sshserver import Reply, StdinReader
 from . import files, ldm, migration
 from .formats import joined
 from .formats_host import Devices
-from .model import (AUTO_MAC_FIRST, AUTO_MAC_LAST, GUEST_RA_BASE, MEMORY_UNIT, PRIMARY_BOOT_DEVICE, UTIL_STEP, G,
-                    T, CommandError, Domain, Live, Machine, MemoryBlock, Migrating, Row, Services, State, Vcc, Vds,
-                    Volume, Vsw, human_size)
+from .model import (
+    AUTO_MAC_FIRST,
+    AUTO_MAC_LAST,
+    GUEST_RA_BASE,
+    MEMORY_UNIT,
+    PRIMARY_BOOT_DEVICE,
+    UTIL_STEP,
+    CommandError,
+    Domain,
+    G,
+    Live,
+    Machine,
+    MemoryBlock,
+    Migrating,
+    Row,
+    Services,
+    State,
+    T,
+    Vcc,
+    Vds,
+    Volume,
+    Vsw,
+    human_size,
+)
 from .vntsd import Vntsd
 from .zfs import ZfsPool, zfs
 
@@ -38,6 +59,10 @@ DELAYED_START = ("Initiating a delayed reconfiguration operation on the primary 
                  "will also take effect.")
 #: a change to a domain while it migrates (RECONSTRUCTED wording)
 MIGRATING_REFUSAL = "LDom {name} is being migrated: wait for the migration to finish or cancel it"
+
+
+#: the server every world models unless told otherwise (a SPARC T7-1)
+DEFAULT_MACHINE = Machine()
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,7 +110,7 @@ class LdomsWorld:
     """
 
     def __init__(self, hostname: str = "t7-a", *, seed: int = 0, clock: Callable[[], float] = time.monotonic,
-                 machine: Machine = Machine(), pool_size: int = 2 * T, vsw: str = "primary-vsw0",
+                 machine: Machine = DEFAULT_MACHINE, pool_size: int = 2 * T, vsw: str = "primary-vsw0",
                  vds: str = "primary-vds0", password: str | None = None, migration_rate: float = 4 * G) -> None:
         self.hostname = hostname
         self.seed = seed

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from enum import Enum
 
 from .formats import joined
-from .model import K, CommandError, G, M, T
+from .model import CommandError, G, K, M, T
 
 _ZFS_SIZE = re.compile(r"(\d+(?:\.\d+)?)([kmgtp]?)b?")
 
