@@ -65,6 +65,9 @@ class Option:
     default: str = ""
     required: bool = True
     placeholder: str = ""
+    #: a secret (a password): a form masks it, the command line asks for it on the terminal instead of
+    #: taking it as a flag, and nothing shows, logs or audits it
+    secret: bool = False
 
     @property
     def flag(self) -> str:
@@ -83,6 +86,8 @@ class Option:
 
     def describe(self) -> str:
         """One line for ``--help``."""
+        if self.secret:
+            return f"{self.help or self.label} (asked for on the terminal, never shown)"
         default = f" (default {self.default})" if self.default else ""
         return f"{self.help or self.label}{default}"
 

@@ -169,6 +169,9 @@ class Check:
     passed: bool | None = None
     reason: str = ""
     parser: Callable[[Result], str | None] | None = None
+    #: written to the operation's stdin (a dry run that needs the target's password); never shown
+    input: str | None = None
+    secret_input: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -311,7 +314,7 @@ class Executor:
                 return CheckResult(check, bool(check.passed), check.reason)
             try:
                 target = self._resolve(check.host or plan.host)
-                result = await target.execute(check.operation, timeout=60.0)
+                result = await target.execute(check.operation, input=check.input, timeout=60.0)
             except HvdeckError as exc:
                 return CheckResult(check, False, exc.message)
             reason = check.parser(result) if check.parser is not None else None

@@ -30,9 +30,10 @@ from ..base import Action, Backend
 from ..errors import ConnectionLost, HostUnreachable, HvdeckError, Unsupported
 from ..inventory import HostSpec
 from ..model import Bindings, Domain, HostInfo, HostSnapshot
+from ..options import Form
 from ..plan import Operation, Plan
 from ..transport.base import Forward, OutputCallback, Result, Session
-from . import commands, parse, sockets, states
+from . import commands, migration, parse, sockets, states
 from .events import call_soon_in, ensure_event_loop
 
 log = logging.getLogger(__name__)
@@ -72,6 +73,9 @@ class LibvirtBackend(Backend):
         self.uri = spec.libvirt_uri
         #: the remote socket the tunnel reaches (found when the host is opened)
         self.socket: str | None = None
+        #: live migrations: the targets of the plans built here, and uuid -> target of those running now
+        self.migration_peers = migration.Peers()
+        self.outgoing: dict[str, str] = {}
 
     @classmethod
     async def detect(cls, session: Session, spec: HostSpec) -> bool:
@@ -218,7 +222,7 @@ class LibvirtBackend(Backend):
             rows.append(row)
         for gone in (set(self._counters) | set(self._devices) | set(self._inactive_info)) - seen:
             self._forget(gone)
-        return tuple(rows)
+        return migration.mark(rows, self.outgoing)
 
     def _forget(self, uuid: str) -> None:
         self._counters.pop(uuid, None)
@@ -315,6 +319,8 @@ class LibvirtBackend(Backend):
                       on_output: OutputCallback | None = None) -> Result:
         if operation.call is None:
             return await super().execute(operation, input=input, timeout=timeout, on_output=on_output)
+        if operation.call in migration.API_CALLS:
+            return await migration.execute(self, operation)
         if operation.call not in commands.API_CALLS:
             raise Unsupported(f"libvirt backend will not run {operation.call}")
         shown = (operation.display(),)
@@ -325,6 +331,14 @@ class LibvirtBackend(Backend):
         if self.on_change is not None:
             self.on_change()
         return Result(shown, 0, "", "")
+
+    # -- live migration (migration.py) ----------------------------------------------------------------
+
+    def migrate_form(self, domain: Domain) -> Form | None:
+        return migration.FORM
+
+    async def plan_migrate(self, domain: Domain, target: Backend, values: dict[str, Any]) -> Plan:
+        return await migration.build(self, domain, target, values)
 
     def _execute_sync(self, conn: libvirt.virConnect, operation: Operation) -> None:
         args = dict(operation.args)
