@@ -10,15 +10,16 @@ from __future__ import annotations
 
 import time
 from dataclasses import replace
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from ..base import Action, Backend, ExtraAction
 from ..errors import CommandFailed, HvdeckError, ParseError
 from ..inventory import HostSpec
 from ..model import Bindings, Domain, HostInfo, HostSnapshot, Section
+from ..options import Form
 from ..plan import Operation, Plan
 from ..transport.base import OutputCallback, Result, Session
-from . import commands, parse, states
+from . import commands, migration, parse, states
 
 
 class LdomsBackend(Backend):
@@ -149,6 +150,14 @@ class LdomsBackend(Backend):
         resources = commands.Resources.of(parse.parse_devices_p(result.stdout))
         self._resources = (now, resources)
         return resources
+
+    # -- live migration (migration.py) --------------------------------------------------------------------
+
+    def migrate_form(self, domain: Domain) -> Form | None:
+        return migration.form(domain)
+
+    async def plan_migrate(self, domain: Domain, target: Backend, values: dict[str, Any]) -> Plan:
+        return await migration.build(self, domain, target, values)
 
     async def execute(self, operation: Operation, *, input: str | None = None, timeout: float | None = None,
                       on_output: OutputCallback | None = None) -> Result:

@@ -1065,3 +1065,90 @@ def _xml_disk(props: dict[str, str]) -> Disk:
     if not name:
         raise _error("<disk> without a vdisk_name")
     return Disk(target=name, source=f"{vol}@{vds}" if vol and vds else vol or None, source_type="vdisk")
+
+
+# --- `ldm list -o status` (§10.2): a migration in progress --------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class MigrationStatus:
+    """One domain of `ldm list -o status [-p]` (§10.2): the operation in progress (None when none is), how
+    far in whole percent, and the other host: the target on the source (``outgoing``), the source on the
+    target. ``error`` is known only from the `-p` form (``error=yes``)."""
+
+    domain: str
+    operation: str | None = None
+    progress: int | None = None
+    peer: str | None = None
+    outgoing: bool | None = None
+    error: bool | None = None
+
+
+_STATUS_HEADER = re.compile(r"OPERATION\s+PROGRESS\s+(TARGET|SOURCE)")
+_STATUS_ROW = re.compile(r"(\S+)\s+([0-9]{1,3})%?\s+(\S+)")
+_DASH_LINE = re.compile(r"-{10,}")
+
+
+def parse_status(text: str) -> tuple[MigrationStatus, ...]:
+    """Every domain of `ldm list -o status` output, human or `-p`.
+
+    Human (§10.2, RECONSTRUCTED there): ``NAME`` and the name on the next line, then, while an operation
+    runs, ``STATUS``, an ``OPERATION PROGRESS TARGET`` header (``SOURCE`` on the target of a migration) and
+    one indented row such as ``migration    34%         system2``; domains are separated as in §4 (a
+    blank line and dashes). `-p` (§10.2, UNCERTAIN there): ``DOMAIN|name=`` then ``STATUS`` and
+    ``|op=migration|progress=34|error=no|target=system2`` (``source=`` on the target)."""
+    first = next((line.strip() for _, line in _numbered(text) if line.strip()), "")
+    if first.startswith("VERSION") or "|" in first:
+        return _status_parseable(text)
+    found: list[MigrationStatus] = []
+    lines = [(n, line.rstrip()) for n, line in _numbered(text)]
+    i = 0
+    while i < len(lines):
+        line_no, line = lines[i]
+        word = line.strip()
+        i += 1
+        if not word or _DASH_LINE.fullmatch(word):
+            continue
+        if word == "NAME":
+            while i < len(lines) and not lines[i][1].strip():
+                i += 1
+            if i >= len(lines):
+                raise _error("NAME without a domain name", line_no, line)
+            found.append(MigrationStatus(lines[i][1].strip()))
+            i += 1
+        elif word == "STATUS":
+            if not found:
+                raise _error("STATUS before any NAME", line_no, line)
+            if i >= len(lines) or not (header := _STATUS_HEADER.fullmatch(lines[i][1].strip())):
+                raise _error("expected OPERATION PROGRESS TARGET after STATUS", *(lines[i] if i < len(lines)
+                                                                                 else (line_no, line)))
+            i += 1
+            if i >= len(lines) or not (row := _STATUS_ROW.fullmatch(lines[i][1].strip())):
+                raise _error("expected an operation, its progress and a host", *(lines[i] if i < len(lines)
+                                                                                 else (line_no, line)))
+            op, progress, peer = row.groups()
+            found[-1] = MigrationStatus(found[-1].domain, op, int(progress), peer, header.group(1) == "TARGET")
+            i += 1
+        else:
+            raise _error("expected NAME or STATUS", line_no, line)
+    return tuple(found)
+
+
+def _status_parseable(text: str) -> tuple[MigrationStatus, ...]:
+    found: list[MigrationStatus] = []
+    for stanza in tokenize(text).stanzas:
+        if stanza.keyword == "DOMAIN":
+            found.append(MigrationStatus(stanza.head.required("name")))
+        elif stanza.keyword == "STATUS":
+            if not found:
+                raise _error("STATUS before any DOMAIN", stanza.head.line_no, stanza.head.line)
+            for row in stanza.rows:
+                progress = row.text("progress") or ""
+                if progress and not _INT.fullmatch(progress.rstrip("%")):
+                    raise _error(f"progress {progress!r} is not a percentage", row.line_no, row.line)
+                peer, outgoing = (row.text("target"), True) if row.text("target") else (row.text("source"), False)
+                error = row.text("error")
+                found[-1] = MigrationStatus(found[-1].domain, row.text("op") or None,
+                                            int(progress.rstrip("%")) if progress else None, peer or None,
+                                            outgoing if peer else None, None if error is None else error == "yes")
+    return tuple(found)

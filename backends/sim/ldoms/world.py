@@ -395,6 +395,10 @@ class LdomsWorld:
             except CommandError as error:
                 return Reply(error.stdout, joined([*self.notices, str(error)]), error.status)
             return Reply(stdout, joined(self.notices))
+        if program == "sh":
+            from . import sh
+
+            return await sh.run(self, argv, read_stdin)
         if program in files.READS_STDIN and read_stdin is not None and files.wants_stdin(argv):
             data = await read_stdin()
             return self._finish(lambda: files.run(self, argv, data))
