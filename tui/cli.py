@@ -79,6 +79,9 @@ def _parser() -> argparse.ArgumentParser:
     from . import verbs
 
     verbs.add_parsers(sub, common, audit_opt)
+    from . import cli_migrate
+
+    cli_migrate.add_parsers(sub, common, audit_opt)
     return parser
 
 
@@ -93,7 +96,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return trust(args)
         if args.command == "sim":
             return sim(args)
-        if args.command in ("show", "plan"):
+        if args.command in ("show", "plan", "migrate", "evacuate"):
             return host_verb(args)
         if args.command == "demo":
             return console(args, demo=True)
@@ -110,7 +113,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def host_verb(args: argparse.Namespace) -> int:
-    """`hvdeck show` / `hvdeck plan`: one host, through the same fleet, gate, executor and audit log."""
+    """`hvdeck show` / `plan` / `migrate` / `evacuate`: through the same fleet, gate, executor and audit log."""
     from hvdeck.backends.audit import AuditLog, default_path
     from hvdeck.widgets.format import visible
 
@@ -121,6 +124,10 @@ def host_verb(args: argparse.Namespace) -> int:
         if args.command == "show":
             return verbs.show(inventory, args)
         audit = AuditLog(getattr(args, "audit_log", None) or default_path())
+        if args.command in ("migrate", "evacuate"):
+            from . import cli_migrate
+
+            return (cli_migrate.migrate if args.command == "migrate" else cli_migrate.evacuate)(inventory, args, audit)
         return verbs.plan(inventory, args, audit)
     except verbs.VerbError as exc:
         print(f"hvdeck: {visible(str(exc))}", file=sys.stderr)

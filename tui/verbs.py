@@ -14,7 +14,7 @@ import asyncio
 import contextlib
 import json
 import sys
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any, TextIO
 
 from hvdeck.backends.base import Action
@@ -166,12 +166,23 @@ async def build_plan(fleet: Fleet, snapshot: HostSnapshot, domain: Domain, actio
     return await fleet.plan_extra(extra, domain, values, snapshot)
 
 
-async def run_and_report(fleet: Fleet, plan: Plan, out: TextIO, err: TextIO) -> PlanResult:
+async def run_and_report(fleet: Fleet, plan: Plan, out: TextIO, err: TextIO, *,
+                         also: Callable[[PlanEvent], None] | None = None,
+                         cancel_note: str | None = None) -> PlanResult:
     """Run ``plan`` with each step's outcome printed as it ends; Ctrl-C cancels the running step where
-    the step has a cancel operation, and stops before the next step otherwise."""
+    the step has a cancel operation, and stops before the next step otherwise. ``also`` sees every event
+    too (progress); ``cancel_note`` is printed on stderr when Ctrl-C is pressed."""
     cancel = asyncio.Event()
 
+    def on_sigint() -> None:
+        if cancel_note and not cancel.is_set():
+            err.write(cancel_note + "\n")
+            err.flush()
+        cancel.set()
+
     def on_event(event: PlanEvent) -> None:
+        if also is not None:
+            also(event)
         if isinstance(event, StepStarted):
             step = plan.steps[event.index]
             err.write(f"  {event.index + 1}. {fmt.visible(step.description)} …\n")
@@ -186,7 +197,7 @@ async def run_and_report(fleet: Fleet, plan: Plan, out: TextIO, err: TextIO) -> 
     import signal
 
     with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-        loop.add_signal_handler(signal.SIGINT, cancel.set)
+        loop.add_signal_handler(signal.SIGINT, on_sigint)
     try:
         return await fleet.run_plan(plan, on_event=on_event, cancel=cancel)
     finally:

@@ -479,7 +479,8 @@ def migrate_sync(src: libvirt.virConnect, dst: libvirt.virConnect, args: Mapping
     stats: dict[str, Any] = {}
     if error is None and arrived:
         try:
-            stats = _lookup(dst, name, uuid).jobStats(libvirt.VIR_DOMAIN_JOB_STATS_COMPLETED)
+            stats = _lookup(dst, name, uuid).jobStats(libvirt.VIR_DOMAIN_JOB_STATS_COMPLETED
+                                                   | libvirt.VIR_DOMAIN_JOB_STATS_KEEP_COMPLETED)
         except libvirt.libvirtError:
             stats = {}
     if error is None and arrived:

@@ -1,5 +1,6 @@
 #!/bin/bash
-# Stop the test bed: the test guests, sshd, libvirtd, virtlogd, and remove bridge hvtb0.
+# Stop the test bed: the migration hosts hv1 and hv2 (their namespaces, daemons and guest), the test
+# guests, sshd, libvirtd, virtlogd, and remove bridges hvtb0 and hvmig0.
 # Guest definitions, disks, keys and the built guest stay in /var/lib/hvdeck-testbed, so the
 # next up.sh is fast. Daemons that these scripts did not start are left alone.
 set -uo pipefail
@@ -26,6 +27,7 @@ for p in /proc/[0-9]*; do
   done
 done
 
+bash "$HERE/migration.sh" down
 bash "$HERE/sshd.sh" stop
 bash "$HERE/libvirtd.sh" stop
 if ip link show "$TB_BRIDGE" >/dev/null 2>&1; then ip link del "$TB_BRIDGE" && tb_log "removed bridge $TB_BRIDGE"; fi

@@ -2,7 +2,8 @@
 # Bring the whole test bed up (idempotent; running it again is cheap):
 #   virtlogd + libvirtd, the tiny guest kernel/initrd, bridge hvtb0, one raw disk per guest,
 #   hvtest1 defined and running (waits for its boot banner), hvtest2 defined and shut off,
-#   sshd on 127.0.0.1:2222.
+#   sshd on 127.0.0.1:2222, and two more libvirt hosts for live migration, hv1 (running hvmig1)
+#   and hv2, each in its own network namespace with its own sshd (migration.sh).
 #   up.sh [--restart]     --restart: power-cycle hvtest1 even if it is already running
 # Needs the packages from `scripts/setup.sh --test`.
 set -euo pipefail
@@ -93,6 +94,10 @@ done_step
 
 step "sshd"
 bash "$HERE/sshd.sh" start
+done_step
+
+step "migration hosts hv1, hv2"
+bash "$HERE/migration.sh" up
 done_step
 
 echo "testbed up in $(tb_since "$T0") s"
