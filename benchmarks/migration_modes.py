@@ -18,18 +18,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import libvirt
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from hvdeck.backends import inventory as inv  # noqa: E402
-from hvdeck.backends.fleet import Fleet  # noqa: E402
-from hvdeck.backends.libvirt.events import ensure_event_loop  # noqa: E402
+from hvdeck.backends import inventory as inv
+from hvdeck.backends.fleet import Fleet
+from hvdeck.backends.libvirt.events import ensure_event_loop
 
 HOSTS = {"hv1": "10.78.0.11", "hv2": "10.78.0.12"}
 GUEST = "hvmig1"
@@ -112,11 +109,12 @@ async def main(runs: int) -> None:
                     rows[mode].append((wall, completed(dst)))
         await fleet.close()
     print(f"{'mode':8} {'n':>3} {'wall s (median)':>16} {'job ms':>8} {'downtime ms':>12} {'MiB sent':>9}")
+    def med(runs_: list[tuple[float, dict]], key: str) -> float:
+        return statistics.median(s.get(key, 0) for _, s in runs_)
+
     for mode, runs_ in rows.items():
-        def med(key: str) -> float:
-            return statistics.median(s.get(key, 0) for _, s in runs_)
-        print(f"{mode:8} {len(runs_):>3} {statistics.median(w for w, _ in runs_):>16.2f} {med('time_elapsed'):>8.0f} "
-              f"{med('downtime'):>12.0f} {med('data_processed') / 2**20:>9.1f}")
+        print(f"{mode:8} {len(runs_):>3} {statistics.median(w for w, _ in runs_):>16.2f} {med(runs_, 'time_elapsed'):>8.0f} "
+              f"{med(runs_, 'downtime'):>12.0f} {med(runs_, 'data_processed') / 2**20:>9.1f}")
         print("         downtimes: " + ", ".join(str(s.get("downtime")) for _, s in runs_))
 
 
