@@ -285,6 +285,7 @@ class FleetTable(ScrollView, can_focus=True):
     | pageup / pagedown, home / end | Move by a page, to the top, to the bottom. |
     | left / right | Scroll sideways (HOST and NAME stay put). |
     | enter | Open the domain (posts `FleetTable.Selected`). |
+    | space | Mark or unmark the domain (posts `FleetTable.MarksChanged`), as k9s marks rows. |
     """
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -298,11 +299,14 @@ class FleetTable(ScrollView, can_focus=True):
         Binding("end", "edge(1)", "Bottom", show=False),
         Binding("G", "edge(1)", "Bottom", show=False),
         Binding("enter", "select", "Open", id="fleet-table.open", tooltip="Open the domain's screen"),
+        Binding("space", "toggle_mark", "Mark", id="fleet-table.mark",
+                tooltip="Mark or unmark the domain (marked domains are evacuated together)"),
     ]
 
     COMPONENT_CLASSES = {
         "fleet-table--header",
         "fleet-table--cursor",
+        "fleet-table--marked",
         "fleet-table--group",
         "fleet-table--stale",
         "fleet-table--sorted",
@@ -318,6 +322,7 @@ class FleetTable(ScrollView, can_focus=True):
     | :- | :- |
     | `fleet-table--header` | The column header line. |
     | `fleet-table--cursor` | The highlighted row. |
+    | `fleet-table--marked` | A marked row (Space). |
     | `fleet-table--group` | A host's group line when grouped by host. |
     | `fleet-table--stale` | Rows of a host whose data is stale (link lost, retrying). |
     | `fleet-table--sorted` | The header of the sort column. |
@@ -330,6 +335,7 @@ class FleetTable(ScrollView, can_focus=True):
         scrollbar-gutter: stable;
         & > .fleet-table--header { background: $panel; color: $foreground; text-style: bold; }
         & > .fleet-table--sorted { color: $accent; text-style: bold underline; }
+        & > .fleet-table--marked { background: $accent-muted; text-style: bold; }
         & > .fleet-table--cursor { background: $block-cursor-blurred-background; }
         &:focus > .fleet-table--cursor { background: $block-cursor-background; color: $block-cursor-foreground; }
         & > .fleet-table--group { background: $boost; color: $primary; text-style: bold; }
@@ -349,6 +355,14 @@ class FleetTable(ScrollView, can_focus=True):
         def __init__(self, key: str) -> None:
             super().__init__()
             self.key = key
+
+    class MarksChanged(Message):
+        """Domains were marked or unmarked; ``keys`` are the marked rows' keys in the order they were
+        marked. Handler: ``on_fleet_table_marks_changed``."""
+
+        def __init__(self, keys: tuple[str, ...]) -> None:
+            super().__init__()
+            self.keys = keys
 
     class Highlighted(Message):
         """The cursor moved to another domain (key None: nothing to show), or the columns changed and
@@ -415,6 +429,9 @@ class FleetTable(ScrollView, can_focus=True):
         self._ticks: dict[str, int] = {}  # polls seen per host: the CPU HIST column's version
         self._history: Callable[[str], Sequence[float | None]] = lambda key: ()
         self._styles: dict[str, Style] = {}
+        #: marked row keys, in the order they were marked (a dict as an ordered set); a mark outlives
+        #: polls and filters, and a row that goes away keeps its mark until it is cleared
+        self._marked: dict[str, None] = {}
 
     # -- data ---------------------------------------------------------------------------------------
 
@@ -582,6 +599,44 @@ class FleetTable(ScrollView, can_focus=True):
         """The columns that fit on the screen, in display order (the others are past its right edge)."""
         self._flush()
         return tuple(COLUMNS[i].key for i in self._order[:self._shown])
+
+    # -- marks ----------------------------------------------------------------------------------------
+
+    @property
+    def marked_keys(self) -> tuple[str, ...]:
+        return tuple(self._marked)
+
+    @property
+    def marked_domains(self) -> tuple[Domain, ...]:
+        """The marked domains the table still has, in the order they were marked."""
+        return tuple(self._rows[k].domain for k in self._marked if k in self._rows)
+
+    def is_marked(self, key: str) -> bool:
+        return key in self._marked
+
+    def set_marks(self, keys: Iterable[str]) -> None:
+        """Mark exactly ``keys``."""
+        wanted = dict.fromkeys(keys)
+        if list(wanted) == list(self._marked):
+            return
+        self._marked = wanted
+        self._strips.clear()
+        self.refresh()
+        self.post_message(self.MarksChanged(self.marked_keys))
+
+    def clear_marks(self) -> None:
+        self.set_marks(())
+
+    def action_toggle_mark(self) -> None:
+        key = self.cursor_key
+        if key is None:
+            return
+        if key in self._marked:
+            del self._marked[key]
+        else:
+            self._marked[key] = None
+        self.refresh_line(self._cursor - self.scroll_offset.y + 1)
+        self.post_message(self.MarksChanged(self.marked_keys))
 
     def move_to(self, key: str) -> bool:
         """Put the cursor on a domain (if it is shown)."""
@@ -973,13 +1028,16 @@ class FleetTable(ScrollView, can_focus=True):
         row = self._rows[key]
         # a row's CPU history moves with every poll of its host, even when its figures stay the same
         tick = self._ticks.get(row.host, 0) if _HISTORY in self._order[:self._shown] else 0
-        cache_key = (key, row.version, is_cursor, self._layout, tick)
+        marked = key in self._marked
+        cache_key = (key, row.version, is_cursor, self._layout, tick, marked)
         strip = self._strips.get(cache_key)
         if strip is not None:
             return strip
         base = self._base_style()
         if row.host in self._stale:
             base = base + self._style("fleet-table--stale")
+        if marked:
+            base = base + self._style("fleet-table--marked")
         state_style = base + self._style(f"fleet-table--state-{row.domain.state.value}")
         if is_cursor:  # the cursor's colours win, for contrast; the state keeps its weight (bold crashed)
             cursor = self._style("fleet-table--cursor")

@@ -79,7 +79,7 @@ FORM = Form("Live migration", (
     TextOption("user", "User on the target", help="who ldm logs in as on the target", default="root",
                validator=validate_user),
     TextOption("name", "Name on the target", help="the domain's name on the target (default: the same)",
-               validator=lambda text: commands.validate_name(text)),
+               validator=lambda text: commands.validate_name(text, "name on the target")),
     TextOption("address", "Target address", help="the target as the source control domain reaches it "
                "(empty: the name the target gives itself, `hostname`)", required=False,
                validator=validate_address),

@@ -29,6 +29,8 @@ ACTION_BINDINGS = [
               show=action in _IN_FOOTER,
               tooltip=f"{action.label} the domain (the exact operation is shown first)")
       for key, action, label in ACTION_KEYS),
+    Binding("m", "migrate", "Migrate", id="domain.migrate", show=False,
+            tooltip="Move the domain live to another host of the same kind (checks, then the plan)"),
 ]
 
 
@@ -43,3 +45,8 @@ class DomainActions(UsesApp):
 
     def action_actions(self) -> None:
         self.hvdeck.open_action_menu(self.current_domain())
+
+    def action_migrate(self) -> None:
+        from ..wizards.migrate import open_migration
+
+        open_migration(self.hvdeck, self.current_domain())

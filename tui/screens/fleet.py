@@ -34,6 +34,9 @@ class FleetScreen(DomainActions, HvdeckScreen):
         Binding("O", "reverse_sort", "Reverse", show=False, id="fleet.reverse", tooltip="Reverse the sort"),
         *ACTION_BINDINGS,
         Binding("H", "host", "Host", id="fleet.host", tooltip="The highlighted domain's host: services, resources"),
+        Binding("E", "evacuate", "Evacuate", show=False, id="fleet.evacuate",
+                tooltip="Move the marked domains (Space), or every running domain of the highlighted one's host, "
+                        "live to other hosts"),
         Binding("ctrl+r", "refresh_all", "Refresh", show=False, id="fleet.refresh",
                 tooltip="Poll every host now"),
     ]
@@ -125,6 +128,8 @@ class FleetScreen(DomainActions, HvdeckScreen):
             text.append(fmt.visible(table.filter_text))
         if table.filter_error:
             text.append(f" · {table.filter_error}", style="bold")
+        if table.marked_keys:
+            text.append(f" · {len(table.marked_keys)} marked (E evacuates them)")
         problems = [s for s in self.hvdeck.snapshots.values() if s.status in (HostStatus.ERROR, HostStatus.DOWN)]
         if problems:
             first = problems[0]
@@ -159,6 +164,16 @@ class FleetScreen(DomainActions, HvdeckScreen):
 
     def current_domain(self) -> Domain | None:
         return self.table.cursor_domain
+
+    @on(FleetTable.MarksChanged)
+    def _marks_changed(self) -> None:
+        self._update_status()
+
+    def action_evacuate(self) -> None:
+        from ..wizards.evacuate import open_evacuation
+
+        domain = self.table.cursor_domain
+        open_evacuation(self.hvdeck, domain.host if domain is not None else None, self.table.marked_domains)
 
     @on(FleetTable.Selected)
     def _open(self, event: FleetTable.Selected) -> None:
