@@ -17,6 +17,9 @@ from textual.content import Content
 from hvdeck.widgets.fleet_table import COLUMNS
 from hvdeck.widgets.format import visible
 
+from .wizards.evacuate import open_evacuation
+from .wizards.migrate import open_migration, why_not_migrate
+
 if TYPE_CHECKING:
     from .app import HvdeckApp
 
@@ -50,13 +53,9 @@ class HvdeckCommands(Provider):
                     yield (f"{name} (unavailable)", partial(app.run_item, domain, item.id), item.why_not)
             yield (f"Actions for {v(domain.name)}…", partial(app.open_action_menu, domain),
                    "Every action, unavailable ones with the reason")
-            from .wizards.migrate import open_migration, why_not_migrate
-
             why = why_not_migrate(app, domain)
             yield (f"Migrate {v(domain.name)} from {v(domain.host)}…" + (" (unavailable)" if why else ""),
                    partial(open_migration, app, domain), v(why) if why else "Live, to another host of the same kind (m)")
-        from .wizards.evacuate import open_evacuation
-
         for host in app.host_names:
             yield (f"Host {v(host)}", partial(app.show_host, host), "Show only this host's domains")
             yield (f"Evacuate {v(host)}…", partial(open_evacuation, app, host),

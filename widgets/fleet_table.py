@@ -299,8 +299,8 @@ class FleetTable(ScrollView, can_focus=True):
         Binding("end", "edge(1)", "Bottom", show=False),
         Binding("G", "edge(1)", "Bottom", show=False),
         Binding("enter", "select", "Open", id="fleet-table.open", tooltip="Open the domain's screen"),
-        Binding("space", "toggle_mark", "Mark", id="fleet-table.mark",
-                tooltip="Mark or unmark the domain (marked domains are evacuated together)"),
+        Binding("space", "toggle_mark", "Mark", id="fleet-table.mark", show=False,
+                tooltip="Mark or unmark the domain (E evacuates the marked ones)"),
     ]
 
     COMPONENT_CLASSES = {

@@ -7,6 +7,7 @@ from textual.binding import Binding
 from hvdeck.backends.base import Action
 from hvdeck.backends.model import Domain
 
+from ..wizards.migrate import open_migration
 from .base import UsesApp
 
 #: key, action, footer label. The same keys on the fleet and the domain screens.
@@ -30,7 +31,7 @@ ACTION_BINDINGS = [
               tooltip=f"{action.label} the domain (the exact operation is shown first)")
       for key, action, label in ACTION_KEYS),
     Binding("m", "migrate", "Migrate", id="domain.migrate", show=False,
-            tooltip="Move the domain live to another host of the same kind (checks, then the plan)"),
+            tooltip="Move the domain live to another host (checks, then the plan)"),
 ]
 
 
@@ -47,6 +48,4 @@ class DomainActions(UsesApp):
         self.hvdeck.open_action_menu(self.current_domain())
 
     def action_migrate(self) -> None:
-        from ..wizards.migrate import open_migration
-
         open_migration(self.hvdeck, self.current_domain())

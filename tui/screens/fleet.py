@@ -17,6 +17,7 @@ from hvdeck.widgets import format as fmt
 from hvdeck.widgets.fleet_table import COLUMN_KEYS, COLUMNS, FleetTable
 from hvdeck.widgets.host_strip import HostStrip
 
+from ..wizards.evacuate import open_evacuation
 from .actions import ACTION_BINDINGS, DomainActions
 from .base import HvdeckFooter, HvdeckScreen
 
@@ -35,8 +36,7 @@ class FleetScreen(DomainActions, HvdeckScreen):
         *ACTION_BINDINGS,
         Binding("H", "host", "Host", id="fleet.host", tooltip="The highlighted domain's host: services, resources"),
         Binding("E", "evacuate", "Evacuate", show=False, id="fleet.evacuate",
-                tooltip="Move the marked domains (Space), or every running domain of the highlighted one's host, "
-                        "live to other hosts"),
+                tooltip="Evacuate: move the marked domains, or the host's running ones"),
         Binding("ctrl+r", "refresh_all", "Refresh", show=False, id="fleet.refresh",
                 tooltip="Poll every host now"),
     ]
@@ -170,8 +170,6 @@ class FleetScreen(DomainActions, HvdeckScreen):
         self._update_status()
 
     def action_evacuate(self) -> None:
-        from ..wizards.evacuate import open_evacuation
-
         domain = self.table.cursor_domain
         open_evacuation(self.hvdeck, domain.host if domain is not None else None, self.table.marked_domains)
 

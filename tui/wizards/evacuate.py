@@ -42,6 +42,8 @@ if TYPE_CHECKING:
 
 COLUMNS = (("domain", "DOMAIN"), ("memory", "MEMORY"), ("target", "TARGET"), ("status", "STATUS"),
            ("progress", "PROGRESS"), ("note", "WHERE / WHY"))
+#: columns whose width is fixed (cells); the others grow with their text
+WIDTHS = {"status": 9, "progress": 17}
 BAR = 12
 _STATUS_STYLE = {"waiting": "", "blocked": "bold red", "running": "bold", "done": "bold green", "failed": "bold red",
                  "cancelled": "yellow", "skipped": "dim"}
@@ -208,7 +210,7 @@ class EvacuateScreen(HvdeckScreen):
     def on_mount(self) -> None:
         table = self.query_one("#evac-rows", DataTable)
         for key, label in COLUMNS:
-            table.add_column(label, key=key)
+            table.add_column(label, key=key, width=WIDTHS.get(key))
         for job in self.jobs:
             table.add_row(*self._cells(job), key=job.domain.key)
         secrets = [i for i in self.query(Input) if i.password]
@@ -376,7 +378,7 @@ class EvacuateScreen(HvdeckScreen):
     def _show_job(self, index: int, job: logic.Job) -> None:
         table = self.query_one("#evac-rows", DataTable)
         for (key, _label), value in zip(COLUMNS, self._cells(job)):
-            table.update_cell(job.domain.key, key, value, update_width=key == "target")
+            table.update_cell(job.domain.key, key, value, update_width=key not in WIDTHS)
         if table.cursor_row == index:
             self._detail(index)
 

@@ -121,6 +121,7 @@ class MigrateWizard(GuardedModal[Plan | None]):
     MigrateWizard #migrate-status.-failed { color: $error; }
     MigrateWizard #migrate-buttons { height: 1; align-horizontal: right; margin: 1 0; }
     MigrateWizard #migrate-buttons Button { margin-left: 2; min-width: 10; width: auto; }
+    MigrateWizard #migrate-buttons #migrate-next { min-width: 15; }
     """
 
     def __init__(self, domain: Domain) -> None:
