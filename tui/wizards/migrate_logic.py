@@ -162,7 +162,7 @@ class Job:
         return tuple(c for c in self.checks if not c.ok)
 
 
-JobCallback = Callable[[int, Job], None]
+JobCallback = Callable[[int, Job], object]
 
 
 async def prepare(fleet: Fleet, jobs: Sequence[Job], values_for: Callable[[Job], dict[str, object]],
