@@ -33,7 +33,7 @@ from ..model import Bindings, Domain, HostInfo, HostSnapshot
 from ..options import Form
 from ..plan import Operation, Plan
 from ..transport.base import Forward, OutputCallback, Result, Session
-from . import commands, migration, parse, sockets, states
+from . import commands, migration, migration_run, parse, sockets, states
 from .events import call_soon_in, ensure_event_loop
 
 log = logging.getLogger(__name__)
@@ -74,7 +74,7 @@ class LibvirtBackend(Backend):
         #: the remote socket the tunnel reaches (found when the host is opened)
         self.socket: str | None = None
         #: live migrations: the targets of the plans built here, and uuid -> target of those running now
-        self.migration_peers = migration.Peers()
+        self.migration_peers = migration_run.Peers()
         self.outgoing: dict[str, str] = {}
 
     @classmethod
@@ -320,7 +320,7 @@ class LibvirtBackend(Backend):
         if operation.call is None:
             return await super().execute(operation, input=input, timeout=timeout, on_output=on_output)
         if operation.call in migration.API_CALLS:
-            return await migration.execute(self, operation)
+            return await migration_run.execute(self, operation)
         if operation.call not in commands.API_CALLS:
             raise Unsupported(f"libvirt backend will not run {operation.call}")
         shown = (operation.display(),)
@@ -338,7 +338,7 @@ class LibvirtBackend(Backend):
         return migration.FORM
 
     async def plan_migrate(self, domain: Domain, target: Backend, values: dict[str, Any]) -> Plan:
-        return await migration.build(self, domain, target, values)
+        return await migration_run.build(self, domain, target, values)
 
     def _execute_sync(self, conn: libvirt.virConnect, operation: Operation) -> None:
         args = dict(operation.args)

@@ -27,33 +27,27 @@ The migration call blocks for as long as the migration runs; it runs in a thread
 shared pool the pollers use), so the progress reads (``virDomainGetJobStats``, JSON on stdout) and the
 cancel (``virDomainAbortJob``) run alongside it on the same source connection. Whatever happens, the
 step's result says where the guest is: both hosts are asked after the call returns or fails.
+
+This module is pure (no libvirt import: `hvdeck migrate --help` and LDoms-only installs need its form);
+the calls themselves are in `migration_run`.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
-import threading
-import time
 import urllib.parse
-import weakref
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-import libvirt
-
-from ..errors import ConnectionLost, HvdeckError, ParseError
+from ..errors import ParseError
 from ..inventory import HostSpec
 from ..model import Disk, Domain, DomainState
 from ..options import BoolOption, Form, NumberOption
 from ..plan import Check, Operation, Plan, Progress, ProgressInfo, Step
 from ..transport.base import Result
 from . import commands, parse
-
-if TYPE_CHECKING:
-    from .backend import LibvirtBackend
 
 # -- the form -------------------------------------------------------------------------------------------
 
@@ -70,15 +64,8 @@ FORM = Form("Live migration", (
                "shared (--unsafe)", default="no"),
 ))
 
-#: the flags hvdeck may pass, by the name the plan shows
-FLAGS = {
-    "LIVE": libvirt.VIR_MIGRATE_LIVE,
-    "PERSIST_DEST": libvirt.VIR_MIGRATE_PERSIST_DEST,
-    "UNDEFINE_SOURCE": libvirt.VIR_MIGRATE_UNDEFINE_SOURCE,
-    "AUTO_CONVERGE": libvirt.VIR_MIGRATE_AUTO_CONVERGE,
-    "NON_SHARED_DISK": libvirt.VIR_MIGRATE_NON_SHARED_DISK,
-    "UNSAFE": libvirt.VIR_MIGRATE_UNSAFE,
-}
+#: the flags hvdeck may pass (``VIR_MIGRATE_<name>``), by the name the plan shows
+FLAG_NAMES = ("LIVE", "PERSIST_DEST", "UNDEFINE_SOURCE", "AUTO_CONVERGE", "NON_SHARED_DISK", "UNSAFE")
 _VIRSH_FLAGS = {"AUTO_CONVERGE": "--auto-converge", "NON_SHARED_DISK": "--copy-storage-all",
                 "UNSAFE": "--unsafe"}
 
@@ -162,7 +149,8 @@ def dest_uri(spec: HostSpec) -> str:
     return f"{parts.scheme}+ssh://{user}{spec.address or spec.name}{port}{parts.path or '/system'}"
 
 
-def _size(n: int | None) -> str:
+def human_size(n: int | None) -> str:
+    """Bytes in the largest binary unit: 128M, 1.5G."""
     if n is None:
         return "?"
     for unit, scale in (("G", 1 << 30), ("M", 1 << 20), ("K", 1 << 10)):
@@ -191,7 +179,7 @@ def plan(domain: Domain, source: HostSpec, target: HostSpec, target_kind: str, f
         Check(f"{dst} has no other domain named {name} or with its UUID",
               Operation.api("virDomainLookupByName", domain=name, uuid=uuid), host=dst,
               parser=_name_free(name, uuid, dst)),
-        Check(f"{dst} has {_size(found.memory_bytes)} of memory free and {found.vcpus or '?'} CPUs for {name}",
+        Check(f"{dst} has {human_size(found.memory_bytes)} of memory free and {found.vcpus or '?'} CPUs for {name}",
               Operation.api("virNodeGetFreeMemory"), host=dst,
               parser=_room(name, dst, found.memory_bytes, found.vcpus)),
     ]
@@ -309,7 +297,7 @@ def _room(name: str, dst: str, memory: int | None, vcpus: int | None) -> Callabl
             return None
         free, cpus = data.get("free_bytes"), data.get("cpus")
         if isinstance(free, int) and memory is not None and free < memory:
-            return f"{dst} has {_size(free)} of memory free; {name} needs {_size(memory)}"
+            return f"{dst} has {human_size(free)} of memory free; {name} needs {human_size(memory)}"
         if isinstance(cpus, int) and vcpus is not None and vcpus > cpus:
             return f"{dst} has {cpus} CPUs; {name} has {vcpus} vCPUs"
         return None
@@ -363,11 +351,11 @@ def parse_job_stats(text: str) -> ProgressInfo | None:
     fraction = min(1.0, processed / total) if total and processed is not None else None
     parts = []
     if processed is not None:
-        parts.append(f"{_size(processed)} sent" + (f" of {_size(total)}" if total else ""))
+        parts.append(f"{human_size(processed)} sent" + (f" of {human_size(total)}" if total else ""))
     if remaining is not None:
-        parts.append(f"{_size(remaining)} left")
+        parts.append(f"{human_size(remaining)} left")
     if rate:
-        parts.append(f"{_size(rate)}/s")
+        parts.append(f"{human_size(rate)}/s")
     if downtime is not None:
         parts.append(f"expected downtime {downtime} ms")
     return ProgressInfo(fraction=fraction, processed_bytes=processed, remaining_bytes=remaining,
@@ -401,232 +389,3 @@ def mark(rows: Sequence[Domain], outgoing: Mapping[str, str]) -> tuple[Domain, .
             row = replace(row, flags="migrating", flags_meaning="paused by a live migration")
         out.append(row)
     return tuple(out)
-
-
-# -- running the calls (the backend's threads) ---------------------------------------------------------------
-
-
-def _message(exc: libvirt.libvirtError) -> str:
-    return (exc.get_error_message() or str(exc)).strip()
-
-
-def _lookup(conn: libvirt.virConnect, name: str, uuid: str) -> libvirt.virDomain:
-    if uuid:
-        try:
-            return conn.lookupByUUIDString(uuid)
-        except libvirt.libvirtError:
-            pass
-    return conn.lookupByName(name)
-
-
-_STATE_WORDS = {code: row.word for code, row in parse.states.STATES.items()}
-
-
-def _state_of(conn: libvirt.virConnect, name: str, uuid: str) -> str | None:
-    """The word virsh prints for the domain's state there, None when the host has no such domain."""
-    try:
-        dom = _lookup(conn, name, uuid)
-    except libvirt.libvirtError as exc:
-        if exc.get_error_code() == libvirt.VIR_ERR_NO_DOMAIN:
-            return None
-        return f"unknown ({_message(exc)})"
-    try:
-        code = dom.state()[0]
-    except libvirt.libvirtError as exc:
-        if exc.get_error_code() == libvirt.VIR_ERR_NO_DOMAIN:
-            return None
-        return f"unknown ({_message(exc)})"
-    return _STATE_WORDS.get(code, f"state {code}")
-
-
-def _flags(text: str) -> int:
-    value = 0
-    for name in filter(None, text.split("|")):
-        if name not in FLAGS:
-            raise HvdeckError(f"hvdeck does not pass migration flag {name}")
-        value |= FLAGS[name]
-    return value
-
-
-@dataclass(frozen=True, slots=True)
-class Outcome:
-    """What one migration call did: exit status, stdout, stderr; the figures of a completed one."""
-
-    exit_status: int
-    stdout: str
-    stderr: str
-    seconds: float
-    stats: dict[str, Any]
-
-
-def migrate_sync(src: libvirt.virConnect, dst: libvirt.virConnect, args: Mapping[str, str], source: str,
-                 target: str) -> Outcome:
-    """``virDomainMigrate3`` from ``src`` to ``dst``, then where the guest is. Blocks for the whole migration."""
-    name, uuid = args["domain"], args.get("uuid", "")
-    flags = _flags(args["flags"])
-    params: dict[str, Any] = {}
-    if args.get("bandwidth_mib_s"):
-        params[libvirt.VIR_MIGRATE_PARAM_BANDWIDTH] = int(args["bandwidth_mib_s"])
-    started = time.monotonic()
-    error = None
-    try:
-        dom = _lookup(src, name, uuid)
-        dom.migrate3(dst, params, flags)
-    except libvirt.libvirtError as exc:
-        error = _message(exc)
-    seconds = time.monotonic() - started
-    here, there = _state_of(src, name, uuid), _state_of(dst, name, uuid)
-    where = whereabouts(name, source, target, here, there)
-    arrived = there in ("running", "paused") and here in (None, "shut off")
-    stats: dict[str, Any] = {}
-    if error is None and arrived:
-        try:
-            stats = _lookup(dst, name, uuid).jobStats(libvirt.VIR_DOMAIN_JOB_STATS_COMPLETED
-                                                   | libvirt.VIR_DOMAIN_JOB_STATS_KEEP_COMPLETED)
-        except libvirt.libvirtError:
-            stats = {}
-    if error is None and arrived:
-        figures = ""
-        if stats.get("time_elapsed") is not None:
-            figures = (f"\nMigrated in {stats['time_elapsed'] / 1000:.2f} s"
-                       + (f", {_size(stats['data_processed'])} sent" if "data_processed" in stats else "")
-                       + (f", downtime {stats['downtime']} ms" if "downtime" in stats else "") + ".")
-        return Outcome(0, where + figures + "\n", "", seconds, stats)
-    detail = f"error: {error}\n" if error else "error: libvirt reported success, but the guest is not where it should be\n"
-    return Outcome(1, "", detail + where + "\n", seconds, stats)
-
-
-async def in_own_thread(fn: Callable[..., Any], *args: Any, name: str) -> Any:
-    """Run a long blocking call in a thread of its own (the shared pool stays free for polls and for the
-    calls that watch and cancel it) and await its result."""
-    loop = asyncio.get_running_loop()
-    future: asyncio.Future[Any] = loop.create_future()
-
-    def settle(ok: bool, value: Any) -> None:
-        if not future.done():
-            if ok:
-                future.set_result(value)
-            else:
-                future.set_exception(value)
-
-    def run() -> None:
-        try:
-            value = fn(*args)
-        except BaseException as exc:  # noqa: BLE001 - raised again in the awaiting task
-            loop.call_soon_threadsafe(settle, False, exc)
-        else:
-            loop.call_soon_threadsafe(settle, True, value)
-
-    threading.Thread(target=run, name=name, daemon=True).start()
-    return await future
-
-
-def call_sync(conn: libvirt.virConnect, call: str, args: Mapping[str, str]) -> str:
-    """One of the short calls; returns its stdout (JSON for the reads). Raises libvirtError."""
-    name, uuid = args.get("domain", ""), args.get("uuid", "")
-    if call == "virDomainGetJobStats":
-        return json.dumps(_lookup(conn, name, uuid).jobStats()) + "\n"
-    if call == "virDomainAbortJob":
-        _lookup(conn, name, uuid).abortJob()
-        return ""
-    if call == "virDomainMigrateSetMaxDowntime":
-        _lookup(conn, name, uuid).migrateSetMaxDowntime(int(args["downtime_ms"]), 0)
-        return ""
-    if call == "virConnectGetCapabilities":
-        return json.dumps({"hostname": conn.getHostname(), "host_uuid": host_uuid(conn.getCapabilities())}) + "\n"
-    if call == "virNodeGetFreeMemory":
-        info = conn.getInfo()  # [model, memory MiB, cpus, ...]
-        return json.dumps({"free_bytes": conn.getFreeMemory(), "memory_bytes": info[1] * 1024 * 1024,
-                           "cpus": info[2]}) + "\n"
-    if call == "virDomainLookupByName":
-        found: dict[str, Any] = {"by_name": None, "by_uuid": None}
-        for key, lookup, value in (("by_name", conn.lookupByName, name), ("by_uuid", conn.lookupByUUIDString, uuid)):
-            if not value:
-                continue
-            try:
-                dom = lookup(value)
-            except libvirt.libvirtError as exc:
-                if exc.get_error_code() != libvirt.VIR_ERR_NO_DOMAIN:
-                    raise
-                continue
-            found[key] = {"name": dom.name(), "uuid": dom.UUIDString(), "active": bool(dom.isActive())}
-        return json.dumps(found) + "\n"
-    if call == "virConnectCompareHypervisorCPU":
-        try:
-            verdict = conn.compareHypervisorCPU(args.get("emulator") or None, args.get("arch") or None,
-                                                args.get("machine") or None, args.get("virttype") or None,
-                                                args["xml"], libvirt.VIR_CONNECT_COMPARE_CPU_FAIL_INCOMPATIBLE)
-        except libvirt.libvirtError as exc:
-            if exc.get_error_code() != libvirt.VIR_ERR_CPU_INCOMPATIBLE:
-                raise
-            return json.dumps({"result": "incompatible", "detail": _message(exc)}) + "\n"
-        words = {libvirt.VIR_CPU_COMPARE_IDENTICAL: "identical", libvirt.VIR_CPU_COMPARE_SUPERSET: "superset",
-                 libvirt.VIR_CPU_COMPARE_INCOMPATIBLE: "incompatible"}
-        return json.dumps({"result": words.get(verdict, f"code {verdict}")}) + "\n"
-    raise HvdeckError(f"libvirt backend will not run {call}")
-
-
-class Peers:
-    """The target backends of the plans a source backend built, by host name, held weakly: a plan runs
-    against the connection it was checked with, and a target whose connection was rebuilt since (a new
-    backend) makes the plan fail with a sentence rather than reach a closed connection."""
-
-    def __init__(self) -> None:
-        self._by_host: weakref.WeakValueDictionary[str, LibvirtBackend] = weakref.WeakValueDictionary()
-
-    def add(self, backend: LibvirtBackend) -> None:
-        self._by_host[backend.spec.name] = backend
-
-    def get(self, host: str) -> LibvirtBackend:
-        backend = self._by_host.get(host)
-        if backend is None or backend._conn is None:
-            raise HvdeckError(f"the connection to {host} this plan was made with is closed; nothing was sent: "
-                              "make the plan again")
-        return backend
-
-
-async def execute(backend: LibvirtBackend, operation: Operation) -> Result:
-    """Run one of `API_CALLS` for ``backend`` (the host the step or check is on). A libvirt refusal is a
-    failed Result with libvirt's message; a lost link raises `ConnectionLost`."""
-    call = operation.call or ""
-    args = dict(operation.args)
-    shown = (operation.display(),)
-    if call == "virDomainMigrate3":
-        peer = backend.migration_peers.get(args["target"])
-        src, dst = backend._live(), peer._live()
-        uuid = args.get("uuid") or args["domain"]
-        backend.outgoing[uuid] = args["target"]
-        try:
-            outcome = await in_own_thread(migrate_sync, src, dst, args, backend.spec.name, peer.spec.name,
-                                          name=f"hvdeck-migrate-{args['domain'][:40]}")
-        finally:
-            backend.outgoing.pop(uuid, None)
-            for side in (backend, peer):
-                if side.on_change is not None:
-                    side.on_change()
-        return Result(shown, outcome.exit_status, outcome.stdout, outcome.stderr)
-    conn = backend._live()
-    try:
-        stdout = await asyncio.to_thread(call_sync, conn, call, args)
-    except libvirt.libvirtError as exc:
-        if exc.get_error_code() in (libvirt.VIR_ERR_SYSTEM_ERROR, libvirt.VIR_ERR_NO_CONNECT, libvirt.VIR_ERR_RPC,
-                                    libvirt.VIR_ERR_INVALID_CONN):
-            raise ConnectionLost(f"libvirt: {_message(exc)}") from None
-        return Result(shown, 1, "", f"error: {_message(exc)}\n")
-    return Result(shown, 0, stdout, "")
-
-
-async def build(backend: LibvirtBackend, domain: Domain, target: Any, values: Mapping[str, Any]) -> Plan:
-    """`LibvirtBackend.plan_migrate`: read the domain's live XML and the source's host UUID, remember the
-    target backend for the run, and build the plan."""
-    from .backend import LibvirtBackend
-
-    def read(conn: libvirt.virConnect) -> tuple[str, str]:
-        dom = _lookup(conn, domain.name, domain.uuid or "")
-        return dom.XMLDesc(0), conn.getCapabilities()
-
-    xml, caps = await backend._call(read)
-    found = facts(backend.spec.name, xml)
-    if isinstance(target, LibvirtBackend):
-        backend.migration_peers.add(target)
-    return plan(domain, backend.spec, target.spec, target.kind, found, values, source_host_uuid=host_uuid(caps))

@@ -87,7 +87,9 @@ def test_the_form_options_become_flags_parameters_and_a_downtime_step():
     assert args["bandwidth_mib_s"] == "100"
     assert move.operation.equivalent[7:11] == ("--auto-converge", "--copy-storage-all", "--unsafe", "--bandwidth=100")
     assert move.description == "Move web1 live from kvm-a to kvm-b, copying its disks"
-    assert m._flags(args["flags"]) == sum(m.FLAGS.values())
+    from hvdeck.backends.libvirt import migration_run
+
+    assert migration_run._flags(args["flags"]) == sum(migration_run.FLAGS.values())
 
 
 @pytest.mark.parametrize(("texts", "error"), [
@@ -101,8 +103,10 @@ def test_the_form_refuses_bad_values(texts, error):
 
 
 def test_a_flag_hvdeck_does_not_pass_is_refused():
+    from hvdeck.backends.libvirt import migration_run
+
     with pytest.raises(Exception, match="POSTCOPY"):
-        m._flags("LIVE|POSTCOPY")
+        migration_run._flags("LIVE|POSTCOPY")
 
 
 def checks_by_description(plan) -> dict[str, Check]:
