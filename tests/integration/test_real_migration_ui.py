@@ -15,7 +15,7 @@ from hvdeck.backends import inventory as inv
 from hvdeck.tui.screens.plan import PlanScreen
 from hvdeck.tui.wizards.migrate import MigrateWizard
 
-from ..ui.helpers import SIZE, fleet_loaded, highlight, make_app, wait_for
+from ..ui.helpers import SIZE, highlight, make_app, wait_for
 from .conftest import MigrationBed
 from .guest_console import guest_run
 
@@ -31,21 +31,21 @@ def bed(migration_bed: MigrationBed) -> Iterator[MigrationBed]:
 async def test_the_console_migrates_the_running_guest_to_hv2(bed: MigrationBed, tmp_path: Path):
     app = make_app(tmp_path, inv.load(bed.inventory(tmp_path / "hosts.yaml")))
     async with app.run_test(size=SIZE) as pilot:
-        await fleet_loaded(pilot, 1)
+        await wait_for(pilot, lambda: any(d.name == bed.guest for d in app.snapshots["hv1"].domains), 60)
         await highlight(pilot, bed.guest)
         await pilot.press("m")
-        await wait_for(pilot, lambda: isinstance(app.screen, MigrateWizard))
+        await wait_for(pilot, lambda: isinstance(app.screen, MigrateWizard), 30)
         wizard = app.screen
         await pilot.pause(0.1)
         await pilot.press("enter")  # hv2
-        await wait_for(pilot, lambda: wizard.page == "page-options")
+        await wait_for(pilot, lambda: wizard.page == "page-options", 30)
         wizard.query_one("#opt-copy_storage", Checkbox).value = True
-        wizard.query_one("#opt-bandwidth", Input).value = "40"  # a few seconds: long enough to be seen moving
+        wizard.query_one("#opt-bandwidth", Input).value = "20"  # a few seconds: long enough to be seen moving
         await pilot.click("#migrate-next")
         await wait_for(pilot, lambda: wizard.page == "page-checks", 60)
         assert all(r.ok for r in wizard.results), [(r.check.description, r.reason) for r in wizard.results if not r.ok]
         await pilot.click("#migrate-next")
-        await wait_for(pilot, lambda: isinstance(app.screen, PlanScreen))
+        await wait_for(pilot, lambda: isinstance(app.screen, PlanScreen), 30)
         plan_screen = app.screen
         await pilot.pause(0.1)
         await pilot.press("tab", "enter")
@@ -63,6 +63,6 @@ async def test_the_console_migrates_the_running_guest_to_hv2(bed: MigrationBed, 
         assert plan_screen.result.ok, plan_screen.result.summary()
         assert migrating == {"hv1", "hv2"}, "the table showed it migrating on both hosts"
         await wait_for(pilot, lambda: [d.name for d in app.snapshots["hv2"].domains] == [bed.guest]
-                       and not app.snapshots["hv1"].domains, 20)
+                       and not app.snapshots["hv1"].domains, 60)
     assert bed.state("hv1") is None and bed.state("hv2") == "running"
     assert guest_run(bed.uri("hv2"), bed.guest, "echo still here") == "still here"
