@@ -50,13 +50,15 @@ def _parser() -> argparse.ArgumentParser:
     audit = sub.add_parser("audit", parents=[audit_opt], help="the audit log of every operation run")
     audit.add_argument("audit_command", choices=("verify", "show"))
     sim = sub.add_parser("sim", help="serve a simulated control host over SSH (for trying hvdeck or scripts)")
-    sim.add_argument("sim_kind", choices=("ldoms",), metavar="KIND", help="ldoms")
+    sim.add_argument("sim_kind", choices=("ldoms", "zones"), metavar="KIND", help="ldoms or zones")
     sim.add_argument("--listen", default="127.0.0.1:2200", metavar="HOST:PORT")
     sim.add_argument("--host-key", required=True, metavar="FILE", help="created (ed25519) if missing")
     sim.add_argument("--authorized-keys", required=True, metavar="FILE", help="public keys allowed to log in")
     sim.add_argument("--hostname", default="t7-a", help="the simulated host's name (default t7-a)")
     sim.add_argument("--seed", type=int, default=1, help="seed of its utilisation figures")
     sim.add_argument("--empty", action="store_true", help="start with primary only (no demo guests)")
+    sim.add_argument("--layout", choices=("illumos", "solaris11"), default="illumos",
+                     help="zones: the global zone's kind (illumos: OmniOS; solaris11: Oracle Solaris 11.4)")
     trust = sub.add_parser("trust", parents=[common],
                            help="check and trust an SSH host's key (appends it to known_hosts)")
     trust.add_argument("host", metavar="HOST")
@@ -344,6 +346,9 @@ def audit(args: argparse.Namespace) -> int:
 def sim(args: argparse.Namespace) -> int:
     import os
 
+    if args.sim_kind == "zones":
+        return sim_zones(args)
+
     from hvdeck.backends.sim.ldoms import LdomsWorld, serve
     from hvdeck.backends.sim.sshserver import load_or_create_host_key
 
@@ -363,6 +368,42 @@ def sim(args: argparse.Namespace) -> int:
         print(f"simulated LDoms control domain {args.hostname} on {server.host}:{server.port}", flush=True)
         print(f"host key {server.fingerprint}", flush=True)
         print(f"try: ssh -p {server.port} root@{server.host} ldm list", flush=True)
+        await asyncio.Event().wait()
+
+    try:
+        asyncio.run(run())
+    except OSError as exc:
+        print(f"hvdeck: cannot listen on {args.listen}: {exc.strerror or exc}", file=sys.stderr)
+        return EXIT_HOSTS_FAILED
+    return EXIT_OK
+
+
+def sim_zones(args: argparse.Namespace) -> int:
+    """``hvdeck sim zones``: a simulated global zone (the demo host of ``--layout``) over SSH."""
+    import os
+
+    from hvdeck.backends.sim.sshserver import load_or_create_host_key
+    from hvdeck.backends.sim.zones import ZonesWorld, serve
+
+    host, _, port_text = args.listen.rpartition(":")
+    if not host or not port_text.isdigit():
+        print(f"hvdeck: --listen {args.listen!r}: use HOST:PORT, e.g. 127.0.0.1:2200", file=sys.stderr)
+        return EXIT_USAGE
+    if not os.path.exists(args.authorized_keys):
+        print(f"hvdeck: {args.authorized_keys}: no such file (one OpenSSH public key per line)", file=sys.stderr)
+        return EXIT_USAGE
+    key = load_or_create_host_key(args.host_key)
+    # --hostname's default names an LDoms host; a zones host is named after its layout unless given
+    hostname = args.hostname if args.hostname != "t7-a" else {"illumos": "omni-a", "solaris11": "sol-a"}[args.layout]
+    world = ZonesWorld(hostname, args.layout, seed=args.seed) if args.empty else \
+        ZonesWorld.demo(hostname, args.layout, args.seed)
+    kind = {"illumos": "illumos (OmniOS)", "solaris11": "Oracle Solaris 11.4"}[args.layout]
+
+    async def run() -> None:
+        server = await serve(world, host=host, port=int(port_text), host_key=key, authorized_keys=args.authorized_keys)
+        print(f"simulated {kind} global zone {hostname} on {server.host}:{server.port}", flush=True)
+        print(f"host key {server.fingerprint}", flush=True)
+        print(f"try: ssh -p {server.port} root@{server.host} zoneadm list -cv", flush=True)
         await asyncio.Event().wait()
 
     try:
