@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from dataclasses import replace
 
 import asyncssh
 import pytest
 
 from hvdeck.backends.errors import CommandFailed
 from hvdeck.backends.sim.sshserver import SimSSHServer
-from hvdeck.backends.sim.zones import ZonesWorld, serve
+from hvdeck.backends.sim.zones import SOLARIS_11_4, ZonesWorld, serve
 from hvdeck.backends.transport.ssh import SshSession
 
 
@@ -31,12 +32,17 @@ async def _serve(world: ZonesWorld, ssh_world) -> SimSSHServer:
     return server
 
 
+#: a host a few updates ahead of the demo's Solaris 11.4 (its zones need attach -u to come over)
+NEWER_SOLARIS = replace(SOLARIS_11_4, uname_version="11.4.60.155.2", level=(11, 4, 60, 155),
+                        entire="pkg://solaris/entire@11.4-11.4.60.0.1.155.2:20230717T111001Z")
+
+
 @pytest.fixture
 async def hosts(ssh_world) -> AsyncIterator[dict]:
     """The two demo hosts (illumos and Solaris 11) and a second Solaris 11 host, each with a session."""
     worlds = {"omni-a": ZonesWorld.demo("omni-a", "illumos", clock=Clock()),
               "sol-a": ZonesWorld.demo("sol-a", "solaris11", clock=Clock()),
-              "sol-b": ZonesWorld("sol-b", "solaris11", clock=Clock(), pool="tank")}
+              "sol-b": ZonesWorld("sol-b", clock=Clock(), pool="tank", platform=NEWER_SOLARIS)}
     servers, sessions = {}, {}
     for name, world in worlds.items():
         servers[name] = await _serve(world, ssh_world)
@@ -145,10 +151,61 @@ async def test_console_sees_halt_and_reboot_and_only_one_client_fits(hosts):
         await console.close()
 
 
+async def test_console_escapes_and_a_zone_that_goes_away(hosts):
+    """``-e #`` makes ``#`` the escape character (``~.`` is then plain text, ``##`` sends one ``#``); input
+    to a zone that is not running is dropped; uninstalling the zone closes the console."""
+    session = hosts["sessions"]["omni-a"]
+    console = await session.open_pty(["zlogin", "-C", "-e", "#", "build"])
+    try:
+        await read_until(console, b"console]\r\n")
+        console.write(b"typed while halted\r")
+        await session.run(["zoneadm", "-z", "build", "boot"], idempotent=False)
+        seen = await read_until(console, b"build console login: ")
+        assert b"typed" not in seen
+        console.write(b"~.x\r")
+        assert await read_until(console, b"Password: ") == b"~.x\r\nPassword: "
+        console.write(b"\r")
+        await read_until(console, b"login: ")
+        console.write(b"##y\r")
+        assert await read_until(console, b"Password: ") == b"#y\r\nPassword: "
+        console.write(b"\r")
+        await read_until(console, b"login: ")
+        await session.run(["zoneadm", "-z", "build", "halt"], idempotent=False)
+        await session.run(["zoneadm", "-z", "build", "uninstall", "-F"], idempotent=False)
+        seen = await read_until(console, b"closed]\r\n")
+        assert b"[NOTICE: Zone is being uninstalled.  Disconnecting...]\r\n" in seen
+        assert seen.endswith(b"[Connection to zone 'build' console closed]\r\n")
+        assert await console.wait() == 0
+    finally:
+        await console.close()
+    refused = await session.run(["zlogin", "-C", "build"], check=False)
+    assert (refused.exit_status, refused.stderr) == (1, "zlogin: cannot login to a zone which is 'configured'\n")
+
+
 async def test_console_needs_a_terminal(hosts):
     result = await hosts["sessions"]["omni-a"].run(["zlogin", "-C", "web1"], check=False)
     assert (result.exit_status, result.stdout) == (1, "[Connected to zone 'web1' console]\n")
     assert result.stderr == "zlogin: failed to set stdin pty to raw mode: Inappropriate ioctl for device\n"
+
+
+async def test_transitional_states_are_seen_by_another_session(hosts):
+    world, session = hosts["worlds"]["omni-a"], hosts["sessions"]["omni-a"]
+    world.op_seconds = 0.5
+    try:
+        for argv, during, after in ((["zoneadm", "-z", "web1", "shutdown"], "shutting_down", "installed"),
+                                    (["zoneadm", "-z", "web1", "boot"], "ready", "running"),
+                                    (["zoneadm", "-z", "web1", "halt"], "down", "installed")):
+            running = asyncio.ensure_future(session.run(argv, idempotent=False))
+            async with asyncio.timeout(10):
+                while world.zones["web1"].state.value != during:
+                    await asyncio.sleep(0.01)
+            assert (await session.run(["zoneadm", "-z", "web1", "list", "-p"])).stdout.split(":")[2] == during
+            await running
+            assert world.zones["web1"].state.value == after
+        quick = await session.run(["zoneadm", "-z", "web1", "halt"], idempotent=False)
+        assert quick.stderr == "zoneadm: zone 'web1': zone is already halted\n"
+    finally:
+        world.op_seconds = 0.0
 
 
 async def test_a_long_install_shows_incomplete_to_another_session(hosts):
@@ -207,8 +264,13 @@ async def test_move_a_zone_between_hosts_with_zfs_send_and_attach_u(hosts):
     assert "tank/zones/batch\t/zones/batch\n" in listing
     await dst.run(["zonecfg", "-z", "batch", "create -a /zones/batch"], idempotent=False)
     assert (await dst.run(["zoneadm", "-z", "batch", "list", "-p"])).stdout.split(":")[2] == "configured"
+    stale = await dst.run(["zoneadm", "-z", "batch", "attach"], check=False, idempotent=False)
+    assert stale.exit_status == 1 and "are out of sync with the global zone. To proceed, retry with the -u flag." \
+        in stale.stdout
     attach = await dst.run(["zoneadm", "-z", "batch", "attach", "-u"], idempotent=False)
-    assert attach.stdout.rstrip().endswith("Result: Attach Succeeded.")
+    assert attach.stdout.rstrip().endswith("  Updating non-global zone: Zone updated.\n"
+                                           "                    Result: Attach Succeeded.")
+    assert dst_world.image(dst_world.zones["batch"])["entire"] == NEWER_SOLARIS.entire
     await dst.run(["zoneadm", "-z", "batch", "boot"], idempotent=False)
     assert dst_world.zones["batch"].state.value == "running"
     assert (await dst.run(["zonecfg", "-z", "batch", "export"])).stdout == \

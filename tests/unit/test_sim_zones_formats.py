@@ -7,7 +7,7 @@ from dataclasses import replace
 
 import pytest
 
-from hvdeck.backends.sim.zones import OMNIOS, SMARTOS, SOLARIS_11_3, SOLARIS_11_4, Config, Resource, State, \
+from hvdeck.backends.sim.zones import OMNIOS, SMARTOS, SOLARIS_11_3, SOLARIS_11_4, Config, State, \
     ZonesWorld
 from hvdeck.backends.sim.zones.model import Brand
 from hvdeck.backends.sim.zones.storage import nicenum

@@ -253,3 +253,17 @@ def test_solaris11_boot_w_makes_a_read_only_zone_writable():
     ok(world, "zoneadm", "-z", "ro", "halt")
     ok(world, "zoneadm", "-z", "ro", "boot", "-w")
     assert ok(world, "zoneadm", "-z", "ro", "list", "-p").split(":")[7] == "W"
+
+
+def test_the_private_mount_subcommand_reaches_mounted(world):
+    zone = "build" if world.layout.value == "illumos" else "batch"
+    assert run(world, "zoneadm", "-z", zone, "unmount") == \
+        Reply("", f"zoneadm: zone '{zone}': must be mounted before unmount.\n", 1)
+    ok(world, "zoneadm", "-z", zone, "mount")
+    assert ok(world, "zoneadm", "-z", zone, "list", "-p").startswith(f"-:{zone}:mounted:")
+    assert run(world, "zoneadm", "-z", zone, "boot").stderr == (
+        f"zoneadm: zone '{zone}': boot operation is invalid for zones in state 'mounted'\n"
+        f"zoneadm: zone '{zone}': call to zoneadmd failed\n")
+    assert [row.split(":")[1] for row in ok(world, "zoneadm", "list", "-ip").splitlines()].count(zone) == 1
+    ok(world, "zoneadm", "-z", zone, "unmount")
+    assert state(world, zone) == "installed"

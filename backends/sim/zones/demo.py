@@ -60,6 +60,9 @@ def omnios(hostname: str = "omni-a", seed: int = 0, **kw: object) -> ZonesWorld:
     web2 = Config({"autoboot": "true", "ip-type": "exclusive"},
                   [Resource("net", {"allowed-address": "10.0.1.12/24", "physical": "web2", "defrouter": "10.0.1.1",
                                     "global-nic": "igb0"})])
+    # a note with text a console must show as text, never as markup or control sequences
+    web2.resources.append(Resource("attr", {"name": "note", "type": "string",
+                                            "value": "[bold]owner[/] café 日本 \x1b]52;c;aGk=\x07 ✓"}))
     world.add_zone("web2", State.RUNNING, brand="sparse", config=web2, zoneid=5)
     db = Config({"autoboot": "true", "ip-type": "exclusive"},
                 [Resource("net", {"physical": "db1", "global-nic": "igb1"}),

@@ -507,13 +507,12 @@ class ZonesWorld:
             return True
         if program == "zoneadm" and self.op_seconds > 0:
             result = run_zoneadm(self, argv[1:])
-            if not isinstance(result, Pending):
-                return False
-            _write(process, result.first)
-            await asyncio.sleep(self.op_seconds)
-            last = result.finish()
-            _write(process, last)
-            _exit(process, last.exit_status)
+            if isinstance(result, Pending):
+                _write(process, result.first)
+                await asyncio.sleep(self.op_seconds)
+                result = result.finish()
+            _write(process, result)
+            _exit(process, result.exit_status)
             return True
         return False
 
@@ -594,9 +593,9 @@ def _uname(args: Sequence[str], hostname: str, version: str) -> str | None:
 
 
 def _config_to_json(config: Config) -> dict:
-    return {"props": dict(config.props), "resources": [{"type": r.type, "props": dict(r.props), "options": list(r.options),
-                                                         "values": [list(v) for v in r.values]}
-                                                        for r in config.resources]}
+    return {"props": dict(config.props),
+            "resources": [{"type": r.type, "props": dict(r.props), "options": list(r.options),
+                           "values": [list(v) for v in r.values]} for r in config.resources]}
 
 
 def _config_from_json(data: dict) -> Config:

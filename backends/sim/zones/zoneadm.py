@@ -36,7 +36,8 @@ SHELP = {
     "boot": ("boot [-- boot_arguments]", "Activates (boots) specified zone.  See zoneadm(1m) for valid boot\n\t"
              "arguments."),
     "halt": ("halt", "Halts specified zone, bypassing shutdown scripts and removing runtime\n\tresources of the zone."),
-    "ready": ("ready", "Prepares a zone for running applications but does not start any user\n\tprocesses in the zone."),
+    "ready": ("ready", "Prepares a zone for running applications but does not start any user\n\tprocesses in the "
+              "zone."),
     "shutdown": ("shutdown [-r [-- boot_arguments]]", "Gracefully shutdown the zone or reboot if the '-r' option is "
                  "specified.\n\tSee zoneadm(1m) for valid boot arguments."),
     "reboot": ("reboot [-- boot_arguments]", "Restarts the zone (equivalent to a halt / boot sequence).\n\tFails if the"
@@ -44,9 +45,10 @@ SHELP = {
     "list": ("list [-cipv]", "Lists the current zones, or a specific zone if indicated.  By default,\n\tall running "
              "zones are listed, though this can be expanded to all\n\tinstalled zones with the -i option or all "
              "configured zones with the\n\t-c option.  When used with the general -z <zone> and/or -u "
-             "<uuid-match>\n\toptions, lists only the specified matching zone, but lists it\n\tregardless of its state, "
-             "and the -i and -c options are disallowed.  The\n\t-v option can be used to display verbose information: "
-             "zone name, id,\n\tcurrent state, root directory and options.  The -p option can be used\n\tto request "
+             "<uuid-match>\n\toptions, lists only the specified matching zone, but lists it\n\tregardless of its "
+             "state, and the -i and -c options are disallowed.  The\n\t-v option can be used to display verbose "
+             "information: zone name, id,\n\tcurrent state, root directory and options.  The -p option can be "
+             "used\n\tto request "
              "machine-parsable output.  The -v and -p options are mutually\n\texclusive.  If neither -v nor -p is "
              "used, just the zone name is listed."),
     "verify": ("verify", "Check to make sure the configuration can safely be instantiated\n\ton the machine: physical "
@@ -69,9 +71,10 @@ SHELP = {
                "to standard output but the zone is not actually\n\tdetached.  All other arguments are passed to the "
                "brand detach function;\n\tsee brands(5) for more information."),
     "attach": ("attach [-F] [-n <path>] [brand-specific args]", "Attach the zone to the system.  The zone state must "
-               "be 'configured'\n\tprior to attach; upon successful completion, the zone state will be\n\t'installed'.  "
-               "The system software on the current system must be\n\tcompatible with the software on the zone's "
-               "original system.\n\tSpecify -F to force the attach and skip software compatibility tests.\n\tThe -n "
+               "be 'configured'\n\tprior to attach; upon successful completion, the zone state will be\n\t"
+               "'installed'.  The system software on the current system must be\n\tcompatible with the software "
+               "on the zone's original system.\n\tSpecify -F to force the attach and skip software compatibility "
+               "tests.\n\tThe -n "
                "option can be used to specify 'no-execute' mode.  When -n is\n\tused, the information needed to attach "
                "the zone is read from the\n\tspecified path and the configuration is only validated.  The path "
                "can\n\tbe '-' to specify standard input.  The -F and -n options are mutually\n\texclusive.  All other "
@@ -228,7 +231,9 @@ class Zoneadm:
         self.world.to_running(zone)
         return Reply()
 
-    def halt(self, args: Sequence[str]) -> Reply:
+    def halt(self, args: Sequence[str]) -> Result:
+        """zoneadmd ``zone_halt``: the zone's processes are killed (state ``down``) and its resources
+        released (``installed``)."""
         _opts, rest = self.options("halt", args, "?X")
         if rest:
             raise Failed(sub_usage("halt"), Z_USAGE)
@@ -239,7 +244,35 @@ class Zoneadm:
             return Reply("", self.zerror("zone is already halted"))
         if zone.state not in KERNEL_STATES:
             raise self.fail(f"halt operation is invalid for zones in state '{zone.state.value}'")
-        self.world.to_installed(zone, event="halted")
+        zone.state = State.DOWN
+
+        def finish() -> Reply:
+            self.world.to_installed(zone, event="halted")
+            return Reply()
+
+        return Pending(Reply(), finish)
+
+    def mount(self, args: Sequence[str]) -> Reply:
+        """The private ``mount`` subcommand (zoneadm.c ``mount_func``; pkg and upgrades use it): the zone's
+        file systems are mounted in a scratch zone and the zone reads ``mounted``."""
+        opts, rest = self.options("mount", args, "f")
+        if rest:
+            return Reply("", "", Z_USAGE)
+        self.sanity("mount", force="-f" in opts)
+        zone = self.zone
+        if zone.state is not State.INSTALLED and not (zone.state is State.INCOMPLETE and "-f" in opts):
+            raise Failed(self.zerror(f"mount operation is invalid for zones in state '{zone.state.value}'")
+                         + self.zerror("call to zoneadmd failed"))
+        zone.state = State.MOUNTED
+        return Reply()
+
+    def unmount(self, args: Sequence[str]) -> Reply:
+        if args:
+            return Reply("", "", Z_USAGE)
+        self.sanity("unmount")
+        if self.zone.state is not State.MOUNTED:
+            raise self.fail("must be mounted before unmount.")
+        self.zone.state = State.INSTALLED
         return Reply()
 
     def ready(self, args: Sequence[str]) -> Reply:
@@ -541,7 +574,7 @@ class Zoneadm:
 
 #: subcommands that work on one zone, by handler name; ``list`` and ``help`` work without -z
 _HANDLERS = ("boot", "halt", "ready", "reboot", "shutdown", "list", "verify", "install", "uninstall", "clone",
-             "move", "detach", "attach", "mark")
+             "move", "detach", "attach", "mark", "mount", "unmount")
 
 
 def run_zoneadm(world: "ZonesWorld", args: Sequence[str]) -> Result:

@@ -24,8 +24,8 @@ from typing import Protocol
 
 from . import formats
 from .formats import parse_size
-from .zonecfg_lex import SyntaxError_, Token, Value, ZonecfgExit, assignments, lex, value_at
 from .model import CPU_CAP, MAX_LOCKED, MAX_SWAP, RCTL_ALIASES, Config, Layout, Platform, Resource, State, Zone
+from .zonecfg_lex import Command, SyntaxError_, Token, Value, ZonecfgExit, assignments, lex, value_at
 
 Z_ERR, Z_USAGE = 1, 2
 
@@ -41,18 +41,13 @@ _GLOBALS = {
     Layout.SOLARIS11: ("zonename", "zonepath", "brand", "autoboot", "autoshutdown", "bootargs", "file-mac-profile",
                        "pool", "limitpriv", "scheduling-class", "ip-type", "hostid", "fs-allowed"),
 }
-#: the properties ``set`` takes inside each resource (zonecfg.c ``set_func``)
-_RESOURCE_SET = {layout: {kind: tuple(p for p in props if p != "name" or kind != "rctl") + (("name",) if kind == "rctl"
-                                                                                        else ())
-                          for kind, props in formats.RESOURCE_PROPS[layout].items()}
-                 for layout in Layout}
-for _layout in Layout:
-    _RESOURCE_SET[_layout]["capped-cpu"] = ("ncpus",)
-    _RESOURCE_SET[_layout]["capped-memory"] = ("physical", "swap", "locked")
+#: the properties ``set`` takes inside each resource (zonecfg.c ``set_func``): those export prints, and the
+#: capped-cpu and capped-memory ones that are stored as resource controls
+_RESOURCE_SET = {layout: {**formats.RESOURCE_PROPS[layout], "capped-cpu": ("ncpus",),
+                          "capped-memory": ("physical", "swap", "locked")} for layout in Layout}
 #: zonecfg.c ``end_func``: properties a resource must have before ``end``
 _REQUIRED = {"fs": ("dir", "special", "type"), "net": ("physical",), "anet": ("linkname",), "device": ("match",),
              "attr": ("name", "type", "value"), "dedicated-cpu": ("ncpus",), "admin": ("user", "auths")}
-_SINGLETONS = ("dedicated-cpu", "capped-cpu", "capped-memory")
 
 
 class Store(Protocol):
@@ -329,7 +324,7 @@ class Session:
             self.perror(prop, "No such property type")
             return
         if not isinstance(value, str):
-            self.zerr(f"A simple value was expected here.")
+            self.zerr("A simple value was expected here.")
             self.saw_error = True
             return
         if kind == "capped-cpu":
@@ -371,8 +366,10 @@ class Session:
             self._add_property(tokens)
             return
         kind = tokens[0].text
-        if tokens[0].sep or kind not in _RESOURCES[self.layout] or len(tokens) > 1:
-            raise SyntaxError_(tokens[0].text if tokens[0].sep or kind not in _RESOURCES[self.layout] else tokens[1].text)
+        if tokens[0].sep or kind not in _RESOURCES[self.layout]:
+            raise SyntaxError_(kind)
+        if len(tokens) > 1:
+            raise SyntaxError_(tokens[1].text)
         if kind in ("dedicated-cpu", "capped-cpu") and self.handle.of_type("dedicated-cpu"):
             self.zerr("The dedicated-cpu resource already exists.")
             self.saw_error = True
