@@ -64,10 +64,13 @@ def test_stdin_mode_goes_on_after_errors_and_prefixes_line_numbers():
         "set configure-allowed-address=true\nset link-protection=mac-nospoof\nend\n")
 
 
-def test_zonecfg_with_no_commands_reads_standard_input_too():
+def test_zonecfg_with_no_commands_reads_standard_input_without_line_numbers():
     world = ZonesWorld("omni", "illumos")
-    assert run(world, "zonecfg", "-z", "z4", stdin="create -b\nset zonepath=/zones/z4\n").exit_status == 0
+    reply = run(world, "zonecfg", "-z", "z4", stdin="create -b\nset zonepath=/zones/z4\nset autoboot=no\n")
+    assert reply == Reply("Use 'create' to begin configuring a new zone.\n",
+                          "z4: No such zone configured\nautoboot value must be one of: true, false.\n", 1)
     assert world.zones["z4"].state is State.CONFIGURED
+    assert run(world, "zonecfg", "-z", "z4", stdin="set autoboot=true\n") == Reply("", "", 0)
 
 
 def test_names_configuration_of_unknown_zones_and_bad_names():

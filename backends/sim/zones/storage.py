@@ -294,7 +294,9 @@ class Storage:
     def listing(self, names: Sequence[str], *, types: set[str], columns: Sequence[str], scripted: bool,
                 exact: bool, depth: int | None) -> str:
         """zfs(8) ``zfs list``: sorted by name, a dataset's snapshots right after it in creation order;
-        ``-H`` tab-separated without a header, ``-p`` exact byte counts."""
+        ``-H`` tab-separated without a header, ``-p`` exact byte counts. Datasets named on the command line
+        are listed whatever their type; their descendants (``-r``, ``-d``) only if of ``types``
+        (snapshots need ``-t``: the pool's listsnapshots property is off)."""
         if names:
             chosen: list[Dataset] = []
             for name in names:
@@ -306,7 +308,7 @@ class Storage:
                                if d.name.partition("@")[0].count("/") - base_depth <= depth]
         else:
             chosen = list(self.datasets.values())
-        shown = sorted({d.name: d for d in chosen if d.type in types}.values(),
+        shown = sorted({d.name: d for d in chosen if d.type in types or d.name in names}.values(),
                        key=lambda d: (d.name.partition("@")[0], d.type == "snapshot", d.created))
         table = [[self.value(d, column, exact) for column in columns] for d in shown]
         if scripted:

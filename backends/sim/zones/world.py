@@ -487,7 +487,18 @@ class ZonesWorld:
         return run_line(command_line, run_one)
 
     async def process(self, command_line: str, process: asyncssh.SSHServerProcess) -> bool:
-        """The SSH server's process handler: True when it served ``command_line`` on ``process``."""
+        """The SSH server's process handler: True when it served ``command_line`` on ``process``. A fault in
+        the simulation ends the command like a failing program (never leaves the client waiting)."""
+        try:
+            return await self._process(command_line, process)
+        except (BrokenPipeError, ConnectionError, asyncssh.Error):
+            raise
+        except Exception as exc:  # noqa: BLE001 - as SimSSHServer does for its handler
+            _write(process, Reply("", f"simulated host: {type(exc).__name__}: {exc}\n"))
+            _exit(process, 1)
+            return True
+
+    async def _process(self, command_line: str, process: asyncssh.SSHServerProcess) -> bool:
         try:
             commands = split_commands(command_line)
         except ShellSyntaxError:

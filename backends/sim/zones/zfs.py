@@ -2,8 +2,10 @@
 libzfs messages; the streaming subcommands run on an SSH channel, see `world`).
 
 ``zfs list -H -p -o name,avail,used,mountpoint -t filesystem`` is what a create wizard asks to offer
-datasets with free space: zfs(8) ``-H`` "scripted mode: do not print headers and separate fields by a
-single tab instead of arbitrary white space", ``-p`` "display numbers in parsable (exact) values".
+datasets with free space. zfs-list(8): ``-H`` "Used for scripting mode. Do not print headers and separate
+fields by a single tab instead of arbitrary white space."; ``-p`` "Display numbers in parsable (exact)
+values." (illumos has had ``-p`` since issue 3993, 2014.) Without ``-t``, snapshots are listed only when
+named (the listsnapshots pool property defaults to off).
 """
 
 from __future__ import annotations
@@ -65,7 +67,7 @@ def run_zfs(storage: Storage, args: Sequence[str], *, busy: set[str] = frozenset
 
 
 def _list(storage: Storage, opts: dict[str, list[str]], names: list[str], busy: set[str]) -> str:
-    types = {"filesystem", "volume"} if not names else {"filesystem", "volume", "snapshot"}
+    types = {"filesystem", "volume"}
     if "-t" in opts:
         wanted = opts["-t"][-1].split(",")
         if "all" in wanted:

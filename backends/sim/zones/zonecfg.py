@@ -24,7 +24,8 @@ from typing import Protocol
 
 from . import formats
 from .formats import parse_size
-from .model import CPU_CAP, MAX_LOCKED, MAX_SWAP, RCTL_ALIASES, Config, Layout, Platform, Resource, State, Zone
+from .model import (CPU_CAP, MAX_LOCKED, MAX_SWAP, RCTL_ALIASES, Config, Layout, Platform, Resource, State, Zone,
+                    valid_zone_name)
 from .zonecfg_lex import Command, SyntaxError_, Token, Value, ZonecfgExit, assignments, lex, value_at
 
 Z_ERR, Z_USAGE = 1, 2
@@ -70,8 +71,8 @@ class Store(Protocol):
 
 @dataclass
 class Session:
-    """One zonecfg run. ``mode`` is ``line`` (commands as arguments), ``file`` (``-f FILE``) or ``stdin``
-    (``-f -``)."""
+    """One zonecfg run. ``mode`` is ``line`` (commands as arguments), ``file`` (``-f FILE``), ``stdin``
+    (``-f -``) or ``interactive`` (no commands, standard input not a terminal)."""
 
     store: Store
     zone: str
@@ -97,7 +98,7 @@ class Session:
     # -- messages (zonecfg.c zerr, zone_perror, scope_usage) --
 
     def zerr(self, message: str) -> None:
-        if self.mode != "line" and self.line > self._last_line:
+        if self.mode in ("file", "stdin") and self.line > self._last_line:
             where = f"On line {self.line}:" if self.mode == "stdin" else f"On line {self.line} of {self.file_name}:"
             self.err.append(where + "\n")
             self._last_line = self.line
@@ -109,7 +110,7 @@ class Session:
 
     def syntax(self, token: str) -> None:
         """zonecfg_lex.l ``yyerror``."""
-        where = f" on line {self.line}" if self.mode != "line" else ""
+        where = f" on line {self.line}" if self.mode in ("file", "stdin") else ""
         self.err.append(f"syntax error{where} at '{token}'\n")
         self.saw_error = True
 
@@ -165,7 +166,7 @@ class Session:
         zone = self.store.zones.get(self.zone)
         if zone is None:
             self.perror(self.zone, "No such zone configured")
-            if self.mode == "stdin":
+            if self.mode in ("stdin", "interactive"):
                 self.out.append("Use 'create' to begin configuring a new zone.\n")
             return False
         self.handle = zone.config.copy()
@@ -719,7 +720,7 @@ def run_zonecfg(store: Store, args: list[str], stdin: str | None) -> tuple[str, 
             at += 1
         else:
             return "", "usage:\tzonecfg -z <zone>\t\t\t(interactive-mode)\n", Z_USAGE
-    if zone and zone != "global" and not _valid(zone):
+    if zone and zone != "global" and not valid_zone_name(zone):
         return "", f"{zone}: Bogus zone name\n", Z_USAGE
     if not zone:
         return "", "usage:\tzonecfg -z <zone>\t\t\t(interactive-mode)\n", Z_USAGE
@@ -740,16 +741,15 @@ def run_zonecfg(store: Store, args: list[str], stdin: str | None) -> tuple[str, 
         session = Session(store, zone)
         status = session.run(" ".join(commands) + "\n")
     else:
-        # interactive mode without a terminal reads commands from standard input like -f - (RECONSTRUCTED:
-        # zonecfg's prompts are not printed when stdin is not a terminal)
-        session = Session(store, zone, mode="stdin", file_name="-")
+        # zonecfg.c do_interactive: with standard input not a terminal there are no prompts, commands are read
+        # to the end of input, errors carry no line numbers, and a zone that does not exist yet is reported
+        # first without counting as an error
+        session = Session(store, zone, mode="interactive")
+        if zone not in store.zones:
+            session.err.append(f"{zone}: No such zone configured\n")
+            session.out.append("Use 'create' to begin configuring a new zone.\n")
         status = session.run(stdin or "")
     return "".join(session.out), "".join(session.err), status
-
-
-def _valid(zone: str) -> bool:
-    from .model import valid_zone_name
-    return valid_zone_name(zone)
 
 
 def _global_zone(store: Store, commands: list[str]) -> tuple[str, str, int]:
