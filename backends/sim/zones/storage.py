@@ -17,6 +17,7 @@ import hashlib
 import json
 import random
 import struct
+import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -288,7 +289,7 @@ class Storage:
         if prop == "origin":
             return dataset.origin or "-"
         if prop == "creation":
-            return str(dataset.creation) if exact else "Tue Nov 14 22:13 2023"
+            return str(dataset.creation) if exact else time.strftime("%a %b %e %H:%M %Y", time.gmtime(dataset.creation))
         return self.mountpoint(dataset)
 
     def listing(self, names: Sequence[str], *, types: set[str], columns: Sequence[str], scripted: bool,
