@@ -6,7 +6,7 @@
 brands solaris, solaris10, solaris-kz). Zones go through the real life cycle (configured → incomplete →
 installed → ready → running → shutting_down/down → installed; ``mounted``, ``unavailable`` by mark), on
 ZFS-backed zonepaths; clone, move, detach and attach (with update on attach) and p2v installs from
-archives the host has behave as the tools do, and a zonepath travels to another host as a real ``zfs
+archives the host has behave as zoneadm and zonecfg do, and a zonepath travels to another host as a real ``zfs
 send`` byte stream checked by ``zfs receive``. `serve` puts a world behind an in-process SSH server.
 
 Sources, cited in each module: the project's zones format notes (``shared/formats/zones.md``, "zones.md

@@ -65,7 +65,7 @@ class ZonesWorld:
             storage.create(f"{pool}/VARSHARE", mountpoint="/var/share", own=80 << 20)
             storage.create(f"{pool}/VARSHARE/zones", mountpoint="/system/zones")
 
-    # -- identities and small helpers --
+    # -- identities --
 
     @property
     def installed_rank(self) -> int:

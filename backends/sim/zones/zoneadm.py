@@ -9,8 +9,8 @@ Exit status 0, 1 (Z_ERR) or 2 (Z_USAGE; zones.md §3). Brand hooks (install, att
 Operations that take time on a real system (install, clone, attach, uninstall, boot, reboot, shutdown)
 return a `Pending`: what is printed and changed at once (the zone goes ``incomplete``, ``ready`` or
 ``shutting_down``), and a ``finish`` that completes it. Run directly they finish at once; served over
-SSH with a delay, another session sees the transitional state meanwhile. zoneadm ignores SIGHUP
-(zoneadm.c ``main``), so a session that hangs up does not stop the operation.
+SSH with a delay, another SSH client sees the transitional state meanwhile. zoneadm ignores SIGHUP
+(zoneadm.c ``main``), so a client that hangs up does not stop the operation.
 """
 
 from __future__ import annotations

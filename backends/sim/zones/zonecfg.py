@@ -70,7 +70,7 @@ class Store(Protocol):
 
 
 @dataclass
-class Session:
+class Zonecfg:
     """One zonecfg run. ``mode`` is ``line`` (commands as arguments), ``file`` (``-f FILE``), ``stdin``
     (``-f -``) or ``interactive`` (no commands, standard input not a terminal)."""
 
@@ -729,27 +729,27 @@ def run_zonecfg(store: Store, args: list[str], stdin: str | None) -> tuple[str, 
     commands = args[at:]
     if script_file is not None:
         if script_file == "-":
-            session = Session(store, zone, mode="stdin", file_name="-")
-            status = session.run(stdin or "")
+            run = Zonecfg(store, zone, mode="stdin", file_name="-")
+            status = run.run(stdin or "")
         else:
             text = store.read_file(script_file)
             if text is None:
                 return "", f"could not open file {script_file}: No such file or directory\n", Z_ERR
-            session = Session(store, zone, mode="file", file_name=script_file)
-            status = session.run(text)
+            run = Zonecfg(store, zone, mode="file", file_name=script_file)
+            status = run.run(text)
     elif commands:
-        session = Session(store, zone)
-        status = session.run(" ".join(commands) + "\n")
+        run = Zonecfg(store, zone)
+        status = run.run(" ".join(commands) + "\n")
     else:
         # zonecfg.c do_interactive: with standard input not a terminal there are no prompts, commands are read
         # to the end of input, errors carry no line numbers, and a zone that does not exist yet is reported
         # first without counting as an error
-        session = Session(store, zone, mode="interactive")
+        run = Zonecfg(store, zone, mode="interactive")
         if zone not in store.zones:
-            session.err.append(f"{zone}: No such zone configured\n")
-            session.out.append("Use 'create' to begin configuring a new zone.\n")
-        status = session.run(stdin or "")
-    return "".join(session.out), "".join(session.err), status
+            run.err.append(f"{zone}: No such zone configured\n")
+            run.out.append("Use 'create' to begin configuring a new zone.\n")
+        status = run.run(stdin or "")
+    return "".join(run.out), "".join(run.err), status
 
 
 def _global_zone(store: Store, commands: list[str]) -> tuple[str, str, int]:
