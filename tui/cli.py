@@ -60,8 +60,9 @@ def _parser() -> argparse.ArgumentParser:
                "keep them apart. A migration target accepts any non-empty password. Inside a host,\n"
                "telnet localhost PORT reaches a guest's console (PORT: the CONS column of ldm list).\n"
                "example: hvdeck sim ldoms --listen t7-a=127.0.0.1:2200 --listen t7-b=127.0.0.1:2201 \\\n"
-               "           --host-key ~/.ssh/sim_host_key --authorized-keys ~/.ssh/id_ed25519.pub")
-    sim.add_argument("sim_kind", choices=("ldoms",), metavar="KIND", help="ldoms")
+               "           --host-key ~/.ssh/sim_host_key --authorized-keys ~/.ssh/id_ed25519.pub\n"
+               "zones: one global zone (--layout illumos or solaris11) on the first --listen.")
+    sim.add_argument("sim_kind", choices=("ldoms", "zones"), metavar="KIND", help="ldoms or zones")
     sim.add_argument("--listen", action="append", metavar="[NAME=]HOST:PORT",
                      help="where a host listens (repeat for several hosts; default 127.0.0.1:2200)")
     sim.add_argument("--host-key", action="append", required=True, metavar="FILE",
@@ -71,6 +72,8 @@ def _parser() -> argparse.ArgumentParser:
                      help="the next unnamed host's name (repeat in --listen order; default t7-a, t7-b, ...)")
     sim.add_argument("--seed", type=int, default=1, help="seed of the utilisation figures (host N: seed + N)")
     sim.add_argument("--empty", action="store_true", help="start with primary only (no demo guests)")
+    sim.add_argument("--layout", choices=("illumos", "solaris11"), default="illumos",
+                     help="zones: the global zone's kind (illumos: OmniOS; solaris11: Oracle Solaris 11.4)")
     trust = sub.add_parser("trust", parents=[common],
                            help="check and trust an SSH host's key (appends it to known_hosts)")
     trust.add_argument("host", metavar="HOST")
@@ -409,6 +412,9 @@ def _sim_hosts(listens: list[str] | None, hostnames: list[str] | None) -> list[t
 def _sim_ldoms(args: argparse.Namespace) -> int:
     import os
 
+    if args.sim_kind == "zones":
+        return sim_zones(args)
+
     from hvdeck.backends.sim.ldoms import LdomsWorld, link, serve
     from hvdeck.backends.sim.sshserver import load_or_create_host_key
 
@@ -448,6 +454,43 @@ def _sim_ldoms(args: argparse.Namespace) -> int:
     except OSError as exc:
         print(f"hvdeck: cannot listen on {', '.join(f'{a}:{p}' for _, a, p in hosts)}: {exc.strerror or exc}",
               file=sys.stderr)
+        return EXIT_HOSTS_FAILED
+    return EXIT_OK
+
+
+def sim_zones(args: argparse.Namespace) -> int:
+    """``hvdeck sim zones``: a simulated global zone (the demo host of ``--layout``) over SSH."""
+    import os
+
+    from hvdeck.backends.sim.sshserver import load_or_create_host_key
+    from hvdeck.backends.sim.zones import ZonesWorld, serve
+
+    listen = (args.listen or ["127.0.0.1:2200"])[0]
+    host, _, port_text = listen.rpartition(":")
+    if not host or not port_text.isdigit() or "=" in host:
+        print(f"hvdeck: --listen {listen!r}: use HOST:PORT, e.g. 127.0.0.1:2200", file=sys.stderr)
+        return EXIT_USAGE
+    if not os.path.exists(args.authorized_keys):
+        print(f"hvdeck: {args.authorized_keys}: no such file (one OpenSSH public key per line)", file=sys.stderr)
+        return EXIT_USAGE
+    key = load_or_create_host_key(args.host_key[0])
+    # a zones host is named after its layout unless --hostname says otherwise
+    hostname = args.hostname[0] if args.hostname else {"illumos": "omni-a", "solaris11": "sol-a"}[args.layout]
+    world = ZonesWorld(hostname, args.layout, seed=args.seed) if args.empty else \
+        ZonesWorld.demo(hostname, args.layout, args.seed)
+    kind = {"illumos": "illumos (OmniOS)", "solaris11": "Oracle Solaris 11.4"}[args.layout]
+
+    async def run() -> None:
+        server = await serve(world, host=host, port=int(port_text), host_key=key, authorized_keys=args.authorized_keys)
+        print(f"simulated {kind} global zone {hostname} on {server.host}:{server.port}", flush=True)
+        print(f"host key {server.fingerprint}", flush=True)
+        print(f"try: ssh -p {server.port} root@{server.host} zoneadm list -cv", flush=True)
+        await asyncio.Event().wait()
+
+    try:
+        asyncio.run(run())
+    except OSError as exc:
+        print(f"hvdeck: cannot listen on {listen}: {exc.strerror or exc}", file=sys.stderr)
         return EXIT_HOSTS_FAILED
     return EXIT_OK
 
