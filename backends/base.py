@@ -18,6 +18,7 @@ non-zero where it had to succeed), `ValidationError` (input the hypervisor would
 from __future__ import annotations
 
 import abc
+import asyncio
 import enum
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -97,6 +98,18 @@ class ExtraAction:
     id: str
     label: str
     params: tuple[Param, ...] = ()
+
+
+#: output shorter than this is parsed on the event loop; longer output in a worker thread, so that one host's
+#: big reply never holds up the others' polls or the console's keys
+PARSE_INLINE_BYTES = 256 * 1024
+
+
+async def parse_off_loop(parser: Callable[..., Any], text: str, *args: Any) -> Any:
+    """``parser(text, *args)``, in a worker thread when ``text`` is large (parsers are pure)."""
+    if len(text) < PARSE_INLINE_BYTES:
+        return parser(text, *args)
+    return await asyncio.to_thread(parser, text, *args)
 
 
 class Backend(abc.ABC):

@@ -12,7 +12,7 @@ import time
 from dataclasses import replace
 from typing import ClassVar
 
-from ..base import Action, Backend, ExtraAction
+from ..base import Action, Backend, ExtraAction, parse_off_loop
 from ..errors import CommandFailed, HvdeckError, ParseError
 from ..inventory import HostSpec
 from ..model import Bindings, Domain, HostInfo, HostSnapshot, Section
@@ -56,7 +56,8 @@ class LdomsBackend(Backend):
 
     async def poll(self) -> tuple[Domain, ...]:
         result = await self.session.run(list(commands.LIST))
-        return tuple(_with_meaning(d) for d in parse.parse_list_p(result.stdout, self.spec.name))
+        domains = await parse_off_loop(parse.parse_list_p, result.stdout, self.spec.name)
+        return tuple(_with_meaning(d) for d in domains)
 
     async def bindings(self, domain: Domain) -> Bindings:
         result = await self.session.run(list(commands.bindings(domain.name)), check=False)
