@@ -50,13 +50,14 @@ def _parser() -> argparse.ArgumentParser:
     audit = sub.add_parser("audit", parents=[audit_opt], help="the audit log of every operation run")
     audit.add_argument("audit_command", choices=("verify", "show"))
     sim = sub.add_parser("sim", help="serve a simulated control host over SSH (for trying hvdeck or scripts)")
-    sim.add_argument("sim_kind", choices=("ldoms",), metavar="KIND", help="ldoms")
+    sim.add_argument("sim_kind", choices=("ldoms", "xen"), metavar="KIND", help="ldoms or xen")
     sim.add_argument("--listen", default="127.0.0.1:2200", metavar="HOST:PORT")
     sim.add_argument("--host-key", required=True, metavar="FILE", help="created (ed25519) if missing")
     sim.add_argument("--authorized-keys", required=True, metavar="FILE", help="public keys allowed to log in")
     sim.add_argument("--hostname", default="t7-a", help="the simulated host's name (default t7-a)")
     sim.add_argument("--seed", type=int, default=1, help="seed of its utilisation figures")
     sim.add_argument("--empty", action="store_true", help="start with primary only (no demo guests)")
+    _add_sim_xen_options(sim)
     trust = sub.add_parser("trust", parents=[common],
                            help="check and trust an SSH host's key (appends it to known_hosts)")
     trust.add_argument("host", metavar="HOST")
@@ -341,7 +342,16 @@ def audit(args: argparse.Namespace) -> int:
 # -- hvdeck sim ----------------------------------------------------------------------------------------
 
 
+def _add_sim_xen_options(sim: argparse.ArgumentParser) -> None:
+    """``hvdeck sim xen``'s own options (the host name, listen address and keys are shared with ldoms)."""
+    xen = sim.add_argument_group("xen")
+    xen.add_argument("--toolstack", choices=("xl", "xm", "xvm"), default="xl",
+                     help="xen: xl (Xen >= 4.1), xm (xend, Xen <= 4.4) or xvm (Sun xVM on OpenSolaris); default xl")
+
+
 def sim(args: argparse.Namespace) -> int:
+    if args.sim_kind == "xen":
+        return sim_xen(args)
     import os
 
     from hvdeck.backends.sim.ldoms import LdomsWorld, serve
@@ -363,6 +373,44 @@ def sim(args: argparse.Namespace) -> int:
         print(f"simulated LDoms control domain {args.hostname} on {server.host}:{server.port}", flush=True)
         print(f"host key {server.fingerprint}", flush=True)
         print(f"try: ssh -p {server.port} root@{server.host} ldm list", flush=True)
+        await asyncio.Event().wait()
+
+    try:
+        asyncio.run(run())
+    except OSError as exc:
+        print(f"hvdeck: cannot listen on {args.listen}: {exc.strerror or exc}", file=sys.stderr)
+        return EXIT_HOSTS_FAILED
+    return EXIT_OK
+
+
+def sim_xen(args: argparse.Namespace) -> int:
+    """``hvdeck sim xen``: one simulated dom0 (the demo's guests, or Domain-0 alone with --empty)."""
+    import os
+
+    from hvdeck.backends.sim.sshserver import load_or_create_host_key
+    from hvdeck.backends.sim.xen import XenWorld, serve
+
+    host, _, port_text = args.listen.rpartition(":")
+    if not host or not port_text.isdigit():
+        print(f"hvdeck: --listen {args.listen!r}: use HOST:PORT, e.g. 127.0.0.1:2200", file=sys.stderr)
+        return EXIT_USAGE
+    if not os.path.exists(args.authorized_keys):
+        print(f"hvdeck: {args.authorized_keys}: no such file (one OpenSSH public key per line)", file=sys.stderr)
+        return EXIT_USAGE
+    hostname = args.hostname
+    if hostname == _parser()._subparsers._group_actions[0].choices["sim"].get_default("hostname"):  # type: ignore[union-attr]
+        hostname = f"{args.toolstack}-a" if args.toolstack != "xl" else "xen-a"  # the ldoms default names a SPARC box
+    key = load_or_create_host_key(args.host_key)
+    world = XenWorld(hostname, args.toolstack, seed=args.seed) if args.empty else \
+        XenWorld.demo(hostname, args.toolstack, args.seed)
+    tool = {"xl": "xl list", "xm": "xm list", "xvm": "virsh list --all"}[args.toolstack]
+
+    async def run() -> None:
+        server = await serve(world, host=host, port=int(port_text), host_key=key,
+                             authorized_keys=args.authorized_keys)
+        print(f"simulated Xen dom0 {hostname} ({args.toolstack}) on {server.host}:{server.port}", flush=True)
+        print(f"host key {server.fingerprint}", flush=True)
+        print(f"try: ssh -p {server.port} root@{server.host} {tool}", flush=True)
         await asyncio.Event().wait()
 
     try:
