@@ -293,7 +293,8 @@ def test_xm_info_has_the_oracle_lines_in_their_order():
     machine = Machine(nr_cpus=96, nr_nodes=2, cores_per_socket=24, threads_per_core=2, total_mib=785069,
                       xen_minor=1, release="4.1.12-124.42.4.el6uek.x86_64",
                       xen_reserved_kib=(785069 - 22336 - 4096) * 1024)
-    world = XenWorld("sea200214exdd003.sea200214exd.adminsea2.oraclevcn.com", "xm", clock=Clock(), machine=machine)
+    world = XenWorld("sea200214exdd003.sea200214exd.adminsea2.oraclevcn.com", "xm", clock=Clock(), machine=machine,
+                     dom0_mem_mib=4096)
     lines = world.run(["xm", "info"]).stdout.splitlines()
     positions = [lines.index(line) for line in XM_INFO_ORACLE.splitlines()]
     assert positions == sorted(positions)

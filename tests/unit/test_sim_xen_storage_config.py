@@ -168,7 +168,8 @@ def test_disk_specification_errors():
                                   "near `qcow9' in `/dev/vg/x,qcow9,xvda'\n")
 
 
-@pytest.mark.parametrize("vdev,number", [("xvda", 51712), ("xvdb", 51728), ("xvdp", 51952), ("xvdq", (1 << 28) | (16 << 8)),
+@pytest.mark.parametrize("vdev,number", [("xvda", 51712), ("xvdb", 51728), ("xvdp", 51952),
+                                         ("xvdq", (1 << 28) | (16 << 8)),
                                          ("hda", 768), ("hdb", 832), ("hdc", 5632), ("sda", 2048), ("xvda1", 51713)])
 def test_vdev_numbers_are_libxls(vdev, number):
     assert vdev_number(vdev) == number

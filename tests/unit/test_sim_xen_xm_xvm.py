@@ -100,7 +100,8 @@ def test_xm_sched_credit_uses_the_guides_example(ovm):
 def test_xm_device_and_vcpu_lists(ovm):
     blocks = ok(ovm, "xm block-list app01").splitlines()
     assert blocks[0] == "Vdev  BE handle state evt-ch ring-ref BE-path"
-    assert blocks[1].startswith("51712  0    1     4      ") and blocks[1].endswith("/local/domain/0/backend/vbd/1/51712  ")
+    assert blocks[1].startswith("51712  0    1     4      ")
+    assert blocks[1].endswith("/local/domain/0/backend/vbd/1/51712  ")
     nets = ok(ovm, "xm network-list app01").splitlines()
     assert nets[0] == "Idx BE     MAC Addr.     handle state evt-ch tx-/rx-ring-ref BE-path"
     assert nets[1].startswith("0   0  00:16:3e:")

@@ -35,7 +35,8 @@ def xentop_style(world: XenWorld) -> XentopStyle:
 
 
 def programs(world: XenWorld) -> set[str]:
-    names = {"hostname", "uname", "tee", "cat", "ls", "rm", "mkdir", "test", "echo", "true", "false", "xentop"}
+    names = {"hostname", "uname", "tee", "cat", "ls", "rm", "mkdir", "test", "echo", "true", "false", "xentop",
+             "which", "command"}
     if world.toolstack is Toolstack.XL:
         names.add("xl")
     else:
@@ -159,7 +160,7 @@ def _tee(world: XenWorld, args: list[str], stdin: str | None) -> Reply:
     errors = []
     for path in (a for a in args if not a.startswith("-")):
         try:
-            world.write_file(path, (world.files.get(posixpath.normpath(path), "") if append else "") + text)
+            world.write_file(path, (world.files.get(world.resolve(path), "") if append else "") + text)
         except CommandError as error:
             errors.append(error.stderr)
     return Reply(text, "".join(errors), 1 if errors else 0)
@@ -168,7 +169,7 @@ def _tee(world: XenWorld, args: list[str], stdin: str | None) -> Reply:
 def _cat(world: XenWorld, args: list[str], stdin: str | None) -> Reply:
     out, errors = [], []
     for path in args:
-        norm = posixpath.normpath(path)
+        norm = world.resolve(path)
         if norm in world.files:
             out.append(world.files[norm])
         elif norm in world.saved:
@@ -198,7 +199,7 @@ def _rm(world: XenWorld, args: list[str], stdin: str | None) -> Reply:
     force = any(a.startswith("-") and "f" in a for a in args)
     errors = []
     for path in (a for a in args if not a.startswith("-")):
-        norm = posixpath.normpath(path)
+        norm = world.resolve(path)
         if norm in world.files:
             del world.files[norm]
         elif norm in world.saved:
@@ -213,7 +214,7 @@ def _rm(world: XenWorld, args: list[str], stdin: str | None) -> Reply:
 def _mkdir(world: XenWorld, args: list[str], stdin: str | None) -> Reply:
     parents = "-p" in args
     errors = []
-    for path in (posixpath.normpath(a) for a in args if not a.startswith("-")):
+    for path in (world.resolve(a) for a in args if not a.startswith("-")):
         if world.is_dir(path):
             if not parents:
                 errors.append(f"mkdir: cannot create directory '{path}': File exists\n")
@@ -249,8 +250,22 @@ def _uname(world: XenWorld, args: list[str], stdin: str | None) -> Reply:
     return Reply(" ".join(fields[a] for a in args if a in fields) + "\n")
 
 
+#: where each program lives (``which``): xl, xm and xentop in /usr/sbin, the rest in /usr/bin or /sbin
+_PATHS = {"xl": "/usr/sbin/xl", "xm": "/usr/sbin/xm", "xentop": "/usr/sbin/xentop", "lvs": "/sbin/lvs",
+          "vgs": "/sbin/vgs", "lvcreate": "/sbin/lvcreate", "lvremove": "/sbin/lvremove", "zfs": "/usr/sbin/zfs",
+          "vdiskadm": "/usr/sbin/vdiskadm", "virsh": "/usr/bin/virsh", "virt-install": "/usr/bin/virt-install"}
+
+
+def _which(world: XenWorld, args: list[str], stdin: str | None) -> Reply:
+    """``which NAME…`` (and the shell's ``command -v NAME``): the paths of the programs the host has."""
+    names = [a for a in args if not a.startswith("-")]
+    found = [_PATHS.get(name, f"/usr/bin/{name}") for name in names if name in programs(world)]
+    return Reply("".join(f"{path}\n" for path in found), "", 0 if len(found) == len(names) and names else 1)
+
+
 _FILE_TOOLS = {
-    "tee": _tee, "cat": _cat, "ls": _ls, "rm": _rm, "mkdir": _mkdir, "test": _test, "uname": _uname,
+    "which": _which, "command": _which, "tee": _tee, "cat": _cat, "ls": _ls, "rm": _rm, "mkdir": _mkdir,
+    "test": _test, "uname": _uname,
     "hostname": lambda world, args, stdin: Reply(f"{world.hostname}\n"),
     "echo": lambda world, args, stdin: Reply(" ".join(args) + "\n"),
     "true": lambda world, args, stdin: Reply(),

@@ -14,7 +14,9 @@ RECONSTRUCTED from Xen's own source (xen.md has no sample of the file or of its 
   specified.``), ``uuid`` (``Failed to parse UUID: …``), ``type``/``builder`` (``Invalid domain type …``),
   ``memory``/``maxmem`` (MiB), ``vcpus``/``maxvcpus`` (``xl: maxvcpus < vcpus``), ``cpus``, ``on_*``
   actions, ``cpu_weight``/``cap``, ``kernel``/``ramdisk``/``bootloader``/``extra``, ``disk`` and ``vif``.
-  A number that does not parse is a warning and the default stays, as in xl.
+  A number that does not parse is a warning and the default stays, as in xl. xl ignores keys it does not
+  know; the simulator reads one of its own, ``os_hint`` (``debian``, ``centos``, ``solaris``,
+  ``windows``), to choose what the guest's console shows.
 - disk specifications from ``libxlu_disk_l.l``: positional ``target, format, vdev, access`` or the
   legacy ``phy:``/``file:``/``tap:aio:`` prefixes with ``target, vdev, access``; errors print
   ``SOURCE: config parsing error in disk specification: MESSAGE: near `X' in `SPEC'``.

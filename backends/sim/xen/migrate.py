@@ -89,7 +89,7 @@ def xl_migrate(world: "XenWorld", domain: "Domain", host: str, *, pause_after: b
     except CommandError as error:
         yield ("err", error.stderr)
         yield ("err", "migration target: Domain creation failed (code -3).\n")
-        yield ("err", f"migration sender: libxl_domain_suspend failed (rc=-3)\n")
+        yield ("err", "migration sender: libxl_domain_suspend failed (rc=-3)\n")
         yield ("err", "Migration failed, resuming at sender.\n")
         return 1
     copy = target.start(domain.config, paused=True, name=incoming, uuid=domain.uuid, managed=domain.managed)

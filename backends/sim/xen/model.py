@@ -345,3 +345,28 @@ class Machine:
     @property
     def cpu_mhz(self) -> int:
         return self.cpu_khz // 1000
+
+
+#: the hosts of each flavour: a current Debian dom0, an Oracle VM Server 3 dom0 (Xen 4.1, xend), and an
+#: OpenSolaris 2009.06 dom0 (Sun xVM, Xen 3.3)
+XL_MACHINE = Machine()
+XM_MACHINE = Machine(nr_cpus=24, nr_nodes=2, cores_per_socket=6, threads_per_core=2, cpu_khz=2666760,
+                     total_mib=98303,
+                     hw_caps="bfebfbff:2c100800:00000000:00000f40:029ee3ff:00000000:00000001:00000000",
+                     xen_minor=1, xen_extra=".3OVM", xen_caps="xen-3.0-x86_64 xen-3.0-x86_32p hvm-3.0-x86_32 "
+                     "hvm-3.0-x86_32p hvm-3.0-x86_64", changeset="unavailable",
+                     commandline="dom0_mem=2048M crashkernel=256M@64M", cc_compiler="gcc version 4.1.2 20080704 "
+                     "(Red Hat 4.1.2-54)", cc_compile_by="mockbuild", cc_compile_domain="us.oracle.com",
+                     cc_compile_date="Wed Jan 20 16:04:26 PST 2016", build_id="", release="2.6.39-400.264.13.el5uek",
+                     version="#1 SMP Wed Jan 20 17:05:04 PST 2016", xen_reserved_kib=1010 * 1024)
+XVM_MACHINE = Machine(nr_cpus=8, nr_nodes=1, cores_per_socket=4, threads_per_core=2, cpu_khz=2660000,
+                      total_mib=16383,
+                      hw_caps="bfebfbff:20100800:00000000:00000140:0008e3fd:00000000:00000001:00000000",
+                      xen_major=3, xen_minor=3, xen_extra=".2-xvm", changeset="Fri Jul 24 12:11:37 2009 -0700 "
+                      "15909:8ac1feb2fe68", commandline="", cc_compiler="gcc version 3.4.3 (csl-sol210-3_4-20050802)",
+                      cc_compile_by="xvm", cc_compile_domain="sun.com", cc_compile_date="Thu Jul 30 03:01:44 PDT 2009",
+                      build_id="", system="SunOS", release="5.11", version="snv_111b", arch="i86pc",
+                      xen_reserved_kib=296 * 1024)
+MACHINES = {Toolstack.XL: XL_MACHINE, Toolstack.XM: XM_MACHINE, Toolstack.XVM: XVM_MACHINE}
+#: Domain-0 of each flavour: (memory MiB, vCPUs, without a maximum); OVM sets dom0_mem=…,max:…
+DOM0 = {Toolstack.XL: (4096, 4, True), Toolstack.XM: (2048, 4, False), Toolstack.XVM: (3072, 8, True)}

@@ -13,9 +13,10 @@ once (``commands.py``); four kinds run on the channel for as long as they last:
 - ``xl migrate``, ``xm migrate``, ``virsh migrate``: the steps of ``migrate.py``, sleeping while memory
   is copied, so progress arrives as it happens.
 
-`handle` (the `Handler`) collects a whole line's output into one `Reply`, and streams into it too (a
-bounded ``xentop -i N`` waits its delays; a console there has no terminal and fails); `process_handler`
-(the `ProcessHandler`) writes as it goes. `serve` starts an SSH server with both.
+`process_handler` (the `ProcessHandler`) writes as it goes. `handle` (the `Handler`, and what tests call
+directly) collects a whole line's output into one `Reply` and has no channel: every command answers at
+once there (``commands.py``: xentop prints its frames without waiting, a migration completes without
+pausing, a console has nothing to attach to). `serve` starts an SSH server with both.
 """
 
 from __future__ import annotations
@@ -136,7 +137,7 @@ async def run_script(world: "XenWorld", script: str, io: _Io) -> int:
             status = 0
             continue
         try:
-            kind = _stream_kind(world, argv)
+            kind = _stream_kind(world, argv) if io.process is not None else None
             if kind is not None:
                 world.settle()
                 status = await _STREAMS[kind](world, argv, io)
@@ -257,11 +258,6 @@ async def _top(world: "XenWorld", argv: tuple[str, ...], io: _Io) -> int:
 
 async def _console(world: "XenWorld", argv: tuple[str, ...], io: _Io) -> int:
     program = argv[0]
-    if io.process is None:  # no channel to run on: the command's own checks and refusal
-        reply = commands.run(world, argv)
-        io.out(reply.stdout)
-        io.err(reply.stderr)
-        return reply.exit_status
     from .xl import Xl
     from .xm import Xm
     from .xvm import Virsh

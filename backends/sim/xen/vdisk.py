@@ -61,13 +61,18 @@ class Vdisks:
     """Every vdisk of a dom0, by path. ``in_use(path)`` says whether a running domain has it open;
     ``exists(path)`` and ``mkdirs`` reach the dom0's file system."""
 
-    def __init__(self, in_use: Callable[[str], bool], dir_exists: Callable[[str], bool]) -> None:
+    def __init__(self, in_use: Callable[[str], bool], dir_exists: Callable[[str], bool], cwd: str = "/") -> None:
         self.disks: dict[str, Vdisk] = {}
         self.in_use = in_use
         self.dir_exists = dir_exists
+        self.cwd = cwd
+
+    def path(self, path: str) -> str:
+        """A vdisk name is a path name, relative ones from the working directory."""
+        return posixpath.normpath(posixpath.join(self.cwd, path))
 
     def find(self, path: str) -> Vdisk | None:
-        return self.disks.get(posixpath.normpath(path))
+        return self.disks.get(self.path(path))
 
     def run(self, args: Sequence[str], now: float) -> str:
         if not args:
@@ -100,7 +105,7 @@ class Vdisks:
     def _create(self, opts: dict[str, str], operands: list[str], now: float) -> str:
         if "-s" not in opts or len(operands) != 1:
             raise CommandError(USAGE, 2)
-        path = posixpath.normpath(operands[0])
+        path = self.path(operands[0])
         try:
             size = vdisk_size(opts["-s"])
         except ValueError:
@@ -155,7 +160,7 @@ class Vdisks:
         if len(operands) != 2:
             raise CommandError(USAGE, 2)
         source, _ = self._split(operands[0])
-        target = posixpath.normpath(operands[1])
+        target = self.path(operands[1])
         if target in self.disks or self.dir_exists(target):
             raise CommandError(f"vdiskadm: {target}: vdisk already exists\n")
         if not self.dir_exists(posixpath.dirname(target) or "/"):

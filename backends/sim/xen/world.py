@@ -26,7 +26,8 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 
 from .config import vdev_number
-from .model import (KIB_PER_MIB, NS, CommandError, Counter, Domain, GuestConfig, Halt, Machine, Toolstack,
+from .model import DOM0 as DOM0_SIZES
+from .model import (KIB_PER_MIB, MACHINES, NS, CommandError, Counter, Domain, GuestConfig, Halt, Machine, Toolstack,
                     VbdStats, VifStats, Wave, new_uuid)
 from ..sshserver import Reply, StdinReader
 from .storage import Lvm, Zfs
@@ -34,6 +35,8 @@ from .vdisk import Vdisks
 from .xentop import DomainSample, NetSample, NodeSample, VbdSample
 
 DOM0 = "Domain-0"
+#: the login directory, where relative paths start
+HOME = "/root"
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,12 +62,19 @@ class XenWorld:
 
     def __init__(self, hostname: str = "xen-a", toolstack: Toolstack | str = Toolstack.XL, *, seed: int = 0,
                  clock: Callable[[], float] = time.monotonic, machine: Machine | None = None,
-                 dom0_mem_mib: int = 4096, dom0_vcpus: int = 4, dom0_unlimited: bool = True) -> None:
+                 dom0_mem_mib: int | None = None, dom0_vcpus: int | None = None,
+                 dom0_unlimited: bool | None = None) -> None:
+        """A host with Domain-0 alone; ``machine`` and Domain-0's size default to the flavour's
+        (model.MACHINES, model.DOM0)."""
         self.hostname = hostname
         self.toolstack = Toolstack(toolstack)
         self.seed = seed
         self.clock = clock
-        self.machine = machine or Machine()
+        self.machine = machine or MACHINES[self.toolstack]
+        default_mem, default_vcpus, default_unlimited = DOM0_SIZES[self.toolstack]
+        dom0_mem_mib = default_mem if dom0_mem_mib is None else dom0_mem_mib
+        dom0_vcpus = default_vcpus if dom0_vcpus is None else dom0_vcpus
+        dom0_unlimited = default_unlimited if dom0_unlimited is None else dom0_unlimited
         self.rng = random.Random(f"xen/{hostname}/{seed}")
         self.domains: dict[str, Domain] = {}
         self.next_domid = 1
@@ -74,7 +84,7 @@ class XenWorld:
         self.saved: dict[str, SavedImage] = {}
         self.lvm = Lvm(self.device_in_use, self.bytes_written)
         self.zfs: Zfs | None = None
-        self.vdisks = Vdisks(self.device_in_use, self.is_dir)
+        self.vdisks = Vdisks(self.device_in_use, self.is_dir, HOME)
         if self.toolstack is Toolstack.XVM:  # guest storage a fresh host has: a pool, or a volume group
             self.zfs = Zfs("rpool", 500 * (1 << 30))
             self.dirs.update({"/export/vdisks", "/export/images", "/export/iso"})
@@ -142,13 +152,18 @@ class XenWorld:
 
     # -- the file system -------------------------------------------------------------------------------
 
+    @staticmethod
+    def resolve(path: str) -> str:
+        """An absolute, normalised path; a relative one is in root's home, the login directory."""
+        return posixpath.normpath(posixpath.join(HOME, path))
+
     def is_dir(self, path: str) -> bool:
-        path = posixpath.normpath(path)
+        path = self.resolve(path)
         return path in self.dirs or self.vdisks.find(path) is not None
 
     def path_kind(self, path: str) -> str | None:
         """``block`` (an LV, a zvol), ``file``, ``dir`` (a vdisk is a directory) or None."""
-        path = posixpath.normpath(path)
+        path = self.resolve(path)
         if self.lvm.lv_by_path(path) is not None or (self.zfs is not None and self.zfs.zvol(path) is not None):
             return "block"
         if path in self.files or path in self.saved:
@@ -162,7 +177,7 @@ class XenWorld:
 
     def write_file(self, path: str, text: str) -> None:
         """Create or replace a file; its directory must exist. Raises CommandError (``tee``'s wording)."""
-        path = posixpath.normpath(path)
+        path = self.resolve(path)
         if not self.is_dir(posixpath.dirname(path)):
             raise CommandError(f"tee: {path}: No such file or directory\n")
         if self.is_dir(path):
@@ -171,7 +186,7 @@ class XenWorld:
         self.saved.pop(path, None)
 
     def listdir(self, path: str) -> list[str]:
-        path = posixpath.normpath(path)
+        path = self.resolve(path)
         prefix = path.rstrip("/") + "/"
         names = {p[len(prefix):].split("/")[0] for p in [*self.files, *self.saved, *self.dirs, *self.vdisks.disks]
                  if p.startswith(prefix) and p != path}
@@ -399,7 +414,7 @@ class XenWorld:
         image = SavedImage(domain.config, domain.uuid, domain.mem_kb, domain.maxmem_kb, domain.vcpus_online,
                            domain.weight, domain.cap, domain.managed, domain.config_path,
                            config_length(self, domain))
-        path = posixpath.normpath(path)
+        path = self.resolve(path)
         self.files.pop(path, None)
         self.saved[path] = image
         if not keep:

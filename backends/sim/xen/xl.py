@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import getopt
 import json
+import posixpath
 from collections.abc import Sequence
 
 from ..sshserver import Reply
@@ -51,8 +52,8 @@ COMMANDS = {
     "vcpu-list": (False, False, "[Domain, ...]", "List the VCPUs for all/some domains", 0),
     "vcpu-set": (False, False, "[option] <Domain> <vCPUs>", "Set the number of active VCPUs allowed for the "
                  "domain", 2),
-    "mem-set": (False, False, "<Domain> <MemKB{{k,m,g}}>", "Set the current memory usage for a domain", 2),
-    "mem-max": (False, False, "<Domain> <MemKB{{k,m,g}}>", "Set the maximum amount reservation for a domain", 2),
+    "mem-set": (False, False, "<Domain> <MemKB{k,m,g}>", "Set the current memory usage for a domain", 2),
+    "mem-max": (False, False, "<Domain> <MemKB{k,m,g}>", "Set the maximum amount reservation for a domain", 2),
     "info": (False, False, "[-n|--numa]", "Get information about Xen host", 0),
     "sched-credit": (False, False, "[-d <Domain> [-w[=WEIGHT]|-c[=CAP]]] [-s [-t TSLICE] [-r RATELIMIT]] "
                      "[-p CPUPOOL]", "Get/set credit scheduler parameters", 0),
@@ -423,10 +424,11 @@ class Xl:
     def _read_config(self, path: str) -> str:
         if path in ("/dev/stdin", "-"):
             return self.stdin or ""
-        if path not in self.world.files:
+        text = self.world.files.get(self.world.resolve(path))
+        if text is None:
             reason = "Is a directory" if self.world.is_dir(path) else "No such file or directory"
             raise CommandError(f"Failed to read config file: {path}: {reason}\n", 3)
-        return self.world.files[path]
+        return text
 
     def parse(self, text: str, source: str, stderr: str = "") -> tuple[GuestConfig, str]:
         """``parse_config_data``: the guest and what xl printed so far (``stderr`` and the warnings), or
@@ -492,7 +494,7 @@ class Xl:
         opts, operands = self._opts("save", args, "cpD")
         domain = self.find(operands[0])
         path = operands[1]
-        if not self.world.is_dir(path.rsplit("/", 1)[0] or "/"):
+        if not self.world.is_dir(posixpath.dirname(self.world.resolve(path))):
             raise CommandError(f"Failed to open temp file {path} for writing\n", 1)
         stderr = f"Saving to {path} new xl format (info 0x3/0x0/{config_length(self.world, domain) + 4})\n"
         keep = "-c" in opts or "-p" in opts  # the image is written and the domain goes on (paused with -p)
@@ -505,9 +507,9 @@ class Xl:
     def cmd_restore(self, args: list[str]) -> Reply:
         opts, operands = self._opts("restore", args, "FcpdeVA", ["vncviewer", "vncviewer-autopass"])
         path = operands[-1]
-        image = self.world.saved.get(path)
+        image = self.world.saved.get(self.world.resolve(path))
         if image is None:
-            if path in self.world.files:
+            if self.world.resolve(path) in self.world.files:
                 raise CommandError("File has wrong magic number - corrupt or for a different tool?\n", 6)
             raise CommandError("Can't open restore file: No such file or directory\n", 6)
         stderr = (f"Loading new save file {path} (new xl fmt info 0x3/0x0/{image.config_length + 4})\n"

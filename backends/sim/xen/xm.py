@@ -59,7 +59,8 @@ HELP = {
     "network-list": ("<Domain> [--long]", "List virtual network interfaces for a domain."),
 }
 OPTIONS = {
-    "sched-credit": (("-d DOMAIN", "--domain=DOMAIN", "Domain to modify"), ("-w WEIGHT", "--weight=WEIGHT", "Weight (int)"),
+    "sched-credit": (("-d DOMAIN", "--domain=DOMAIN", "Domain to modify"),
+                     ("-w WEIGHT", "--weight=WEIGHT", "Weight (int)"),
                      ("-c CAP", "--cap=CAP", "Cap (int)")),
     "list": (("-l", "--long", "Output all VM details in SXP"), ("", "--label", "Include security labels"),
              ("", "--state=<state>", "Select only VMs with the specified state"),
@@ -398,7 +399,7 @@ class Xm:
         if len(params) != 2:
             raise CommandError("Error: Wrong number of parameters\n", 1, stdout=cmd_help("save"))
         domain = self.find(params[0], active=True, command="save")
-        path = posixpath.normpath(params[1] if params[1].startswith("/") else f"/root/{params[1]}")
+        path = self.world.resolve(params[1])
         if not self.world.is_dir(posixpath.dirname(path)):
             raise CommandError(f"Error: xm save: Unable to create file {path}\n", 1)
         self.world.save(domain, path, keep="-c" in opts or "--checkpoint" in opts)
@@ -408,7 +409,7 @@ class Xm:
         opts, params = self._opts("restore", args, "p", ["paused"])
         if len(params) != 1:
             raise CommandError("Error: Wrong number of parameters\n", 1, stdout=cmd_help("restore"))
-        path = posixpath.normpath(params[0] if params[0].startswith("/") else f"/root/{params[0]}")
+        path = self.world.resolve(params[0])
         image = self.world.saved.get(path)
         if image is None:
             if path in self.world.files:
@@ -425,12 +426,14 @@ class Xm:
             count = int(args[1])
         except ValueError:
             raise CommandError("Error: Invalid argument.\n", 1, stdout=cmd_help("vcpu-set")) from None
-        if count < 1 or count > domain.max_vcpus:
-            raise XendError(f"Cannot set vcpus greater than max vcpus on running domain", "vcpu-set") \
-                if count > domain.max_vcpus else XendError("Invalid argument.", "vcpu-set")
+        if count < 1:  # XendDomainInfo.setVCpuCount
+            raise XendError("Zero or less VCPUs is invalid", "vcpu-set")
+        if count > domain.max_vcpus:
+            raise XendError("Cannot set vcpus greater than max vcpus on running domain", "vcpu-set")
         if domain.active:
             self.world.set_vcpus(domain, count)
-        domain.config.vcpus = count if not domain.active else domain.config.vcpus
+        else:
+            domain.config.vcpus = count
         return Reply()
 
     def cmd_mem_set(self, args: list[str]) -> Reply:
@@ -441,7 +444,7 @@ class Xm:
             raise XendError("Invalid argument.", "mem-set")
         if domain.active:
             if kb > domain.maxmem_kb:
-                raise XendError(f"memory_dynamic_max must be less than or equal to memory_static_max",
+                raise XendError("memory_dynamic_max must be less than or equal to memory_static_max",
                                 "mem-set")
             domain.mem_kb = kb
         else:

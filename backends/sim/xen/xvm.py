@@ -97,7 +97,8 @@ class Virsh:
             pairs.append(("CPU time", f"{self.world.cpu_ns(domain) / 1e9:.1f}s"))
         max_kb = domain.maxmem_kb if domain.active else config.max_mib * KIB_PER_MIB
         used_kb = domain.mem_kb if domain.active else config.memory_mib * KIB_PER_MIB
-        pairs += [("Max memory", "no limit" if domain.unlimited else f"{max_kb} KiB"), ("Used memory", f"{used_kb} KiB"),
+        pairs += [("Max memory", "no limit" if domain.unlimited else f"{max_kb} KiB"),
+                  ("Used memory", f"{used_kb} KiB"),
                   ("Persistent", "yes" if domain.managed else "no"), ("Autostart", "disable"),
                   ("Managed save", "unknown")]
         return Reply(format_dominfo(pairs))
@@ -227,6 +228,15 @@ class Virsh:
         self.console_target(args)
         return Reply("", "error: Cannot run interactive console without a controlling TTY\n", 1)
 
+    def cmd_version(self, args: list[str]) -> Reply:
+        """libvirt.md §2 (CAPTURED layout; the xen driver's names, the libvirt of OpenSolaris 2009.06)."""
+        m = self.world.machine
+        return Reply("Compiled against library: libvirt 0.7.0\nUsing library: libvirt 0.7.0\nUsing API: Xen 3.0.1\n"
+                     f"Running hypervisor: Xen {m.xen_major}.{m.xen_minor}.0\n")
+
+    def cmd_uri(self, args: list[str]) -> Reply:
+        return Reply("xen:///\n")
+
     def cmd_hostname(self, args: list[str]) -> Reply:
         return Reply(f"{self.world.hostname}\n")
 
@@ -274,7 +284,7 @@ def virt_install(world: XenWorld, args: Sequence[str]) -> Reply:
     path = values.get("file") or (values.get("disk", "").partition("path=")[2].split(",")[0] or None)
     if path is None:
         return error("Must specify storage for the virtual machine (--file PATH)")
-    path = posixpath.normpath(path)
+    path = world.resolve(path)
     kind = world.path_kind(path)
     vdev = "hda" if hvm else "xvda"
     if kind == "block":
