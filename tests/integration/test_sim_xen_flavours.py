@@ -91,6 +91,27 @@ async def test_virsh_console_on_a_pty(xvm):
         await channel.close()
 
 
+async def test_xm_top_is_interactive_on_a_pty(ssh_world):
+    world = XenWorld.demo("ovm-a", "xm", 1)
+    server = await _serve(world, ssh_world)
+    session = SshSession(ssh_world.spec(server, name="ovm-a"), ssh_world.options())
+    try:
+        channel = await session.open_pty(["xm", "top"])
+        seen = b""
+        while b"CPUs: 24 @ 2666MHz\r\n" not in seen:
+            seen += await asyncio.wait_for(channel.read(), 5)
+        assert seen.startswith(b"\x1b[H\x1b[2Jxentop - ") and b"   Xen 4.1.3OVM\r\n" in seen
+        assert b"7 domains: " not in seen and b"6 domains: " in seen  # dev01 is not running
+        channel.write(b"q")
+        assert await asyncio.wait_for(channel.wait(), 5) == 0
+        await channel.close()
+        refused = await session.run(["xm", "top"], check=False)  # no terminal: curses cannot start
+        assert (refused.exit_status, refused.stderr) == (1, "Error opening terminal: unknown.\n")
+    finally:
+        await session.close()
+        await server.close()
+
+
 async def test_xm_migrate_between_xvm_dom0s(ssh_world):
     source = XenWorld.demo("xvm-a", "xvm", 1)
     target = XenWorld("xvm-b", "xvm", seed=3, machine=source.machine)

@@ -285,6 +285,10 @@ def test_xentop_options_and_errors(world):
     assert bad.exit_status == 0 and bad.stderr == "xentop: invalid option -- 'q'\n"
     frames = ok(world, "xentop -b -i 3 -d 1")
     assert frames.count("      NAME  STATE") == 3
+    from hvdeck.backends.sim.xen.xentop import CURRENT, parse_options
+
+    assert parse_options(["-b", "-i", "0", "-d", "0.5"], CURRENT).iterations is None  # unsigned: runs on
+    assert parse_options(["-b", "-i", "0", "-d", "0.5"], CURRENT).delay == 0  # atoi
     repeated = ok(world, "xentop -b -i 1 -r").splitlines()
     assert repeated[0::2] == [repeated[0]] * (len(repeated) // 2)
 

@@ -78,6 +78,12 @@ def test_xm_start_create_and_their_messages(ovm):
     assert missing.stdout.startswith("Usage: xm create <ConfigFile> [options] [vars]\n\nCreate a domain based on")
 
 
+def test_xend_refuses_a_name_it_cannot_keep(ovm):
+    sh(ovm, "tee /etc/xen/odd.cfg", "name = 'odd name'\nmemory = 256\n")
+    reply = sh(ovm, "xm create odd.cfg")
+    assert (reply.exit_status, reply.stderr) == (1, "Error: Invalid VM Name\n")
+
+
 def test_xm_errors_are_xends_faults(ovm):
     assert sh(ovm, "xm list nosuch") == Reply("", "Error: Domain 'nosuch' does not exist.\n", 3)
     paused = sh(ovm, "xm pause dev01")

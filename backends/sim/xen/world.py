@@ -456,7 +456,7 @@ class XenWorld:
             nets = tuple(NetSample(int(v.rx.at(t)), int(v.rx_pkts.at(t)), 0, 0, int(v.tx.at(t)), int(v.tx_pkts.at(t)),
                                    0, 0) for v in domain.vifs)
             vbds = tuple(VbdSample(vdev_number(disk.vdev) or 0, *(int(c.at(t)) for c in stats.counters()),
-                                   kind=2 if disk.prefix.startswith("tap") else 1)
+                                   kind=self._vbd_kind(disk))
                          for disk, stats in zip(domain.config.disks, domain.vbds))
             domains.append(DomainSample(
                 domain.domid or 0, domain.name, self.xentop_state(domain, t), self.cpu_ns(domain, t),
@@ -465,6 +465,14 @@ class XenWorld:
                 tuple(self.vcpu_ns(domain, i, t) if i < domain.vcpus_online else None
                       for i in range(domain.max_vcpus))))
         return NodeSample(t, self.machine.total_kib * 1024, tuple(domains))
+
+    def _vbd_kind(self, disk) -> int:
+        """xentop's VBD type: blkback for a block device (and, under xend, for a file on a loop device),
+        blktap for xend's ``tap:``; current xl serves files with QEMU's qdisk, whose statistics xenstat reads
+        over QMP without a type (xenstat_qmp.c: 0, ``Unidentified``)."""
+        if self.toolstack is not Toolstack.XL:
+            return 2 if disk.prefix.startswith("tap") else 1
+        return 1 if self.path_kind(disk.target) == "block" else 0
 
     def vcpu_cpu(self, domain: Domain, index: int, t: float) -> int:
         """The physical CPU a vCPU last ran on: moves every 10 s, inside its hard affinity."""

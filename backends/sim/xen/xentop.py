@@ -60,6 +60,7 @@ XEN_33_SOLARIS = XentopStyle(rsect=False, dynamic=False, linux=False, newest=Fal
 class Options:
     delay: int = 3
     batch: bool = False
+    #: None: until interrupted (no ``-i``, or ``-i 0``)
     iterations: int | None = None
     networks: bool = False
     vbds: bool = False
@@ -99,8 +100,11 @@ def parse_options(args: Sequence[str], style: XentopStyle, program: str = "xento
                "--vbds": "vbds", "-v": "vcpus", "--vcpus": "vcpus", "-r": "repeat_header",
                "--repeat-header": "repeat_header", "-f": "full_name", "--full-name": "full_name",
                "-z": "dom0_first", "--dom0-first": "dom0_first"}.get(opt)
-        if key in ("delay", "iterations"):
+        if key == "delay":
             values[key] = _atoi(value)
+        elif key == "iterations":  # unsigned: 0 or less counts down from 2^32, which never comes
+            number = _atoi(value)
+            values[key] = number if number > 0 else None
         elif key is not None:
             values[key] = True
     return Options(**values)  # type: ignore[arg-type]

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import getopt
 import posixpath
+import re
 from collections.abc import Sequence
 from textwrap import wrap
 
@@ -298,7 +299,10 @@ class Xm:
         return config, path, opts, out
 
     def _check(self, config, out: str) -> None:
-        """xend's checks before building: name free, memory, disks (create.py's ``err``: no usage)."""
+        """xend's checks before building: the name (XendDomainInfo._checkName), free, memory, disks
+        (create.py's ``err``: no usage)."""
+        if not re.fullmatch(r"[A-Za-z0-9_\-.:+]+", config.name):
+            raise CommandError("Error: Invalid VM Name\n", 1, stdout=out)
         existing = self.world.domains.get(config.name)
         if existing is not None and existing.active:
             raise CommandError(f"Error: Domain '{config.name}' already exists with ID '{existing.domid}'\n", 1,
