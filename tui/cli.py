@@ -49,31 +49,9 @@ def _parser() -> argparse.ArgumentParser:
     ls.add_argument("hosts", nargs="*", metavar="HOST", help="only these inventory hosts")
     audit = sub.add_parser("audit", parents=[audit_opt], help="the audit log of every operation run")
     audit.add_argument("audit_command", choices=("verify", "show"))
-    sim = sub.add_parser(
-        "sim", help="serve a simulated control host over SSH (for trying hvdeck or scripts)",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        description="Serve simulated control hosts over SSH, on loopback or wherever --listen says.",
-        epilog="ldoms: one or more SPARC control domains, each with its own SSH listener and host name; they\n"
-               "reach each other by host name, so ldm migrate-domain moves guests between them. Give\n"
-               "--listen once per host, naming each either inline (--listen t7-b=127.0.0.1:2201) or with\n"
-               "--hostname in the same order. One --host-key is shared by every host; give one per host to\n"
-               "keep them apart. A migration target accepts any non-empty password. Inside a host,\n"
-               "telnet localhost PORT reaches a guest's console (PORT: the CONS column of ldm list).\n"
-               "example: hvdeck sim ldoms --listen t7-a=127.0.0.1:2200 --listen t7-b=127.0.0.1:2201 \\\n"
-               "           --host-key ~/.ssh/sim_host_key --authorized-keys ~/.ssh/id_ed25519.pub\n"
-               "zones: one global zone (--layout illumos or solaris11) on the first --listen.")
-    sim.add_argument("sim_kind", choices=("ldoms", "zones"), metavar="KIND", help="ldoms or zones")
-    sim.add_argument("--listen", action="append", metavar="[NAME=]HOST:PORT",
-                     help="where a host listens (repeat for several hosts; default 127.0.0.1:2200)")
-    sim.add_argument("--host-key", action="append", required=True, metavar="FILE",
-                     help="created (ed25519) if missing; once for all hosts or once per host")
-    sim.add_argument("--authorized-keys", required=True, metavar="FILE", help="public keys allowed to log in")
-    sim.add_argument("--hostname", action="append", metavar="NAME",
-                     help="the next unnamed host's name (repeat in --listen order; default t7-a, t7-b, ...)")
-    sim.add_argument("--seed", type=int, default=1, help="seed of the utilisation figures (host N: seed + N)")
-    sim.add_argument("--empty", action="store_true", help="start with primary only (no demo guests)")
-    sim.add_argument("--layout", choices=("illumos", "solaris11"), default="illumos",
-                     help="zones: the global zone's kind (illumos: OmniOS; solaris11: Oracle Solaris 11.4)")
+    from . import cli_sim
+
+    cli_sim.add_parser(sub)
     trust = sub.add_parser("trust", parents=[common],
                            help="check and trust an SSH host's key (appends it to known_hosts)")
     trust.add_argument("host", metavar="HOST")
@@ -95,7 +73,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "trust":
             return trust(args)
         if args.command == "sim":
-            return sim(args)
+            from . import cli_sim
+
+            return cli_sim.sim(args)
         if args.command in ("show", "plan"):
             return host_verb(args)
         if args.command == "demo":
@@ -375,123 +355,6 @@ def audit(args: argparse.Namespace) -> int:
     print(f"{log.path}: {count} records, chain intact")
     if not count and hint:
         print(hint, file=sys.stderr)
-    return EXIT_OK
-
-
-# -- hvdeck sim ----------------------------------------------------------------------------------------
-
-
-def sim(args: argparse.Namespace) -> int:
-    return _sim_ldoms(args)
-
-
-def _sim_hosts(listens: list[str] | None, hostnames: list[str] | None) -> list[tuple[str, str, int]] | str:
-    """``--listen`` and ``--hostname`` as (name, address, port) per host, or the sentence that says what is
-    wrong with them."""
-    import re
-
-    names = list(hostnames or [])
-    hosts: list[tuple[str, str, int]] = []
-    for index, spec in enumerate(listens or ["127.0.0.1:2200"]):
-        name, _, where = spec.rpartition("=")
-        address, _, port = where.rpartition(":")
-        if not address or not port.isdigit():
-            return f"--listen {spec!r}: use HOST:PORT or NAME=HOST:PORT, e.g. t7-b=127.0.0.1:2201"
-        if not name:
-            name = names.pop(0) if names else f"t7-{chr(ord('a') + index)}" if index < 26 else f"t7-{index}"
-        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9.-]{0,62}", name):
-            return f"{name!r} is not a host name (letters, digits, '-' and '.')"
-        if any(name == other for other, _, _ in hosts):
-            return f"two hosts are named {name}"
-        hosts.append((name, address, int(port)))
-    if names:
-        return f"--hostname {names[0]} has no --listen to go with (give one --listen per host)"
-    return hosts
-
-
-def _sim_ldoms(args: argparse.Namespace) -> int:
-    import os
-
-    if args.sim_kind == "zones":
-        return sim_zones(args)
-
-    from hvdeck.backends.sim.ldoms import LdomsWorld, link, serve
-    from hvdeck.backends.sim.sshserver import load_or_create_host_key
-
-    hosts = _sim_hosts(args.listen, args.hostname)
-    if isinstance(hosts, str):
-        print(f"hvdeck: {hosts}", file=sys.stderr)
-        return EXIT_USAGE
-    if len(args.host_key) not in (1, len(hosts)):
-        print(f"hvdeck: {len(args.host_key)} --host-key for {len(hosts)} hosts: give one, or one per host",
-              file=sys.stderr)
-        return EXIT_USAGE
-    if not os.path.exists(args.authorized_keys):
-        print(f"hvdeck: {args.authorized_keys}: no such file (one OpenSSH public key per line)", file=sys.stderr)
-        return EXIT_USAGE
-    keys = [load_or_create_host_key(path) for path in args.host_key]
-    worlds = [LdomsWorld(name, seed=args.seed + index) if args.empty else LdomsWorld.demo(name, args.seed + index)
-              for index, (name, _, _) in enumerate(hosts)]
-    link(*worlds)
-
-    async def run() -> None:
-        servers = []
-        for index, (world, (name, address, port)) in enumerate(zip(worlds, hosts)):
-            server = await serve(world, host=address, port=port, host_key=keys[index % len(keys)],
-                                 authorized_keys=args.authorized_keys)
-            servers.append(server)
-            print(f"simulated LDoms control domain {name} on {server.host}:{server.port}", flush=True)
-            print(f"host key {server.fingerprint}", flush=True)
-        first = servers[0]
-        print(f"try: ssh -p {first.port} root@{first.host} ldm list", flush=True)
-        if len(servers) > 1:
-            print(f"and: ssh -p {first.port} root@{first.host} ldm migrate-domain -n -c ldg-test "
-                  f"{hosts[1][0]}:ldg-test2", flush=True)
-        await asyncio.Event().wait()
-
-    try:
-        asyncio.run(run())
-    except OSError as exc:
-        print(f"hvdeck: cannot listen on {', '.join(f'{a}:{p}' for _, a, p in hosts)}: {exc.strerror or exc}",
-              file=sys.stderr)
-        return EXIT_HOSTS_FAILED
-    return EXIT_OK
-
-
-def sim_zones(args: argparse.Namespace) -> int:
-    """``hvdeck sim zones``: a simulated global zone (the demo host of ``--layout``) over SSH."""
-    import os
-
-    from hvdeck.backends.sim.sshserver import load_or_create_host_key
-    from hvdeck.backends.sim.zones import ZonesWorld, serve
-
-    listen = (args.listen or ["127.0.0.1:2200"])[0]
-    host, _, port_text = listen.rpartition(":")
-    if not host or not port_text.isdigit() or "=" in host:
-        print(f"hvdeck: --listen {listen!r}: use HOST:PORT, e.g. 127.0.0.1:2200", file=sys.stderr)
-        return EXIT_USAGE
-    if not os.path.exists(args.authorized_keys):
-        print(f"hvdeck: {args.authorized_keys}: no such file (one OpenSSH public key per line)", file=sys.stderr)
-        return EXIT_USAGE
-    key = load_or_create_host_key(args.host_key[0])
-    # a zones host is named after its layout unless --hostname says otherwise
-    hostname = args.hostname[0] if args.hostname else {"illumos": "omni-a", "solaris11": "sol-a"}[args.layout]
-    world = ZonesWorld(hostname, args.layout, seed=args.seed) if args.empty else \
-        ZonesWorld.demo(hostname, args.layout, args.seed)
-    kind = {"illumos": "illumos (OmniOS)", "solaris11": "Oracle Solaris 11.4"}[args.layout]
-
-    async def run() -> None:
-        server = await serve(world, host=host, port=int(port_text), host_key=key, authorized_keys=args.authorized_keys)
-        print(f"simulated {kind} global zone {hostname} on {server.host}:{server.port}", flush=True)
-        print(f"host key {server.fingerprint}", flush=True)
-        print(f"try: ssh -p {server.port} root@{server.host} zoneadm list -cv", flush=True)
-        await asyncio.Event().wait()
-
-    try:
-        asyncio.run(run())
-    except OSError as exc:
-        print(f"hvdeck: cannot listen on {listen}: {exc.strerror or exc}", file=sys.stderr)
-        return EXIT_HOSTS_FAILED
     return EXIT_OK
 
 
