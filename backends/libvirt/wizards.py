@@ -767,7 +767,7 @@ def snapshot_plan(action: ExtraAction, domain: Domain, values: Mapping[str, str]
         have = ", ".join(sorted(known)[:8]) or "none"
         raise ValidationError(f"{name} has no snapshot named {snap_name!r} (it has: {have})")
     if action is SNAPSHOT_REVERT:
-        then = {"running": "running", "paused": "paused", "shutoff": "shut off"}.get(snap.state, snap.state or "?")
+        then = {"running": "running", "paused": "paused", "shutoff": "shut off"}.get(snap.state)
         taken = f", taken {snap.created_text}" if snap.created_text else ""
         step = Step(f"Revert {name} to snapshot {snap_name}",
                     Operation.api("virDomainRevertToSnapshot",
@@ -775,7 +775,8 @@ def snapshot_plan(action: ExtraAction, domain: Domain, values: Mapping[str, str]
                                   domain=name, uuid=dom_uuid, snapshot=snap_name))
         warning = (f"{name}'s disks{' and memory' if snap.memory == 'internal' else ''} go back to snapshot "
                    f"{snap_name}{taken}: everything written since is lost, unless another snapshot holds it. "
-                   f"Afterwards {name} is {then}, as it was then. Type the domain name to confirm.")
+                   + (f"Afterwards {name} is {then}, as it was then. " if then else "")
+                   + "Type the domain name to confirm.")
         return Plan(title=f"Revert {name} to {snap_name} on {domain.host}", host=domain.host, action=action.id,
                     target=name, steps=(step,), confirm_phrase=name, warning=warning)
     if action is SNAPSHOT_DELETE:
