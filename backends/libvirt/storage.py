@@ -123,6 +123,11 @@ def networks(conn: libvirt.virConnect) -> tuple[wizards.NetworkFacts, ...]:
     """libvirt networks (with the bridge each uses and its forward mode), then the host's bridges
     (`virConnectListAllInterfaces`, where the driver has an interface backend) that no network uses;
     each by name (libvirt lists them in no fixed order)."""
+    return _networks(conn)[0]
+
+
+def _networks(conn: libvirt.virConnect) -> tuple[tuple[wizards.NetworkFacts, ...], bool]:
+    """`networks`, and whether the host's bridges could be listed at all."""
     out = []
     used: set[str] = set()
     for net in conn.listAllNetworks(0):
@@ -135,12 +140,13 @@ def networks(conn: libvirt.virConnect) -> tuple[wizards.NetworkFacts, ...]:
             raise
         if xml.bridge:
             used.add(xml.bridge)
+    listed = True
     try:
         interfaces = conn.listAllInterfaces(0)
     except libvirt.libvirtError as exc:
         if exc.get_error_code() not in _UNSUPPORTED:
             raise
-        interfaces = []  # no interface backend (netcf/udev) in this daemon: bridges are typed by hand
+        interfaces, listed = [], False  # no interface backend (netcf/udev) in this daemon: bridges are typed
     bridges = []
     for iface in interfaces:
         try:
@@ -149,7 +155,7 @@ def networks(conn: libvirt.virConnect) -> tuple[wizards.NetworkFacts, ...]:
         except libvirt.libvirtError as exc:
             if exc.get_error_code() != libvirt.VIR_ERR_NO_INTERFACE:
                 raise
-    return tuple(sorted(out, key=lambda n: n.name)) + tuple(sorted(bridges, key=lambda n: n.name))
+    return tuple(sorted(out, key=lambda n: n.name)) + tuple(sorted(bridges, key=lambda n: n.name)), listed
 
 
 def _free_memory(conn: libvirt.virConnect) -> tuple[int | None, int | None]:
@@ -196,11 +202,12 @@ def host_facts(conn: libvirt.virConnect, host: str, uri: str) -> wizards.HostFac
     found = pools(conn)
     _count, _online, online = conn.getCPUMap(0)
     free, _total = _free_memory(conn)
+    nets, bridges_listed = _networks(conn)
     return wizards.HostFacts(
         host=host, uri=uri, guest=guest, max_vcpus=max_vcpus, cpus=online, free_memory=free,
         domains=frozenset(name for name, _xml in domains), pools={p.name: p for p in found},
-        volumes=_volumes(conn, found, None, _users(domains)), networks=networks(conn), macs=_macs(domains),
-        test_driver=is_test_driver(conn))
+        volumes=_volumes(conn, found, None, _users(domains)), networks=nets, bridges_listed=bridges_listed,
+        macs=_macs(domains), test_driver=is_test_driver(conn))
 
 
 def _lookup(conn: libvirt.virConnect, domain: Domain) -> libvirt.virDomain:

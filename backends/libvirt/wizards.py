@@ -137,6 +137,8 @@ class HostFacts:
     networks: tuple[NetworkFacts, ...]
     #: MAC addresses (lower case) of every domain's interfaces: new ones avoid them
     macs: frozenset[str] = frozenset()
+    #: the host's bridges could be listed (the daemon has an interface backend): one not listed is not there
+    bridges_listed: bool = False
     #: the test driver: no files behind its paths, nothing to check on the host's filesystem
     test_driver: bool = False
 
@@ -371,6 +373,9 @@ def check_create(values: Mapping[str, Any], facts: HostFacts) -> dict[str, str]:
         elif kind == "network" and known is not None and not known.active and values.get("start"):
             errors["network"] = (f"Network: {net_name} is not active, so the guest could not start (start it "
                                  "with virsh net-start, or choose another)")
+        elif (kind == "bridge" and known is None and facts.bridges_listed
+              and net_name not in {n.bridge for n in facts.networks}):
+            errors["network"] = f"Network: {facts.host} has no bridge {net_name!r}"
     return errors
 
 

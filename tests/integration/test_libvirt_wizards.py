@@ -131,6 +131,9 @@ async def test_create_refuses_what_the_host_would_before_anything_runs(lab: Flee
         await lab.plan_create("lab", await _create_values(lab, name="web01", disk="1G", pool="images"))
     assert "already has a volume 'web01.qcow2'" in caught.value.errors["disk"]
     with pytest.raises(FormErrors) as caught:
+        await lab.plan_create("lab", await _create_values(lab, name="web09", network="bridge:br9"))
+    assert caught.value.errors == {"network": "Network: lab has no bridge 'br9'"}
+    with pytest.raises(FormErrors) as caught:
         await _create_values(lab, name="w", memory="1.5X")
     assert "not a size" in caught.value.errors["memory"]
     assert "web01" in {d.name for d in (await _domains(lab)).values()} and len(await _domains(lab)) == 3
@@ -312,3 +315,34 @@ async def test_the_virsh_lines_do_the_same_as_the_plan(lab: Fleet, tmp_path: Pat
     assert f"Domain '{name}' defined from {name}.xml" in out and f"Domain '{name}' started" in out
     assert "Capacity:       1.00 GiB" in out
     assert "Domain snapshot s1 created" in out and f"Domain '{name}' destroyed" in out
+
+
+@pytest.mark.skipif(shutil.which("virsh") is None, reason="virsh is not installed")
+async def test_the_clone_and_snapshot_virsh_lines_do_the_same_as_the_plans(lab: Fleet, tmp_path: Path):
+    db01 = (await _domains(lab))["db01"]
+    clone = await lab.plan_clone(db01, await _clone_values(lab, db01, name="db02", start="yes"))
+    assert (await lab.run_plan(await _snap(lab, "snapshot-create", "s1"))).ok
+    snapshots = [await _snap(lab, "snapshot-create", "s2"), await _snap(lab, "snapshot-revert", "s1"),
+                 await _snap(lab, "snapshot-delete", "s1")]
+    lines = []
+    for plan in (clone, *snapshots):
+        for step in plan.steps:
+            for _key, text in step.operation.attachments():
+                file = next((a for a in step.operation.equivalent if a.startswith("--file=")), None)
+                if file is not None:
+                    (tmp_path / file[len("--file="):]).write_text(text)
+            lines.append(shlex.join(step.operation.equivalent[3:]))
+    # s1 exists in the backend's test driver only: virsh's own process makes it first
+    lines.insert(len(clone.steps), "snapshot-create-as --domain=web01 --name=s1")
+    lines += ["dumpxml --domain=db02", "echo @snapshots", "snapshot-list --domain=web01 --name", "echo @end"]
+    done = subprocess.run(["virsh", "-c", f"test://{NODE}", " ; ".join(lines)], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    out = done.stdout
+    assert "Vol db02.qcow2 created from input vol db01-os.qcow2" in out
+    assert "Vol db02-vdb.img created from input vol db01-data.img" in out
+    assert "Domain 'db02' defined from db02.xml" in out and "Domain 'db02' started" in out
+    assert "Domain snapshot s2 created" in out and "Domain snapshot s1 reverted" in out
+    assert "Domain snapshot s1 deleted" in out
+    assert out.split("@snapshots", 1)[1].split("@end", 1)[0].split() == ["s2"], "s2 is the snapshot left"
+    assert "/var/lib/libvirt/images/db02-vdb.img" in out

@@ -124,6 +124,7 @@ def test_a_bridge_the_host_does_not_list_may_be_typed():
     ({"name": "spare"}, FACTS, "disk", "already has a volume 'spare.qcow2'"),
     ({"name": "w", "network": "network:default"}, FACTS, "network", "not active"),
     ({"name": "w", "network": "network:gone"}, FACTS, "network", "no libvirt network 'gone'"),
+    ({"name": "w", "network": "bridge:br9"}, replace(FACTS, bridges_listed=True), "network", "no bridge 'br9'"),
     ({"name": "w", "disk": "", "volume": "default/spare.qcow2"},
      replace(FACTS, volumes=tuple(replace(v, used_by="x/vda") if v.name == "spare.qcow2" else v for v in VOLUMES)),
      "volume", "in use by x/vda"),
@@ -137,6 +138,13 @@ def test_the_plan_refuses_what_the_host_would(texts, facts, field, words):
     values = form.parse(texts)
     errors = _errors(lambda: wizards.create_plan(values, facts, uuid=UUID, mac=MAC))
     assert field in errors and words in errors[field], errors
+
+
+def test_a_bridge_is_checked_only_where_the_host_lists_its_bridges():
+    for facts, typed in ((FACTS, "bridge:br9"), (replace(FACTS, bridges_listed=True), "bridge:virbr1")):
+        plan = wizards.create_plan(_form(name="w", network=typed), facts, uuid=UUID, mac=MAC)
+        assert ET.fromstring(plan.steps[1].operation.arg("xml")).find("devices/interface/source").attrib == {
+            "bridge": typed.split(":")[1]}
 
 
 def test_an_inactive_network_is_fine_for_a_guest_not_started_now():
