@@ -379,10 +379,9 @@ def check_create(values: Mapping[str, Any], facts: HostFacts) -> dict[str, str]:
     return errors
 
 
-def new_volume_name(domain: str, pool_type: str, suffix: str = "") -> str:
+def new_volume_name(domain: str, pool_type: str) -> str:
     """A new disk's volume name: ``NAME.qcow2`` in directory pools, ``NAME`` elsewhere (an LVM volume)."""
-    ext = ".qcow2" if domainxml.new_volume_format(pool_type) == "qcow2" else ""
-    return f"{domain}{suffix}{ext}"
+    return domain + (".qcow2" if domainxml.new_volume_format(pool_type) == "qcow2" else "")
 
 
 def create_plan(values: Mapping[str, Any], facts: HostFacts, *, uuid: str, mac: str) -> Plan:
