@@ -8,6 +8,15 @@ Every public parser returns a result or raises `ParseError` naming the offending
 
 Not parsed, for want of real samples in zones.md: `prstat -Z`, `zonestat`, `zonecfg info`, `zonep2vchk`,
 the stdout of `zoneadm detach`/`attach`/`clone`/`install`, and `uname` itself (see `parse_uname`).
+
+Two commands the wizards need have no sample in zones.md either; their parsers follow the grammar their
+man pages define, and their samples in tests are RECONSTRUCTED from it: `zfs list -H -p` (zfs(8): "-H Used
+for scripting mode. Do not print headers and separate fields by a single tab instead of arbitrary white
+space."; "-p Display numbers in parsable (exact) values.") and `dladm show-link -p -o link,class`
+(illumos-gate usr/src/man/man8/dladm.8, "Parsable Output Format": one line per link, fields in the order
+asked for, separated by `:`, with a literal `:` written as a backslash and a colon, and a backslash
+doubled, when more than one field is asked for; CLASS is phys, aggr, etherstub, overlay, vlan, vnic,
+misc... as the man page lists them).
 """
 
 from __future__ import annotations
@@ -692,3 +701,140 @@ def parse_zoneadm_errors(text: str) -> ZoneadmErrors:
         configuration.pop()
     return ZoneadmErrors(tuple(messages), tuple(configuration) if configuration is not None else None,
                          tuple(other))
+
+
+# --- zfs list -H -p (zfs(8); RECONSTRUCTED samples) ------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ZfsFilesystem:
+    """One line of `zfs list -H -p -o name,avail,used,mountpoint -t filesystem`: sizes in bytes (None where
+    zfs prints `-`), the mountpoint as printed (`legacy`, `none` and `-` are not directories)."""
+
+    name: str
+    avail: int | None
+    used: int | None
+    mountpoint: str
+
+    @property
+    def mounted_at(self) -> str | None:
+        """The directory it is mounted on, or None (legacy, none, -)."""
+        return self.mountpoint if self.mountpoint.startswith("/") else None
+
+
+@dataclass(frozen=True, slots=True)
+class ZfsSnapshot:
+    """One line of `zfs list -H -p -o name,used,creation -t snapshot`: ``creation`` in seconds since the
+    epoch (`-p` prints it as a number)."""
+
+    name: str
+    used: int | None
+    creation: int | None
+
+    @property
+    def dataset(self) -> str:
+        return self.name.partition("@")[0]
+
+
+_ZFS_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:/@ -]*")
+
+
+def _zfs_number(text: str, what: str, line_no: int, line: str) -> int | None:
+    if text == "-":
+        return None
+    if not text.isascii() or not text.isdigit() or len(text) > 20:
+        raise _error(f"{what} {text[:24]!r} is not a number of bytes (zfs list -p prints exact values)", line_no,
+                     line, source="zfs")
+    return int(text)
+
+
+def _zfs_rows(text: str, columns: int) -> Iterator[tuple[int, str, list[str]]]:
+    for line_no, line in _numbered(text):
+        if not line:
+            continue
+        fields = line.split("\t")
+        if len(fields) != columns:
+            raise _error(f"{len(fields)} tab-separated fields where {columns} were asked for", line_no, line,
+                         source="zfs")
+        if not _ZFS_NAME.fullmatch(fields[0]):
+            raise _error(f"{fields[0][:40]!r} is not a ZFS dataset name", line_no, line, source="zfs")
+        yield line_no, line, fields
+
+
+def parse_zfs_filesystems(text: str) -> tuple[ZfsFilesystem, ...]:
+    """`zfs list -H -p -o name,avail,used,mountpoint -t filesystem`, in printed order."""
+    return tuple(ZfsFilesystem(name, _zfs_number(avail, "avail", n, line), _zfs_number(used, "used", n, line),
+                               mountpoint)
+                 for n, line, (name, avail, used, mountpoint) in _zfs_rows(text, 4))
+
+
+def parse_zfs_snapshots(text: str) -> tuple[ZfsSnapshot, ...]:
+    """`zfs list -H -p -o name,used,creation -t snapshot ...`, in printed order (a dataset's snapshots oldest
+    first). Every name must hold one `@`."""
+    found = []
+    for n, line, (name, used, creation) in _zfs_rows(text, 3):
+        if name.count("@") != 1:
+            raise _error(f"{name[:40]!r} is not a snapshot name (DATASET@SNAP)", n, line, source="zfs")
+        found.append(ZfsSnapshot(name, _zfs_number(used, "used", n, line), _zfs_number(creation, "creation", n,
+                                                                                                line)))
+    return tuple(found)
+
+
+# --- dladm show-link -p -o link,class (dladm.8; RECONSTRUCTED samples) -------------------------------------
+
+#: dladm.8 show-link CLASS values (Solaris 11 adds iptun, part and others; any word is kept as printed)
+LINK_CLASSES = frozenset({"phys", "aggr", "etherstub", "overlay", "vlan", "vnic", "misc", "bridge", "iptun",
+                          "part", "simnet"})
+
+
+@dataclass(frozen=True, slots=True)
+class Datalink:
+    """A datalink of the global zone: its name and class. Solaris 11 lists a running zone's anet as
+    ``ZONE/LINK`` (``zone`` is then set): it belongs to that zone, not to the host."""
+
+    name: str
+    klass: str
+
+    @property
+    def zone(self) -> str | None:
+        return self.name.partition("/")[0] if "/" in self.name else None
+
+
+def _dladm_fields(line: str) -> list[str]:
+    """dladm's parsable escapes: a backslash and a colon is a colon inside a field, two backslashes one."""
+    fields, current, at = [], [], 0
+    while at < len(line):
+        char = line[at]
+        if char == "\\" and at + 1 < len(line) and line[at + 1] in ":\\":
+            current.append(line[at + 1])
+            at += 2
+            continue
+        if char == ":":
+            fields.append("".join(current))
+            current = []
+        else:
+            current.append(char)
+        at += 1
+    fields.append("".join(current))
+    return fields
+
+
+_LINK_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*(?:/[A-Za-z0-9][A-Za-z0-9_.-]*)?")
+
+
+def parse_dladm_links(text: str) -> tuple[Datalink, ...]:
+    """`dladm show-link -p -o link,class`: one `LINK:CLASS` a line, in printed order."""
+    links = []
+    for line_no, line in _numbered(text):
+        if not line:
+            continue
+        fields = _dladm_fields(line)
+        if len(fields) != 2 or not fields[1]:
+            raise _error("expected LINK:CLASS", line_no, line, source="dladm")
+        name, klass = fields
+        if not _LINK_NAME.fullmatch(name) or len(name) > 96:
+            raise _error(f"{name[:40]!r} is not a datalink name", line_no, line, source="dladm")
+        if not re.fullmatch(r"[a-z][a-z0-9_-]{0,31}", klass):
+            raise _error(f"{klass[:40]!r} is not a link class", line_no, line, source="dladm")
+        links.append(Datalink(name, klass))
+    return tuple(links)
