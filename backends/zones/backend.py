@@ -548,10 +548,16 @@ class ZonesBackend(Backend):
             if any(fs.name == target_dataset for fs in filesystems):
                 raise ValidationError(f"{target_dataset} already exists on {target_host}")
             checks.append(commands.check_filesystem(target_host, parent.name, target_dataset, origin.used))
+        tag = time.strftime("hvdeck-move-%Y%m%dT%H%M%SZ", time.gmtime())
+        if source_dataset is not None:
+            # a zone that came here by an earlier move keeps that move's snapshot: never reuse a name
+            taken = {snap.name.partition("@")[2] for snap in await self.snapshots(source_dataset)}
+            tag = next(f"{tag}-{n}" if n else tag for n in range(len(taken) + 1)
+                       if (f"{tag}-{n}" if n else tag) not in taken)
         update = values.get("update") or "u"
         move = commands.Move(
             target=target_host, zonepath=zonepath, storage=storage, source_dataset=source_dataset,
-            target_dataset=target_dataset, snapshot_tag=time.strftime("hvdeck-move-%Y%m%dT%H%M%SZ", time.gmtime()),
+            target_dataset=target_dataset, snapshot_tag=tag,
             update=None if update == "none" else update, backout=_patch_list(values.get("backout") or ""),
             stop=values.get("stop") or "shutdown", boot=bool(values.get("boot", True)),
             source_after=values.get("source_after") or "delete")
