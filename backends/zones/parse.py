@@ -532,6 +532,12 @@ def zone_bindings(config: ZoneConfig, host: str, zone: str) -> Bindings:
     the common network table), then FS, DATASET, DEVICE, DEDICATED-CPU, CAPPED-CPU, CAPPED-MEMORY, RCTL
     (one row per value), ATTR and any other resource, in the order their first block is printed.
 
+    The CPU cap and the swap and locked-memory caps are resource controls (`zone.cpu-cap`,
+    `zone.max-swap`, `zone.max-locked-memory`): export prints them as `add rctl` blocks only (illumos
+    zonecfg.c export_func: "There is nothing to export for pcap since this resource is just a container
+    for an rctl alias"; the mcap block carries `physical` alone). They are shown in RCTL as printed, and
+    also as CAPPED-CPU NCPUS (the cap in hundredths of a CPU) and CAPPED-MEMORY SWAP and LOCKED.
+
     The common fields: `cpu.vcpus` from dedicated-cpu ncpus (`2`, or `1-4` as vcpus 1, max 4);
     `memory.max_bytes` from the capped-memory physical cap (zones have no fixed memory); `nics` from net
     and anet; `disks` from fs (device `fs`) and dataset (device `dataset`) resources; the zone console."""
@@ -549,8 +555,54 @@ def zone_bindings(config: ZoneConfig, host: str, zone: str) -> Bindings:
         disks=tuple(_disk(resource) for resource in config.of("fs", "dataset")),
         nics=tuple(_nic(resource) for resource in config.of(*NETWORK_TYPES)),
         consoles=(ConsoleDev(kind="console", type="zcons"),),
-        extra=(Section("ZONE", ("PROPERTY", "VALUE"), config.properties), *_sections(config.resources)),
+        extra=(Section("ZONE", ("PROPERTY", "VALUE"), config.properties), *_sections(_with_caps(config))),
     )
+
+
+#: resource controls that zonecfg's capped-memory properties set (zonecfg.8 capped-memory)
+_MEMORY_RCTLS = (("swap", "zone.max-swap"), ("locked", "zone.max-locked-memory"))
+
+
+def _rctl_limit(config: ZoneConfig, name: str) -> int | None:
+    """The privileged limit of an rctl, when it is a whole number."""
+    for resource in config.of("rctl"):
+        if resource.get("name") != name:
+            continue
+        for value in resource.values("value"):
+            pairs = dict(parse_complex(value))
+            if pairs.get("priv") == "privileged" and pairs.get("limit", "").isdigit():
+                return int(pairs["limit"])
+    return None
+
+
+def _with_caps(config: ZoneConfig) -> tuple[ZoneResource, ...]:
+    """The resources, with the caps that export prints as rctls added where zonecfg shows them: the CPU cap
+    as a capped-cpu block (ncpus = limit / 100), swap and locked in the capped-memory block."""
+    resources = list(config.resources)
+    cap = _rctl_limit(config, "zone.cpu-cap")
+    if cap is not None and not config.of("capped-cpu"):
+        resources.append(ZoneResource("capped-cpu", (("ncpus", f"{cap / 100:.2f}"),)))
+    memory = [(prop, _units(limit)) for prop, rctl in _MEMORY_RCTLS
+              if (limit := _rctl_limit(config, rctl)) is not None]
+    if memory:
+        at = next((i for i, r in enumerate(resources) if r.type == "capped-memory"), None)
+        if at is None:
+            resources.append(ZoneResource("capped-memory", tuple(memory)))
+        else:
+            mcap = resources[at]
+            known = {key for key, _ in mcap.properties}
+            resources[at] = ZoneResource(mcap.type, mcap.properties + tuple(p for p in memory if p[0] not in known),
+                                         mcap.line_no)
+    return tuple(resources)
+
+
+def _units(size: int) -> str:
+    """Bytes in zonecfg's scale: whole units as `2G`, `512M`; otherwise one decimal (`1.5G`)."""
+    for unit, shift in (("T", 40), ("G", 30), ("M", 20), ("K", 10)):
+        if size >= 1 << shift:
+            value = size / (1 << shift)
+            return f"{value:.0f}{unit}" if value == int(value) else f"{value:.1f}{unit}"
+    return f"{size}"
 
 
 def parse_export(text: str, host: str, zone: str) -> Bindings:

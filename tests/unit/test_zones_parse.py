@@ -473,7 +473,7 @@ def test_every_resource_in_the_export_printf_shapes():
     assert bindings.nics == (Nic(mac=None, source_type="net", source="e1000g0", target="e1000g0"),)
     sections = {section.title: section for section in bindings.extra}
     assert list(sections) == ["ZONE", "FS", "NETWORK", "DEVICE", "CAPPED-MEMORY", "RCTL", "ATTR", "DATASET",
-                              "DEDICATED-CPU", "SECURITY-FLAGS"]
+                              "DEDICATED-CPU", "SECURITY-FLAGS", "CAPPED-CPU"]
     assert sections["ZONE"].rows == (("zonepath", "/zones/db 1"), ("brand", "ipkg"), ("autoboot", "false"),
                                      ("limitpriv", "default,sys_time"), ("ip-type", "shared"))
     assert sections["FS"] == Section("FS", ("DIR", "SPECIAL", "TYPE", "OPTIONS"),
@@ -481,7 +481,9 @@ def test_every_resource_in_the_export_printf_shapes():
     assert sections["NETWORK"] == Section("NETWORK", ("RESOURCE", "PHYSICAL", "ADDRESS", "DEFROUTER"),
                                           (("net", "e1000g0", "192.168.0.7/24", "192.168.0.1"),))
     assert sections["DEVICE"] == Section("DEVICE", ("MATCH",), (("/dev/cua/a00[2-5]",),))
-    assert sections["CAPPED-MEMORY"] == Section("CAPPED-MEMORY", ("PHYSICAL",), (("1.5G",),))
+    # the swap cap and the CPU cap are rctls in an export (illumos export_func): shown where zonecfg shows them
+    assert sections["CAPPED-MEMORY"] == Section("CAPPED-MEMORY", ("PHYSICAL", "SWAP"), (("1.5G", "2G"),))
+    assert sections["CAPPED-CPU"] == Section("CAPPED-CPU", ("NCPUS",), (("1.50",),))
     assert sections["RCTL"] == Section("RCTL", ("NAME", "PRIV", "LIMIT", "ACTION"), (
         ("zone.cpu-cap", "privileged", "150", "none"),
         ("zone.max-swap", "privileged", "2147483648", "deny"),
