@@ -648,11 +648,14 @@ async def _parsed(parser: Callable[..., T], text: str, *args: Any) -> T:
 
 
 def _decorated(zone: Domain) -> Domain:
-    """The global zone marked (flags ``global``), a Solaris 11 zone booted read-only marked ``R``, and the
-    console column filled for zones that have a console."""
+    """The global zone marked (flags ``global``), a Solaris 11 zone booted read-only marked ``R``, the
+    console column filled for zones that have a console, and the uuid left out of ``extra`` where it is the
+    domain's own ``uuid``."""
     from dataclasses import replace
 
     extra = dict(zone.extra)
+    if zone.uuid is not None:  # the title shows it already
+        zone = replace(zone, extra=tuple((k, v) for k, v in zone.extra if k != "uuid"))
     if zone.name == GLOBAL_ZONE:
         return replace(zone, flags="global", flags_meaning="the global zone: the host itself")
     console = "zlogin" if zone.native_state in _CONSOLE_STATES else None

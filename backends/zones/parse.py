@@ -648,8 +648,14 @@ def _sections(resources: tuple[ZoneResource, ...]) -> list[Section]:
             count += 1
             title = f"{section.title} {count}"
         seen.add(_title_key(title))
-        sections.append(Section(title, section.columns, section.rows))
+        sections.append(Section(title, section.columns, section.rows, replaces=REPLACES.get(key, ())))
     return sections
+
+
+#: the domain screen's common sections a zone's own tables say more about (shown instead of them): its fs
+#: and dataset resources are its disks, its caps its CPU and memory
+REPLACES: dict[str, tuple[str, ...]] = {"fs": ("disk",), "dataset": ("disk",), "capped-memory": ("memory",),
+                                        "dedicated-cpu": ("cpu",), "capped-cpu": ("cpu",)}
 
 
 def _title_key(title: str) -> str:
