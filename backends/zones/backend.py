@@ -38,6 +38,7 @@ from ..model import (
     Bindings,
     ConsoleRef,
     Domain,
+    FreeResources,
     HostInfo,
     HostSnapshot,
     Network,
@@ -245,6 +246,12 @@ class ZonesBackend(Backend):
         VNICs (``ZONE/net0``) are left out."""
         return tuple(Network(name=link.name, kind="link", detail=link.klass) for link in await self._links()
                      if link.zone is None)
+
+    async def resources(self) -> FreeResources:
+        """Not read: zones share the global zone's CPUs and memory (a zone has caps, not an allocation), and
+        the commands that would count them (`psrinfo`, `prtconf`, `zonestat`) have no real sample here."""
+        raise Unsupported("zones share the global zone's CPUs and memory; hvdeck reads no psrinfo, prtconf or "
+                          "zonestat output to count what is left")
 
     # -- wizards: create -------------------------------------------------------------------------------
 

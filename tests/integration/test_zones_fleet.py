@@ -137,6 +137,8 @@ async def test_the_wizards_choices_come_from_the_host(hosts: Hosts):
     assert networks["igb1"] == "phys" and networks["legacy0"] == "vnic"
     await hosts.poll("sol-a")
     assert all("/" not in n.name for n in await hosts.fleet.networks("sol-a")), "a zone's anet is not the host's"
+    with pytest.raises(Unsupported, match="share the global zone's CPUs and memory"):
+        await hosts.fleet.resources("sol-a")
     choices = await hosts.fleet.create_choices("sol-a")
     assert [c.value for c in choices["brand"]] == ["solaris", "solaris10", "solaris-kz"]
     assert choices["link"][0].value == "auto"
