@@ -635,7 +635,7 @@ async def _greeted(channel: Channel, zone: str) -> Channel:
     raise Unsupported(f"zlogin -C {zone} refused: {message}")
 
 
-# --- helpers -----------------------------------------------------------------------------------------------
+# --- forms, names and sizes -------------------------------------------------------------------------------
 
 #: the create form's install sources
 SOURCES = (
