@@ -95,3 +95,20 @@ def test_send_needs_a_snapshot_and_streams_only_on_its_own_command_line(world):
     assert "operation not applicable to datasets of this type" in str(filesystem.value)
     compound = world.run(["zfs", "send", "rpool/zones/build@x"])
     assert compound.exit_status == 1 and "streams zfs send and receive only" in compound.stderr
+
+
+def test_list_shows_only_the_types_asked_for_even_of_a_named_filesystem(world):
+    """libzfs zfs_iter.c: zfs_callback adds a handle only when its type was asked for; with -r or -d a named
+    filesystem is opened anyway (to reach its snapshots), without them it is refused."""
+    assert world.run(["zfs", "snapshot", "rpool/zones/build@one"]).exit_status == 0
+    assert world.run(["zfs", "snapshot", "rpool/zones/db1/data@deep"]).exit_status == 0
+    listed = world.run(["zfs", "list", "-H", "-o", "name", "-t", "snapshot", "-r", "rpool/zones/build"])
+    assert listed.stdout == "rpool/zones/build@one\n"
+    # -d 1: a filesystem's own snapshots are one level down; a child's are two
+    assert world.run(["zfs", "list", "-H", "-o", "name", "-t", "snapshot", "-d", "1", "rpool/zones/db1"]).stdout == ""
+    assert world.run(["zfs", "list", "-H", "-o", "name", "-t", "snapshot", "-d", "2", "rpool/zones/db1"]).stdout == \
+        "rpool/zones/db1/data@deep\n"
+    assert world.run(["zfs", "list", "-H", "-o", "name", "-t", "snapshot", "rpool/zones/build"]) == \
+        Reply("", "cannot open 'rpool/zones/build': operation not applicable to datasets of this type\n", 1)
+    assert world.run(["zfs", "list", "-H", "-o", "name", "-t", "filesystem", "rpool/zones/build"]).stdout == \
+        "rpool/zones/build\n"

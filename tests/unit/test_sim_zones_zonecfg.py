@@ -142,6 +142,10 @@ def test_delete_needs_F_and_a_configured_zone():
         Reply("", "Zone build not in configured state; delete not allowed.\n", 1)
     assert run(world, "zonecfg", "-z", "newapp", "delete", "-F") == Reply("", "", 0)
     assert "newapp" not in world.zones
+    # zonecfg.c delete_func checks the state first, before -F (and an incomplete zone is past configured)
+    for zone in ("build", "broken"):
+        assert run(world, "zonecfg", "-z", zone, "delete") == \
+            Reply("", f"Zone {zone} not in configured state; delete not allowed.\n", 1)
 
 
 def test_verify_at_commit_and_unknown_brands():

@@ -16,6 +16,7 @@ scripts, the Oracle Solaris 11 source archive, and Oracle's and OmniOS's documen
 them gives is marked RECONSTRUCTED where it is made.
 
 Modules: `model` (zones, configurations, platforms and brands), `formats` (what list/export/info print),
+`dladm` (the datalinks zones use),
 `zonecfg_lex` and `zonecfg` (the configuration language), `zoneadm` and `brands` (the life cycle and the
 brand hooks), `storage` and `zfs` (pools, datasets, files, send streams), `console` (zone consoles and
 ``zlogin -C``), `world` (the global zone and command dispatch), `demo` (the demo hosts).

@@ -169,7 +169,8 @@ async def zlogin_console(world: "ZonesWorld", args: list[str], process: asyncssh
     newline = "\r\n" if tty else "\n"
 
     def fail(message: str) -> None:
-        process.stderr.write(f"zlogin: {message}{newline}".encode())
+        # on a terminal, stderr is the terminal: sshd carries it in the channel's data, as the output is
+        (process.stdout if tty else process.stderr).write(f"zlogin: {message}{newline}".encode())
         process.exit(1)
 
     if len(names) != 1:

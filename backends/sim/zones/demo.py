@@ -49,6 +49,7 @@ def _detached(world: ZonesWorld, name: str, brand: str, image: dict, config: Con
 def omnios(hostname: str = "omni-a", seed: int = 0, **kw: object) -> ZonesWorld:
     world = ZonesWorld(hostname, Layout.ILLUMOS, seed=seed, **kw)  # type: ignore[arg-type]
     _archives(world)
+    world.links.update({"stub0": ("etherstub", "--"), "legacy0": ("vnic", "igb0")})
     web = Config({"autoboot": "true", "ip-type": "exclusive", "limitpriv": "default,dtrace_proc"},
                  [Resource("net", {"allowed-address": "10.0.1.11/24", "physical": "web1", "defrouter": "10.0.1.1",
                                    "global-nic": "igb0"}),
@@ -92,6 +93,7 @@ def omnios(hostname: str = "omni-a", seed: int = 0, **kw: object) -> ZonesWorld:
 def solaris11(hostname: str = "sol-a", seed: int = 0, **kw: object) -> ZonesWorld:
     world = ZonesWorld(hostname, Layout.SOLARIS11, seed=seed, **kw)  # type: ignore[arg-type]
     _archives(world)
+    world.links["stub0"] = ("etherstub", "--")
     anet = Resource("anet", {"linkname": "net0", "lower-link": "auto", "configure-allowed-address": "true",
                              "link-protection": "mac-nospoof", "mac-address": "auto"})
     world.add_zone("app1", State.RUNNING, config=Config({"autoboot": "true", "ip-type": "exclusive"},

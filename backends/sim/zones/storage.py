@@ -295,21 +295,27 @@ class Storage:
     def listing(self, names: Sequence[str], *, types: set[str], columns: Sequence[str], scripted: bool,
                 exact: bool, depth: int | None) -> str:
         """zfs(8) ``zfs list``: sorted by name, a dataset's snapshots right after it in creation order;
-        ``-H`` tab-separated without a header, ``-p`` exact byte counts. Datasets named on the command line
-        are listed whatever their type; their descendants (``-r``, ``-d``) only if of ``types``
-        (snapshots need ``-t``: the pool's listsnapshots property is off)."""
+        ``-H`` tab-separated without a header, ``-p`` exact byte counts. Only datasets of ``types`` are listed,
+        those named on the command line included (libzfs zfs_iter.c ``zfs_callback`` adds a handle only when
+        its type is asked for); with ``-r``/``-d`` a named filesystem is opened whatever the types, so that its
+        descendants and snapshots are reached (``zfs_for_each``: "If we're recursive, then we always allow
+        filesystems as arguments"), and without them a name of another type is refused. Snapshots need
+        ``-t``: the pool's listsnapshots property is off."""
         if names:
             chosen: list[Dataset] = []
             for name in names:
                 dataset = self.open(name)
+                if depth is None and dataset.type not in types:
+                    raise ZfsError(f"cannot open '{name}': operation not applicable to datasets of this type")
                 base_depth = name.count("/")
                 chosen.append(dataset)
                 if depth is not None:
+                    # a snapshot is one level below its filesystem (zfs list -d 1 shows a filesystem's own)
                     chosen += [d for d in self.descendants(name)
-                               if d.name.partition("@")[0].count("/") - base_depth <= depth]
+                               if d.name.partition("@")[0].count("/") - base_depth + ("@" in d.name) <= depth]
         else:
             chosen = list(self.datasets.values())
-        shown = sorted({d.name: d for d in chosen if d.type in types or d.name in names}.values(),
+        shown = sorted({d.name: d for d in chosen if d.type in types}.values(),
                        key=lambda d: (d.name.partition("@")[0], d.type == "snapshot", d.created))
         table = [[self.value(d, column, exact) for column in columns] for d in shown]
         if scripted:

@@ -1,6 +1,6 @@
 """`ZonesWorld`: one simulated global zone — its zones, storage, consoles — and how commands reach it.
 
-``run(argv)`` runs one command (zoneadm, zonecfg, zfs, zlogin, uname, hostname, zonename);
+``run(argv)`` runs one command (zoneadm, zonecfg, zfs, dladm, zlogin, uname, hostname, zonename);
 ``await handle(line, read_stdin)`` runs a shell command line (the SSH server's `Handler`); ``await
 process(line, channel)`` takes the command lines that need a channel of their own (the `ProcessHandler`):
 ``zlogin -C``, ``zfs send``, ``zfs receive``, and long zoneadm operations when ``op_seconds`` > 0.
@@ -21,6 +21,7 @@ from ..shell import CommandNotFound, ShellSyntaxError, run_line, split_commands
 from ..sshserver import Reply, StdinReader
 from . import brands, formats, zfs
 from .console import Console, zlogin_console
+from .dladm import run_dladm
 from .formats import ListRow
 from .model import KERNEL_STATES, PLATFORMS, Config, Layout, Platform, State, Zone, valid_zone_name
 from .storage import MAX_STREAM, Node, Storage, ZfsError, send_stream
@@ -50,6 +51,10 @@ class ZonesWorld:
         self._rng = random.Random(f"zones/{hostname}/{seed}")
         self._next_zoneid = 1
         self._pid = 4000 + self._rng.randrange(20000)
+        #: the host's own datalinks: name -> (class, the link it is over); running zones add theirs (`dladm`)
+        self.links: dict[str, tuple[str, str]] = (
+            {"igb0": ("phys", "--"), "igb1": ("phys", "--"), "e1000g0": ("phys", "--")}
+            if self.layout is Layout.ILLUMOS else {"net0": ("phys", "--"), "net1": ("phys", "--")})
         self.storage = Storage()
         storage = self.storage
         storage.add_pool(pool, pool_size)
@@ -429,6 +434,8 @@ class ZonesWorld:
             return zfs.run_zfs(self.storage, args, busy=busy)
         if program == "zlogin":
             return self._zlogin(args)
+        if program == "dladm":
+            return run_dladm(self, args)
         if program == "uname":
             text = _uname(args, self.hostname, self.platform.uname_version)
             return Reply(text) if text is not None else Reply("", f"uname: illegal option -- {args[0][1:2]}\n"

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import getopt
 from collections.abc import Sequence
+from collections.abc import Set as AbstractSet
 
 from ..sshserver import Reply
 from .storage import ALIASES, PROPERTIES, TYPES, Storage, ZfsError, read_stream
@@ -56,7 +57,7 @@ def parse(args: Sequence[str]) -> tuple[str, dict[str, list[str]], list[str]]:
     return command, found, rest
 
 
-def run_zfs(storage: Storage, args: Sequence[str], *, busy: set[str] = frozenset()) -> Reply:
+def run_zfs(storage: Storage, args: Sequence[str], *, busy: AbstractSet[str] = frozenset()) -> Reply:
     """One zfs command that does not stream. ``busy`` are mountpoints of running zones (zfs destroy then
     fails as unmounting a busy filesystem does)."""
     try:
@@ -66,7 +67,7 @@ def run_zfs(storage: Storage, args: Sequence[str], *, busy: set[str] = frozenset
         return Reply("", f"{error}\n", error.status)
 
 
-def _list(storage: Storage, opts: dict[str, list[str]], names: list[str], busy: set[str]) -> str:
+def _list(storage: Storage, opts: dict[str, list[str]], names: list[str], busy: AbstractSet[str]) -> str:
     types = {"filesystem", "volume"}
     if "-t" in opts:
         wanted = opts["-t"][-1].split(",")
@@ -96,7 +97,7 @@ def _list(storage: Storage, opts: dict[str, list[str]], names: list[str], busy: 
                            depth=depth)
 
 
-def _create(storage: Storage, opts: dict[str, list[str]], names: list[str], busy: set[str]) -> str:
+def _create(storage: Storage, opts: dict[str, list[str]], names: list[str], busy: AbstractSet[str]) -> str:
     if len(names) != 1:
         raise ZfsError(("missing filesystem argument\n" if not names else "too many arguments\n")
                        + usage("create").rstrip(), 2)
@@ -114,7 +115,7 @@ def _create(storage: Storage, opts: dict[str, list[str]], names: list[str], busy
     return ""
 
 
-def _snapshot(storage: Storage, opts: dict[str, list[str]], names: list[str], busy: set[str]) -> str:
+def _snapshot(storage: Storage, opts: dict[str, list[str]], names: list[str], busy: AbstractSet[str]) -> str:
     if not names:
         raise ZfsError("missing snapshot argument\n" + usage("snapshot").rstrip(), 2)
     for name in names:
@@ -127,14 +128,14 @@ def _snapshot(storage: Storage, opts: dict[str, list[str]], names: list[str], bu
     return ""
 
 
-def _clone(storage: Storage, opts: dict[str, list[str]], names: list[str], busy: set[str]) -> str:
+def _clone(storage: Storage, opts: dict[str, list[str]], names: list[str], busy: AbstractSet[str]) -> str:
     if len(names) != 2:
         raise ZfsError(usage("clone").rstrip(), 2)
     storage.clone(names[0], names[1])
     return ""
 
 
-def _destroy(storage: Storage, opts: dict[str, list[str]], names: list[str], busy: set[str]) -> str:
+def _destroy(storage: Storage, opts: dict[str, list[str]], names: list[str], busy: AbstractSet[str]) -> str:
     if len(names) != 1:
         raise ZfsError(usage("destroy").rstrip(), 2)
     dataset = storage.open(names[0])
@@ -147,7 +148,7 @@ def _destroy(storage: Storage, opts: dict[str, list[str]], names: list[str], bus
     return ""
 
 
-def _not_here(storage: Storage, opts: dict[str, list[str]], names: list[str], busy: set[str]) -> str:
+def _not_here(storage: Storage, opts: dict[str, list[str]], names: list[str], busy: AbstractSet[str]) -> str:
     # zfs send and receive move bytes; they run on a channel of their own (ZonesWorld.process)
     raise ZfsError("this simulated host streams zfs send and receive only as a command line of their own")
 

@@ -385,7 +385,7 @@ class Zoneadm:
         def finish() -> Reply:
             world = self.world
             if "-a" in opts or "-d" in opts:
-                path = (opts.get("-a") or opts.get("-d"))[0]
+                path = (opts.get("-a") or opts.get("-d") or [""])[0]
                 kind = "archive" if "-a" in opts else "existing" if path == "-" else "directory"
                 source = ImageSource(kind, path, world.file_info(path) if kind != "existing"
                                      else world.file_info(f"{zone.zonepath}/root"))

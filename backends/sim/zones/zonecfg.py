@@ -18,7 +18,7 @@ marked RECONSTRUCTED. zonecfg then prints its usage after a syntax error; that l
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -398,8 +398,8 @@ class Zonecfg:
             items = value if isinstance(value, list) else [value]
             self.current.options += [str(item) for item in items]
         elif self.current.type == "rctl" and prop == "value":
-            items = value if isinstance(value, list) and value and isinstance(value[0], list) else [value]
-            for item in items:
+            values: list = value if isinstance(value, list) and value and isinstance(value[0], list) else [value]
+            for item in values:
                 pairs = dict(item) if isinstance(item, list) else {}
                 missing = [key for key in ("priv", "limit", "action") if key not in pairs]
                 for key in missing:
@@ -473,7 +473,7 @@ class Zonecfg:
             self.scope_usage("cancel")
         self.global_scope, self.scope, self.current, self.selected = True, "", None, None
 
-    def _matching(self, kind: str, pairs: list[tuple[str, Value]]) -> list[Resource]:
+    def _matching(self, kind: str, pairs: Sequence[tuple[str, Value]]) -> list[Resource]:
         assert self.handle is not None
         if kind == "capped-cpu":
             cap = self.handle.rctl(CPU_CAP)
@@ -652,15 +652,16 @@ class Zonecfg:
             raise SyntaxError_(rest[0].text)
         if self._read_only():
             return
-        if "F" not in opts:
-            self.zerr("Input not from terminal and -F not specified:\ndelete command ignored, exiting.")
-            raise ZonecfgExit
         zone = self.store.zones.get(self.zone)
         if zone is not None and zone.state.rank > State.CONFIGURED.rank:
-            # zonecfg.c delete_func (RECONSTRUCTED wording)
+            # zonecfg.c delete_func: the state is checked first, before -F or a question ("Zone %s not in %s
+            # state; %s not allowed.")
             self.zerr(f"Zone {self.zone} not in configured state; delete not allowed.")
             self.saw_error = True
             return
+        if "F" not in opts:
+            self.zerr("Input not from terminal and -F not specified:\ndelete command ignored, exiting.")
+            raise ZonecfgExit
         if zone is None:
             self.perror(self.zone, "No such zone configured")
             return
