@@ -39,7 +39,8 @@ def add_parser(sub: Any) -> None:
                      help="the next unnamed host's name (repeat in --listen order; default t7-a, t7-b, ... for ldoms, "
                           "xen-a/xm-a/xvm-a for xen, omni-a/sol-a for zones)")
     sim.add_argument("--seed", type=int, default=1, help="seed of the utilisation figures (host N: seed + N)")
-    sim.add_argument("--empty", action="store_true", help="start with the control domain alone (primary, Domain-0, the global zone): no demo guests")
+    sim.add_argument("--empty", action="store_true",
+                     help="start with the control domain alone (primary, Domain-0, the global zone): no demo guests")
     sim.add_argument("--layout", choices=("illumos", "solaris11"), default="illumos",
                      help="zones: the global zone's kind (illumos: OmniOS; solaris11: Oracle Solaris 11.4)")
     sim.add_argument("--toolstack", choices=("xl", "xm", "xvm"), default="xl",
