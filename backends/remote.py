@@ -70,10 +70,15 @@ class RemoteFleet:
         self._conn: Any = None
         self._gone = asyncio.Event()
         self._closing = False
+        self._listening = False
 
     # -- the process ---------------------------------------------------------------------------------
 
-    def start(self) -> None:
+    def launch(self) -> None:
+        """Start the engine process. Call it before a full-screen app takes over the terminal's streams
+        (multiprocessing hands stderr's descriptor to its helper process); `start` does it if needed."""
+        if self._process is not None:
+            return
         from . import engine
 
         context = multiprocessing.get_context("spawn")  # never fork a process with threads (Textual, libvirt)
@@ -82,7 +87,14 @@ class RemoteFleet:
                                         args=(child, self.inventory, self._audit_path, self._limits))
         self._process.start()
         child.close()
+
+    def start(self) -> None:
+        """Launch the engine if it is not running, and listen to it on the running loop."""
+        if self._listening:
+            return
+        self.launch()
         asyncio.get_running_loop().add_reader(self._conn.fileno(), self._readable)
+        self._listening = True
 
     async def close(self) -> None:
         if self._process is None:
@@ -173,8 +185,7 @@ class RemoteFleet:
     async def run_host(self, name: str) -> None:
         """The host is polled in the engine; this waits while it is, and fails when the engine stops (the
         console's poller worker then says so)."""
-        if self._process is None:
-            self.start()
+        self.start()
         await self._gone.wait()
         if not self._closing:
             raise EngineGone(f"{name}: the engine process stopped; restart hvdeck")

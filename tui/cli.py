@@ -143,14 +143,30 @@ def console(args: argparse.Namespace, *, demo: bool) -> int:
 
         audit_path = getattr(args, "audit_log", None) or demo_path()
         with DemoFleet() as inventory:
-            app = HvdeckApp(inventory, audit=AuditLog(audit_path), theme=theme, settings=settings)
+            app = HvdeckApp(inventory, audit=AuditLog(audit_path), theme=theme, settings=settings,
+                            fleet=_fleet(inventory, settings, audit_path))
             app.run()
         return _console_status(app)
     inventory = _inventory(args, poll_interval=settings.poll_interval)  # a broken file stops here too
     audit_path = getattr(args, "audit_log", None) or default_path()
-    app = HvdeckApp(inventory, audit=AuditLog(audit_path), theme=theme, settings=settings)
+    app = HvdeckApp(inventory, audit=AuditLog(audit_path), theme=theme, settings=settings,
+                    fleet=_fleet(inventory, settings, audit_path))
     app.run()
     return _console_status(app)
+
+
+def _fleet(inventory: inv.Inventory, settings: Settings, audit_path: Any) -> Any:
+    """The console's hosts: polled in an engine process (settings ``engine: process``, the default) or in
+    the console's own (``inline``: the app builds its own `Fleet`)."""
+    if settings.engine != "process":
+        return None
+    from hvdeck.backends.remote import RemoteFleet
+    from hvdeck.backends.transport.base import Limits
+
+    fleet = RemoteFleet(inventory, audit_path=str(audit_path), limits=Limits(
+        settings.ssh.max_command_channels, settings.ssh.max_long_channels, settings.output_limit_bytes))
+    fleet.launch()  # before the app takes the terminal's streams
+    return fleet
 
 
 def _console_status(app: Any) -> int:
