@@ -394,6 +394,11 @@ class HvdeckApp(App[None]):
         if isinstance(self.screen, FleetScreen):
             self.screen.open_console(domain, force=force)
 
+    async def action_quit(self) -> None:
+        """Quit: the open consoles end first (their detach lines say so), then the app."""
+        await self.consoles.close_all()
+        self.exit()
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """While a console's terminal has the focus, the app's own keys go to the guest: Textual's
         priority ctrl+q and ctrl+p too."""

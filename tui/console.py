@@ -250,6 +250,8 @@ class ConsoleManager:
             log.exception("console %s", tab.key)
             how, message = "failed", f"The console failed: {describe(exc)}"
         finally:
+            if not self.app.is_running:  # the app is going: its connections close under the console
+                how = "hvdeck quit"
             session.how = session.how or how
             await self._finish(session)
         self._ended(session, message, actions, "warning" if how == "closed by the host" else "error")

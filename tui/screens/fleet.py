@@ -20,8 +20,10 @@ from hvdeck.widgets.fleet_table import COLUMN_KEYS, COLUMNS, FleetTable
 from hvdeck.widgets.host_strip import HostStrip
 from hvdeck.widgets.terminal import Terminal
 
+from ..console import log_path
 from .actions import ACTION_BINDINGS, DomainActions
 from .base import HvdeckFooter, HvdeckScreen
+from .console_log import ConsoleLogScreen
 
 #: the console pane's keys: priority bindings (they work while a terminal has the focus, so they are not
 #: sent to the guest), enabled only while a console is open; rebind them in the settings' keymap
@@ -353,6 +355,7 @@ class FleetScreen(DomainActions, HvdeckScreen):
         event.stop()
         if event.tab is None:
             self.remove_class("-console", "-console-full")
+            self._show_filter_box()
             self.table.focus()
         self.refresh_bindings()
 
@@ -374,9 +377,15 @@ class FleetScreen(DomainActions, HvdeckScreen):
     def action_console_maximize(self) -> None:
         """F11: the pane under the table, or the whole screen."""
         self.toggle_class("-console-full")
+        self._show_filter_box()
         tab = self.console_pane.active_tab
         if self.has_class("-console-full") and tab is not None and not self.in_console():
             tab.focus_console()
+
+    def _show_filter_box(self) -> None:
+        """The filter box (shown while a filter is set) is hidden while the console is full screen."""
+        box = self.query_one("#filter", Input)
+        box.display = box.has_class("-active") and not self.has_class("-console-full")
 
     def action_console_step(self, offset: int) -> None:
         tab = self.console_pane.step(offset)
@@ -385,10 +394,6 @@ class FleetScreen(DomainActions, HvdeckScreen):
 
     def action_console_log(self) -> None:
         """F2: log the active console to a file (plain or raw), or stop logging it."""
-        from hvdeck.tui.console import log_path
-
-        from .console_log import ConsoleLogScreen
-
         tab = self.console_pane.active_tab
         if tab is None:
             return
