@@ -41,6 +41,8 @@ log = logging.getLogger(__name__)
 
 #: bytes the terminal may have waiting to be parsed before the channel stops being read
 HIGH_WATER = 256 * 1024
+#: seconds a notice shown over a live console stays (warnings twice as long)
+NOTICE_SECONDS = 5.0
 #: keys typed while the console is still connecting are kept (up to this many bytes) and sent once it is
 PENDING_INPUT = 4096
 
@@ -236,7 +238,7 @@ class ConsoleManager:
                     self._log(session, data)
                 if isinstance(channel, ConsoleChannel):
                     for notice in channel.take_notices():
-                        tab.show_notice(notice, severity="warning")
+                        tab.show_notice(notice, severity="warning", hide_after=NOTICE_SECONDS * 2)
                 if terminal.backlog > HIGH_WATER:
                     await terminal.drain()
         except asyncio.CancelledError:
@@ -342,9 +344,10 @@ class ConsoleManager:
             session.log = SessionLog(path, raw=raw)
         except OSError as exc:
             message = f"cannot log to {path}: {exc.strerror or exc}"
-            session.tab.show_notice(message, severity="error")
+            session.tab.show_notice(message, severity="error", hide_after=NOTICE_SECONDS * 2)
             return message
-        session.tab.show_notice(f"Logging this console to {session.log.path} ({'raw' if raw else 'plain text'})")
+        session.tab.show_notice(f"Logging this console to {session.log.path} ({'raw' if raw else 'plain text'})",
+                                hide_after=NOTICE_SECONDS)
         return None
 
     def stop_log(self, key: str) -> Path | None:
@@ -368,7 +371,8 @@ class ConsoleManager:
             session.log.write(data)
         except OSError as exc:
             self._stop_log(session)
-            session.tab.show_notice(f"Logging stopped: {exc.strerror or exc}", severity="error")
+            session.tab.show_notice(f"Logging stopped: {exc.strerror or exc}", severity="error",
+                                    hide_after=NOTICE_SECONDS * 2)
 
     @staticmethod
     def _stop_log(session: ConsoleSession) -> None:

@@ -124,6 +124,7 @@ class ConsoleTab(Vertical):
         #: the terminal's size (columns, rows), once it has been laid out
         self.size_cells: tuple[int, int] | None = None
         self._sized = asyncio.Event()
+        self._notice_serial = 0
 
     def compose(self) -> ComposeResult:
         yield self.notice
@@ -183,11 +184,16 @@ class ConsoleTab(Vertical):
     # -- the notice line --------------------------------------------------------------------------------
 
     def show_notice(self, text: str | Text, *, actions: Iterable[tuple[str, str, str]] = (), severity: str = "info",
-                    focus: bool = False) -> None:
+                    focus: bool = False, hide_after: float | None = None) -> None:
         """Show ``text`` (a str is host text: shown with its controls made visible) with the keys of
         ``actions`` (`RECONNECT`, `FORCE`, `CLOSE`); ``severity`` info, warning or error. With ``focus``
-        and actions, the notice takes the focus so that its keys work."""
+        and actions, the notice takes the focus so that its keys work. ``hide_after`` seconds, a notice
+        without actions goes away by itself (unless another one replaced it)."""
         actions = tuple(actions)
+        self._notice_serial += 1
+        if hide_after is not None and not actions:
+            serial = self._notice_serial
+            self.set_timer(hide_after, lambda: self._expire(serial))
         line = text.copy() if isinstance(text, Text) else Text(visible(text, newlines=True))
         if actions:
             line.append("   ")
@@ -207,6 +213,10 @@ class ConsoleTab(Vertical):
         pane = self.pane
         if pane is not None:
             pane.refresh_tabs()
+
+    def _expire(self, serial: int) -> None:
+        if serial == self._notice_serial and not self.notice.offered:
+            self.clear_notice()
 
     def clear_notice(self) -> None:
         self.notice.offered = frozenset()

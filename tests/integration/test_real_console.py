@@ -131,3 +131,30 @@ async def test_libvirt_refuses_a_second_session_unless_forced(testbed: Testbed, 
             await first.close()
     finally:
         await fleet.close()
+
+
+def test_hvdeck_console_on_the_real_guest_in_a_real_pty(testbed: Testbed, tmp_path: Path):
+    import os
+    import sys
+
+    from .test_cli_console import ROOT, Pty
+
+    inventory = testbed.inventory(tmp_path / "hosts.yaml")
+    audit = tmp_path / "audit.log"
+    env = {**os.environ, "TERM": "xterm-256color", "PYTHONPATH": str(ROOT)}
+    child = Pty(["sh", "-c", f"{sys.executable} -m hvdeck.tui.cli console --inventory {inventory} --audit-log {audit} "
+                             f"bed {testbed.guest}; echo EXIT=$?"], env)
+    try:
+        child.expect(b"(serial console (pty)). Escape character is ctrl+].")
+        child.type(b"\r")
+        child.expect(b"tinyguest# ")
+        child.type(b"echo @@'y'@@\r")
+        child.expect(b"\r\n@@y@@\r\n")
+        child.type(b"\x1d")
+        child.expect(b"EXIT=")
+    finally:
+        status = child.close()
+    text = child.seen.decode("utf-8", "replace")
+    assert status == 0 and "EXIT=0" in text and f"Detached ({testbed.guest} on bed" in text
+    assert [json.loads(line)["action"] for line in audit.read_text().splitlines()] == ["console-attach",
+                                                                                      "console-detach"]

@@ -110,3 +110,17 @@ def test_key_labels():
     assert key_label("ctrl+right_square_bracket") == "ctrl+]"
     assert key_label("ctrl+pageup/ctrl+pagedown") == "ctrl+pgup/pgdn"
     assert key_label("escape") == "esc" and key_label("f6") == "f6" and key_label("question_mark") == "?"
+
+
+async def test_a_notice_without_keys_can_go_away_by_itself_but_never_takes_a_newer_one_with_it():
+    app = PaneApp()
+    async with app.run_test(size=(100, 20)) as pilot:
+        pane = app.query_one(ConsolePane)
+        tab = await pane.open_tab("k1", "bed", "hvtest1", "serial", detach_key="ctrl+right_square_bracket")
+        tab.show_notice("Logging this console to /tmp/x.log", hide_after=0.1)
+        await pilot.pause(0.3)
+        assert tab.notice_text == ""
+        tab.show_notice("first", hide_after=0.1)
+        tab.show_notice("The console closed", actions=(RECONNECT, CLOSE))
+        await pilot.pause(0.3)
+        assert tab.notice_text.startswith("The console closed"), "the older notice's timer left the newer alone"
