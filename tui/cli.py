@@ -411,7 +411,7 @@ def _sim_hosts(listens: list[str] | None, hostnames: list[str] | None) -> list[t
     import re
 
     names = list(hostnames or [])
-    hosts = []
+    hosts: list[tuple[str, str, int]] = []
     for index, spec in enumerate(listens or ["127.0.0.1:2200"]):
         name, _, where = spec.rpartition("=")
         address, _, port = where.rpartition(":")
