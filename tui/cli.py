@@ -57,9 +57,10 @@ def _parser() -> argparse.ArgumentParser:
     trust.add_argument("host", metavar="HOST")
     trust.add_argument("--fingerprint", metavar="SHA256:…",
                        help="trust without asking if the server's key has exactly this fingerprint")
-    from . import verbs
+    from . import cli_console, verbs
 
     verbs.add_parsers(sub, common, audit_opt)
+    cli_console.add_parser(sub, common, audit_opt)
     return parser
 
 
@@ -78,6 +79,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cli_sim.sim(args)
         if args.command in ("show", "plan"):
             return host_verb(args)
+        if args.command == "console":
+            return console_verb(args)
         if args.command == "demo":
             return console(args, demo=True)
         return console(args, demo=False)
@@ -108,6 +111,26 @@ def host_verb(args: argparse.Namespace) -> int:
     except verbs.VerbError as exc:
         print(f"hvdeck: {visible(str(exc))}", file=sys.stderr)
         return exc.status
+
+
+def console_verb(args: argparse.Namespace) -> int:
+    """`hvdeck console HOST DOMAIN` (`cli_console`): the settings' detach key, the inventory's host (or the
+    demo's), the audit log."""
+    from hvdeck.backends.audit import AuditLog, default_path, demo_path
+
+    from . import cli_console
+
+    settings = load_settings()
+    detach_key = settings.console.detach_key
+    if args.demo:
+        from hvdeck.backends.sim.demo import DemoFleet
+
+        with DemoFleet(libvirt=False) as inventory:
+            audit = AuditLog(getattr(args, "audit_log", None) or demo_path())
+            return cli_console.run(args, inventory, audit, detach_key)
+    inventory = _inventory(args)
+    audit = AuditLog(getattr(args, "audit_log", None) or default_path())
+    return cli_console.run(args, inventory, audit, detach_key)
 
 
 def _stdout_to_devnull() -> None:

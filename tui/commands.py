@@ -50,6 +50,8 @@ class HvdeckCommands(Provider):
                     yield (f"{name} (unavailable)", partial(app.run_item, domain, item.id), item.why_not)
             yield (f"Actions for {v(domain.name)}…", partial(app.open_action_menu, domain),
                    "Every action, unavailable ones with the reason")
+            yield (f"Attach console: {v(domain.name)} on {v(domain.host)}", partial(app.attach_console, domain),
+                   "Its console in a pane under the table (the detach key leaves it)")
         for host in app.host_names:
             yield (f"Host {v(host)}", partial(app.show_host, host), "Show only this host's domains")
             yield (f"Host details {v(host)}", partial(app.open_host, host), "Services and free resources")

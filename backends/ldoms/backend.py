@@ -15,10 +15,11 @@ from typing import ClassVar
 from ..base import Action, Backend, ExtraAction, parse_off_loop
 from ..errors import CommandFailed, HvdeckError, ParseError
 from ..inventory import HostSpec
-from ..model import Bindings, Domain, HostInfo, HostSnapshot, Section
+from ..model import Bindings, ConsoleRef, Domain, HostInfo, HostSnapshot, Section
 from ..plan import Operation, Plan
-from ..transport.base import OutputCallback, Result, Session
+from ..transport.base import Channel, OutputCallback, Result, Session
 from . import commands, parse, states
+from . import console as vntsd
 
 
 class LdomsBackend(Backend):
@@ -150,6 +151,14 @@ class LdomsBackend(Backend):
         resources = commands.Resources.of(parse.parse_devices_p(result.stdout))
         self._resources = (now, resources)
         return resources
+
+    # -- consoles: vntsd, through telnet on the host's terminal (`console.py`) -------------------------------
+
+    def console(self, domain: Domain) -> ConsoleRef:
+        return vntsd.vntsd_console(domain).ref()
+
+    async def open_console(self, domain: Domain, *, cols: int = 80, rows: int = 24, force: bool = False) -> Channel:
+        return await vntsd.open_vntsd(self.session, domain, cols=cols, rows=rows, force=force)
 
     async def execute(self, operation: Operation, *, input: str | None = None, timeout: float | None = None,
                       on_output: OutputCallback | None = None) -> Result:

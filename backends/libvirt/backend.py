@@ -29,10 +29,11 @@ import libvirt
 from ..base import Action, Backend
 from ..errors import ConnectionLost, HostUnreachable, HvdeckError, Unsupported
 from ..inventory import HostSpec
-from ..model import Bindings, Domain, HostInfo, HostSnapshot
+from ..model import Bindings, ConsoleRef, Domain, HostInfo, HostSnapshot
 from ..plan import Operation, Plan
-from ..transport.base import CommandTimeout, Forward, OutputCallback, Result, Session
+from ..transport.base import Channel, CommandTimeout, Forward, OutputCallback, Result, Session
 from . import apicalls, commands, parse, sockets, states
+from . import console as serial
 from .events import call_soon_in, ensure_event_loop
 from .wizard_backend import LibvirtWizards
 
@@ -300,6 +301,14 @@ class LibvirtBackend(LibvirtWizards, Backend):
             except libvirt.libvirtError:
                 pass
         return conn.lookupByName(name)
+
+    # -- consoles: virDomainOpenConsole on a stream of this connection (`console.py`) --------------------
+
+    def console(self, domain: Domain) -> ConsoleRef:
+        return serial.console_ref(self.spec, domain)
+
+    async def open_console(self, domain: Domain, *, cols: int = 80, rows: int = 24, force: bool = False) -> Channel:
+        return await serial.open_console(self, domain, force=force)
 
     # -- actions -------------------------------------------------------------------------------------
 
