@@ -172,11 +172,17 @@ class Engine:
         self._spawn(self._pump(cid, channel))
 
     async def _pump(self, cid: int, channel: Channel) -> None:
+        # a console channel (backends/console.py) also has notices (the console server's own words) and
+        # a sentence saying how it ended: they cross too
+        take_notices = getattr(channel, "take_notices", None)
+        ended = getattr(channel, "ended", None)
         try:
             while data := await channel.read():
                 self._send(("data", cid, data))
+                if take_notices is not None and (notices := take_notices()):
+                    self._send(("notices", cid, notices))
             status: Any = await channel.wait()
-            self._send(("end", cid, (status, channel.stderr_tail)))
+            self._send(("end", cid, (status, channel.stderr_tail, ended(status) if ended is not None else None)))
         except Exception as exc:  # noqa: BLE001
             self._send(("end", cid, _portable(exc)))
         finally:

@@ -155,7 +155,7 @@ class RemoteFleet:
             callback = self._events.get(message[1])
             if callback is not None:
                 callback(message[2])
-        elif kind in ("data", "end"):
+        elif kind in ("data", "end", "notices"):
             channel = self._channels.get(message[1])
             if channel is None:
                 self._early.setdefault(message[1], []).append((kind, message[2]))
@@ -355,10 +355,25 @@ class _RemoteChannel(Channel):
         self._queue: asyncio.Queue[bytes] = asyncio.Queue()
         self._ended: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self._closed = False
+        self._notices: list[str] = []
+
+    def take_notices(self) -> list[str]:
+        """What the console server said to the user (a console channel's notices, from the engine)."""
+        notices, self._notices = self._notices, []
+        return notices
+
+    def ended(self, status: int | None) -> str:
+        """How the console ended, in the engine's words (a console channel's sentence)."""
+        outcome = self._ended.result() if self._ended.done() else None
+        if isinstance(outcome, tuple) and len(outcome) > 2 and outcome[2]:
+            return str(outcome[2])
+        return "The console closed."
 
     def _deliver(self, kind: str, value: Any) -> None:
         if kind == "data":
             self._queue.put_nowait(value)
+        elif kind == "notices":
+            self._notices.extend(value)
         else:
             self._fleet._channels.pop(self._cid, None)
             self._end(value)

@@ -230,13 +230,13 @@ class ConsoleManager:
                 data = await channel.read()
                 if not data:
                     status = await channel.wait()
-                    ended = channel.ended(status) if isinstance(channel, ConsoleChannel) else "The console closed."
+                    ended = channel.ended(status) if hasattr(channel, "ended") else "The console closed."
                     how, message = "closed by the host", ended
                     break
                 tab.feed(data)
                 if session.log is not None:
                     self._log(session, data)
-                if isinstance(channel, ConsoleChannel):
+                if hasattr(channel, "take_notices"):  # a console channel, here or from the engine
                     for notice in channel.take_notices():
                         tab.show_notice(notice, severity="warning", hide_after=NOTICE_SECONDS * 2)
                 if terminal.backlog > HIGH_WATER:

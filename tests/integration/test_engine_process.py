@@ -78,3 +78,25 @@ async def test_a_dead_engine_is_reported(demo, tmp_path: Path):
     with pytest.raises(EngineGone):
         await fleet.host_detail("kvm-a")
     await fleet.close()
+
+
+async def test_a_console_through_the_engine(demo):
+    seen: dict = {}
+    fleet = RemoteFleet(demo, on_update=lambda s: seen.__setitem__(s.host, s))
+    poller = asyncio.create_task(fleet.run_host("t7-a"))
+    try:
+        await _up(fleet, seen, {"t7-a"})
+        guest = next(d for d in seen["t7-a"].domains if d.name == "ldg-web1")
+        assert fleet.console(guest).kind == "vntsd"
+        channel = await fleet.open_console(guest, cols=100, rows=30)
+        channel.write(b"\r")
+        seen_bytes = b""
+        async with asyncio.timeout(20):
+            while b"login:" not in seen_bytes and b"ok" not in seen_bytes:
+                seen_bytes += await channel.read()
+        await channel.close()
+        assert hasattr(channel, "take_notices") and hasattr(channel, "ended")
+    finally:
+        await fleet.close()
+        poller.cancel()
+        await asyncio.gather(poller, return_exceptions=True)
