@@ -510,7 +510,8 @@ class HostView:
         """The virtual disk server new disks are exported by: the control domain's, else the first."""
         control = states.control_domain(facts(d) for d in self.domains)
         owned = [vds for vds in self.services.vdss if control is not None and vds.ldom == control.name]
-        return (owned or list(self.services.vdss) or [None])[0]
+        candidates = owned or list(self.services.vdss)
+        return candidates[0] if candidates else None
 
     def exports(self, dataset: str) -> tuple[tuple[Vds, VdsVolume], ...]:
         """The virtual disk server volumes whose backend is this ZFS volume."""
@@ -836,7 +837,7 @@ def plan_new_guest(view: HostView, values: Mapping[str, Any]) -> Plan:
     checks: list[Check] = [_check_no_domain(host, name)]
     if disk is not None:
         pool_dataset = view.dataset(pool) if pool else None
-        if pool_dataset is None or pool_dataset.type != "filesystem":
+        if pool is None or pool_dataset is None or pool_dataset.type != "filesystem":
             errors["pool"] = f"{host} has no pool or filesystem named {pool}"
         else:
             dataset = f"{pool}/{volume_name}"

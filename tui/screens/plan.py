@@ -18,7 +18,6 @@ cancel operation (a migration); Escape while a plan runs asks first — cancel t
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Callable
 from shlex import join
 from typing import Protocol
@@ -85,13 +84,17 @@ def render_checks(plan: Plan, results: tuple[CheckResult, ...] | None, error: st
     return text
 
 
-def render_plan(plan: Plan, status: list[str], outcomes: dict[int, StepOutcome]) -> Group:
+def render_plan(plan: Plan, status: list[str], outcomes: dict[int, StepOutcome],
+                starts: list[int] | None = None) -> Group:
     """The steps, each with its exact operation, where it runs, its input and long arguments, its undo,
     and (once run) its outcome. Descriptions, operations and the host's output all carry host text
-    (names, paths, stderr): each is a `Text` with its controls made visible, never markup."""
+    (names, paths, stderr): each is a `Text` with its controls made visible, never markup. ``starts``, when
+    given, receives the line each step starts on (before wrapping)."""
     v = fmt.visible
     parts: list[Text] = []
     for index, step in enumerate(plan.steps):
+        if starts is not None:
+            starts.append(sum(part.plain.count("\n") + 1 for part in parts))
         mark, style = _MARKS[status[index]]
         line = Text(f"{mark} {index + 1}. ", style=style)
         line.append(v(step.description))
@@ -129,6 +132,17 @@ def render_plan(plan: Plan, status: list[str], outcomes: dict[int, StepOutcome])
 def _indent(text: str, by: int = 5) -> str:
     pad = " " * by
     return pad + text.replace("\n", "\n" + pad)
+
+
+def summary(result: PlanResult) -> str:
+    """`PlanResult.summary`, and for a plan stopped on request between two steps, which ran and how many did
+    not (the executor's summary would say "done")."""
+    skipped = [o for o in result.outcomes if o.status == "skipped"]
+    if result.refused is None and result.failed is None and skipped:
+        ran = [o for o in result.outcomes if o.status == "ok"]
+        after = f" after “{ran[-1].step.description}”" if ran else " before its first step"
+        return f"{result.plan.title}: stopped{after}; {len(skipped)} step{'s' if len(skipped) > 1 else ''} not run"
+    return result.summary()
 
 
 def progress_text(info: ProgressInfo) -> str:
@@ -280,10 +294,11 @@ class PlanScreen(GuardedModal[PlanResult | None]):
         self.checks: tuple[CheckResult, ...] | None = () if not plan.checks else None
         self._checks_error: str | None = None
         self._cancel = asyncio.Event()
-        self._running: int | None = None
+        self._current_step: int | None = None
         self._started = 0.0
         self._partial: dict[str, str] = {}
         self._cancel_asked = False
+        self._starts: list[int] = []
 
     # -- layout -------------------------------------------------------------------------------------
 
@@ -340,7 +355,15 @@ class PlanScreen(GuardedModal[PlanResult | None]):
         self.set_interval(1.0, self._tick)
 
     def _steps_renderable(self) -> Group:
-        return render_plan(self.plan, self._status, self._outcomes)
+        self._starts = []
+        return render_plan(self.plan, self._status, self._outcomes, self._starts)
+
+    def _scroll_to_step(self, index: int) -> None:
+        """Bring step ``index`` into view in the steps (the running one, or the one that failed)."""
+        steps = self.query_one("#plan-steps", VerticalScroll)
+        above = self.query_one("#plan-checks").outer_size.height if self.plan.checks else 0
+        if index < len(self._starts):
+            steps.scroll_to(y=max(0, above + self._starts[index] - 1), animate=False)
 
     # -- pre-flight ---------------------------------------------------------------------------------
 
@@ -430,8 +453,10 @@ class PlanScreen(GuardedModal[PlanResult | None]):
 
     @work(group="plan", exclusive=True, exit_on_error=False)
     async def _execute(self) -> None:
-        result = await self.runner.run_plan(self.plan, on_event=lambda event: self.post_message(self.RunEvent(event)),
-                                            cancel=self._cancel)
+        def on_event(event: PlanEvent) -> None:
+            self.post_message(self.RunEvent(event))
+
+        result = await self.runner.run_plan(self.plan, on_event=on_event, cancel=self._cancel)
         self.post_message(self.Finished(result))
 
     def on_plan_screen_run_event(self, message: "PlanScreen.RunEvent") -> None:
@@ -439,7 +464,7 @@ class PlanScreen(GuardedModal[PlanResult | None]):
         if isinstance(event, StepStarted):
             self._flush_output()
             self._status[event.index] = "running"
-            self._running, self._started = event.index, time.monotonic()
+            self._current_step, self._started = event.index, self.hvdeck.clock()
             self._partial = {}
             self.query_one("#plan-progress").remove_class("-shown")
             step = self.plan.steps[event.index]
@@ -449,17 +474,18 @@ class PlanScreen(GuardedModal[PlanResult | None]):
                 stop.focus()
             self._show_running()
             self._refresh_steps()
+            self.call_after_refresh(self._scroll_to_step, event.index)
         elif isinstance(event, StepOutput):
             self._output(event)
         elif isinstance(event, StepProgress):
-            if event.index == self._running:
+            if event.index == self._current_step:
                 self._progress(event.info)
         elif isinstance(event, StepFinished):
             self._flush_output()
             self._status[event.index] = event.outcome.status
             self._outcomes[event.index] = event.outcome
-            if self._running == event.index:
-                self._running = None
+            if self._current_step == event.index:
+                self._current_step = None
                 self.query_one("#plan-stop").display = False
                 self.query_one("#plan-progress").remove_class("-shown")
             self._show_running()
@@ -469,18 +495,18 @@ class PlanScreen(GuardedModal[PlanResult | None]):
         self.query_one("#plan-steps-text", Static).update(self._steps_renderable())
 
     def _tick(self) -> None:
-        if self._running is not None:
+        if self._current_step is not None:
             self._show_running()
 
     def _show_running(self) -> None:
         line = self.query_one("#plan-running", Static)
-        if self._running is None:
+        if self._current_step is None:
             line.update("")
             return
-        step = self.plan.steps[self._running]
-        text = Text(f"▶ {self._running + 1}/{len(self.plan.steps)} ")
+        step = self.plan.steps[self._current_step]
+        text = Text(f"▶ {self._current_step + 1}/{len(self.plan.steps)} ")
         text.append(visible(step.description))
-        text.append(f"   {fmt.age(time.monotonic() - self._started)}", style="dim")
+        text.append(f"   {fmt.age(self.hvdeck.clock() - self._started)}", style="dim")
         if self._cancel.is_set():
             text.append("   cancel requested…" if step.cancel is not None else "   stopping after this step…",
                         style="yellow")
@@ -527,9 +553,9 @@ class PlanScreen(GuardedModal[PlanResult | None]):
 
     def action_cancel_step(self) -> None:
         """``c``: cancel the running step at once, where it has a cancel operation."""
-        if not self._busy or self._running is None:
+        if not self._busy or self._current_step is None:
             return
-        step = self.plan.steps[self._running]
+        step = self.plan.steps[self._current_step]
         if step.cancel is None:
             self.notify("This step has no cancel operation: Esc offers to stop after it.", severity="warning")
             return
@@ -542,9 +568,9 @@ class PlanScreen(GuardedModal[PlanResult | None]):
 
     def action_cancel(self) -> None:
         if self._busy:
-            if self._running is None or self._cancel.is_set() or self._cancel_asked:
+            if self._current_step is None or self._cancel.is_set() or self._cancel_asked:
                 return
-            step = self.plan.steps[self._running]
+            step = self.plan.steps[self._current_step]
 
             def answered(stop: bool | None) -> None:
                 self._cancel_asked = False
@@ -562,13 +588,17 @@ class PlanScreen(GuardedModal[PlanResult | None]):
     def on_plan_screen_finished(self, message: "PlanScreen.Finished") -> None:
         result = self.result = message.result
         self._flush_output()
-        self._running = None
+        self._current_step = None
         for index, outcome in enumerate(result.outcomes):
             self._status[index] = outcome.status
             self._outcomes[index] = outcome
         self._refresh_steps()
         self._show_running()
-        self._done(fmt.host_text(result.summary(), newlines=True), ok=result.ok, undo=bool(result.undo))
+        self.query_one("#plan-live").remove_class("-shown")  # each step's output and error are in its lines now
+        bad = next((i for i, o in enumerate(result.outcomes) if o.status in ("failed", "cancelled", "unknown")), None)
+        if bad is not None:
+            self.call_after_refresh(self._scroll_to_step, bad)
+        self._done(fmt.host_text(summary(result), newlines=True), ok=result.ok, undo=bool(result.undo))
 
     def worker_failed(self, worker: Worker, text: str) -> bool:
         """The executor raised (a bug, not a failed step): say so here and let the dialog be closed. The

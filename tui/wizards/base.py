@@ -40,7 +40,7 @@ from hvdeck.widgets.form import FormView
 from hvdeck.widgets.format import visible
 
 from ..screens.base import GuardedModal
-from ..screens.plan import PlanRunner, PlanScreen
+from ..screens.plan import PlanRunner, PlanScreen, summary
 
 #: the most fields on one page (each is a row, its help and its error: four fit a 24-line terminal)
 PAGE_SIZE = 4
@@ -356,7 +356,7 @@ class WizardScreen(GuardedModal[PlanResult | None]):
         done = self.query_one("#wizard-done")
         done.add_class("-shown")
         text = self.query_one("#wizard-done-text", Static)
-        text.update(fmt.host_text(result.summary(), newlines=True))
+        text.update(fmt.host_text(summary(result), newlines=True))
         text.set_class(result.ok, "-ok")
         text.set_class(not result.ok, "-failed")
         for name in ("#wizard-back", "#wizard-next"):
