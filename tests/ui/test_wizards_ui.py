@@ -110,7 +110,10 @@ async def test_create_a_guest_to_a_running_guest_in_the_table_then_save_the_conf
         world = fleet.worlds["t7-a"]
         assert world.domains["web3"].vcpus == 2 and world.domains["web3"].memory == 4 << 30
         assert world.pool.volume("ldompool/web3-boot").volsize == 20 << 30
-        await click_when_shown(pilot, "#wizard-follow-0")  # Save the configuration to the SP…
+        await wait_for(pilot, lambda: [b.disabled for b in wizard.query("#wizard-follow-ups Button")] == [False])
+        button = wizard.query_one("#wizard-follow-ups Button", Button)
+        assert str(button.label) == "Save the configuration to the SP…"
+        await click_when_shown(pilot, f"#{button.id}")
         await wait_for(pilot, lambda: isinstance(app.screen, ParamsScreen))
         await pilot.pause(0.1)
         await pilot.press(*"with-web3", "enter")
@@ -143,7 +146,7 @@ async def test_what_the_host_would_refuse_is_shown_on_its_field_before_anything_
                                       "disk": "ldompool/ldg-db1-boot already exists"}
         assert wizard.page == 0, "the wizard goes back to the first page with an error"
         assert app.focused is wizard.query_one("#input-name")
-        assert "3 inputs to change" in plain(wizard.query_one("#wizard-status"))
+        assert plain(wizard.query_one("#wizard-status")) == "To change: Name, vCPUs, New disk (the reason is under each)"
     assert app.audit.records() == [], "nothing ran"
 
 

@@ -255,7 +255,8 @@ class PlanScreen(GuardedModal[PlanResult | None]):
     PlanScreen #plan-progress.-shown { display: block; }
     PlanScreen #plan-progress ProgressBar { width: auto; margin-right: 1; }
     PlanScreen #plan-progress-text { width: 1fr; color: $text-muted; }
-    PlanScreen #plan-output { height: 7; display: none; border-left: wide $panel; background: $surface; }
+    PlanScreen #plan-output { height: auto; max-height: 7; display: none; border-left: wide $panel;
+                              background: $surface; }
     PlanScreen #plan-output.-shown { display: block; }
     PlanScreen #plan-foot { dock: bottom; height: auto; }
     PlanScreen #plan-result { height: auto; }
@@ -313,13 +314,13 @@ class PlanScreen(GuardedModal[PlanResult | None]):
                 if self.plan.checks:
                     yield Static(render_checks(self.plan, None), id="plan-checks")
                 yield Static(self._steps_renderable(), id="plan-steps-text")
-            with Vertical(id="plan-live"):
-                yield Static("", id="plan-running")
-                with Horizontal(id="plan-progress"):
-                    yield ProgressBar(total=100, show_eta=False, id="plan-progress-bar")
-                    yield Static("", id="plan-progress-text")
-                yield RichLog(max_lines=OUTPUT_LINES, wrap=True, markup=False, highlight=False, id="plan-output")
             with Vertical(id="plan-foot"):
+                with Vertical(id="plan-live"):
+                    yield Static("", id="plan-running")
+                    with Horizontal(id="plan-progress"):
+                        yield ProgressBar(total=100, show_eta=False, id="plan-progress-bar")
+                        yield Static("", id="plan-progress-text")
+                    yield RichLog(max_lines=OUTPUT_LINES, wrap=True, markup=False, highlight=False, id="plan-output")
                 if self.plan.confirm_phrase:
                     yield Input(placeholder=f"type {visible(self.plan.confirm_phrase)} to confirm",
                                 id="plan-confirm")
@@ -443,7 +444,10 @@ class PlanScreen(GuardedModal[PlanResult | None]):
             return
         self._busy = True
         run.disabled = True
-        self.query_one("#plan-cancel", Button).disabled = True
+        run.display = False
+        cancel = self.query_one("#plan-cancel", Button)
+        cancel.disabled = True
+        cancel.display = False  # Esc asks what to stop; `c` cancels a step that can be
         self.query_one("#plan-hint", Static).update("Running: Esc asks whether to cancel")
         self.query_one("#plan-live").add_class("-shown")
         if self.plan.confirm_phrase:
@@ -626,6 +630,7 @@ class PlanScreen(GuardedModal[PlanResult | None]):
         cancel = self.query_one("#plan-cancel", Button)
         cancel.label = "Close"
         cancel.disabled = False
+        cancel.display = True
         cancel.focus()
         self.query_one("#plan-run", Button).display = False
         self.query_one("#plan-hint", Static).display = False

@@ -159,6 +159,7 @@ class WizardScreen(GuardedModal[PlanResult | None]):
         self.plan: Plan | None = None
         self._busy = False
         self._follow: list[FollowUp] = []
+        self._mounts = 0  # follow-up buttons get new ids each time they are mounted again
 
     # -- layout -------------------------------------------------------------------------------------
 
@@ -322,9 +323,9 @@ class WizardScreen(GuardedModal[PlanResult | None]):
             self._status(message, error=True)
             return
         unplaced = self.view.show_errors(errors)
+        labels = [option.label for option in self.form.options if option.name in errors]
         self._status("; ".join(unplaced.values()) if unplaced else
-                     f"{len(errors)} input{'s' if len(errors) > 1 else ''} to change (shown under "
-                     f"{'them' if len(errors) > 1 else 'it'})", error=True)
+                     f"To change: {', '.join(labels)} (the reason is under each)", error=True)
         for page, names in enumerate(self.pages):
             first = next((name for name in names if name in errors), None)
             if first is not None:
@@ -375,18 +376,24 @@ class WizardScreen(GuardedModal[PlanResult | None]):
         line = self.outcome(result) if self.outcome is not None else None
         self.query_one("#wizard-outcome", Static).update(Text(visible(line or "")))
         follow = list(self.follow_ups(result)) if self.follow_ups is not None else []
-        if [(f.label, f.why_not) for f in follow] == [(f.label, f.why_not) for f in self._follow]:
-            return
-        self._follow = follow
         box = self.query_one("#wizard-follow-ups", Horizontal)
+        buttons = list(box.query(Button))
+        self._follow = follow
+        if len(buttons) == len(follow):  # the same things to do, perhaps now possible: update them in place
+            for button, item in zip(buttons, follow):
+                button.label = Text(visible(item.label))
+                button.disabled = item.why_not is not None
+                button.tooltip = item.why_not
+            return
         box.remove_children()
-        for index, item in enumerate(follow):
-            box.mount(Button(Text(visible(item.label)), id=f"wizard-follow-{index}", disabled=item.why_not is not None,
-                             tooltip=item.why_not))
+        box.mount_all(Button(Text(visible(item.label)), id=f"wizard-follow-{self._mounts}-{index}",
+                             disabled=item.why_not is not None, tooltip=item.why_not)
+                      for index, item in enumerate(follow))
+        self._mounts += 1
 
     @on(Button.Pressed, "#wizard-follow-ups Button")
     def _follow_pressed(self, event: Button.Pressed) -> None:
-        index = int((event.button.id or "").rpartition("-")[2])
+        index = list(self.query_one("#wizard-follow-ups").query(Button)).index(event.button)
         if 0 <= index < len(self._follow) and self._follow[index].why_not is None:
             self._follow[index].run()
 
