@@ -34,7 +34,7 @@ class FleetScreen(DomainActions, HvdeckScreen):
         Binding("O", "reverse_sort", "Reverse", show=False, id="fleet.reverse", tooltip="Reverse the sort"),
         *ACTION_BINDINGS,
         Binding("H", "host", "Host", id="fleet.host", tooltip="The highlighted domain's host: services, resources"),
-        Binding("n", "create", "New guest", id="fleet.create",
+        Binding("n", "create", "New guest", id="fleet.create", show=False,
                 tooltip="Create a guest on the highlighted domain's host (the plan is shown first)"),
         Binding("C", "clone", "Clone", show=False, id="fleet.clone",
                 tooltip="Clone the highlighted domain from a snapshot of its disk"),

@@ -239,7 +239,7 @@ class PlanScreen(GuardedModal[PlanResult | None]):
     DEFAULT_CSS = """
     PlanScreen { align: center middle; }
     PlanScreen > #plan-box {
-        width: 120; max-width: 100%; height: auto; max-height: 100%;
+        width: 110; max-width: 100%; height: auto; max-height: 100%;
         border: thick $primary; background: $surface; padding: 0 1;
     }
     PlanScreen #plan-head { dock: top; height: auto; padding-top: 1; }
