@@ -940,6 +940,7 @@ def clone_form(domain: Domain) -> Form | None:
         TextOption("name", "New name", validator=_domain_name, placeholder="e.g. ldg-web3",
                    help="the new domain (its root disk becomes NAME-boot); with Into, the cloned volume's name"),
         ChoiceOption("snapshot", "Snapshot", required=False, free=True, validator=validate_snapshot,
+                     placeholder="a new one",
                      help=f"a snapshot of {source}'s root volume to clone from; a new one is taken under this name if "
                           "it does not exist (empty: a new one named after the new name)"),
         ChoiceOption("into", "Into", required=False,
@@ -960,8 +961,8 @@ def clone_choices(clone: CloneView, source: Domain) -> dict[str, tuple[Choice, .
     for snap in snapshots_of(view.datasets, (dataset,)):
         detail = f"{len(snap.clones)} clone" + ("" if len(snap.clones) == 1 else "s") if snap.clones else "no clones"
         snapshots.append(Choice(snap.name, detail=f"{dataset}@{snap.name} · {detail}"))
-    targets = tuple(Choice(d.name, detail=d.native_state) for d in view.domains
-                    if not facts(d).control and d.name != source.name)
+    targets = tuple(Choice(d.name, detail=d.native_state) for d in view.domains  # a running one's disk is in use
+                    if not facts(d).control and d.name != source.name and d.native_state.lower() != "active")
     return {"snapshot": tuple(snapshots), "into": targets}
 
 
@@ -1039,6 +1040,7 @@ def plan_clone(clone: CloneView, source: Domain, values: Mapping[str, Any]) -> P
     if not taken:
         if stop_source:
             steps.append(_step(f"Stop {src} so that its disk is consistent", LDM, "stop", src))
+            warnings.append(f"{src} is shut down for the snapshot and started again right after.")
         elif source.native_state.lower() == "active":
             warnings.append(f"{src} is running: the snapshot is not consistent (what it has not yet written is "
                             "lost, as after a power cut).")
@@ -1189,10 +1191,11 @@ def snapshot_plan(view: HostView, volume: str, snapshot: str, operation: str) ->
     warning = f"Everything written to {volume} since @{snapshot} is lost."
     if later:
         warning += f" The later snapshots are destroyed: {', '.join('@' + s.short for s in later)}."
+    disk = user.partition("/")[2] if user else ""
     if state == "active":
-        warning += f" {user} is running: it is stopped for the rollback and started again after."
+        warning += f" {name} ({disk}) is running: it is stopped for the rollback and started again after."
     elif state == "bound":
-        warning += f" {user} is bound: it is unbound for the rollback and bound again after."
+        warning += f" {name} ({disk}) is bound: it is unbound for the rollback and bound again after."
     warning += f" Type the snapshot's name, {snapshot}, to confirm."
     return Plan(title=f"Roll {volume} back to @{snapshot} on {host}", host=host, action="rollback", target=full,
                 steps=tuple(steps), warning=warning, confirm_phrase=snapshot,

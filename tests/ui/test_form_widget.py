@@ -7,6 +7,7 @@ from __future__ import annotations
 from textual.app import App, ComposeResult
 from textual.widgets import Checkbox, Input, Select
 
+from hvdeck.backends.errors import ValidationError
 from hvdeck.backends.options import (
     BoolOption,
     Choice,
@@ -17,7 +18,6 @@ from hvdeck.backends.options import (
     SizeOption,
     TextOption,
 )
-from hvdeck.backends.errors import ValidationError
 from hvdeck.widgets.form import FormView
 
 from .helpers import plain

@@ -64,7 +64,7 @@ async def _page(pilot: Pilot, wizard: WizardScreen, page: int) -> None:
     while wizard.page < page:
         current = wizard.page
         await pilot.press("enter")
-        await wait_for(pilot, lambda: wizard.page != current)
+        await wait_for(pilot, lambda current=current: wizard.page != current)
         await pilot.pause(0.1)
     _still(pilot)
     await pilot.pause()

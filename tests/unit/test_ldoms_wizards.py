@@ -294,7 +294,9 @@ def test_clone_a_running_guest_into_a_new_domain(world):
     assert form is not None and form.option("stop").default == "yes"
     assert "not consistent" in form.option("stop").help
     choices = c.clone_choices(clone_view(world, "ldg-web1"), source)
-    assert choices["snapshot"] == () and "ldg-build" in [ch.value for ch in choices["into"]]
+    assert choices["snapshot"] == ()
+    assert [(ch.value, ch.detail) for ch in choices["into"]] == [("ldg-test", "bound"), ("ldg-build", "inactive")], \
+        "a running guest's root disk is in use: it is not offered"
     assert "primary" not in [ch.value for ch in choices["into"]] and "ldg-web1" not in [ch.value for ch in choices["into"]]
     values = form.with_choices(choices).parse({"name": "web4"})
     plan = c.plan_clone(clone_view(world, "ldg-web1"), source, values)
@@ -401,7 +403,7 @@ def test_rollback_destroys_later_snapshots_with_r_and_unbinds_the_bound_user(wor
     assert argvs(plan) == ["ldm unbind ldg-test", "zfs rollback -r ldompool/ldg-test-boot@a", "ldm bind ldg-test"]
     assert plan.confirm_phrase == "a"
     assert "The later snapshots are destroyed: @b, @c." in plan.warning
-    assert "ldg-test/vdisk0 is bound: it is unbound for the rollback and bound again after." in plan.warning
+    assert "ldg-test (vdisk0) is bound: it is unbound for the rollback and bound again after." in plan.warning
     run(world, plan)
     assert [s.name for s in c.snapshots_of(view(world).datasets, ("ldompool/ldg-test-boot",))] == ["a"]
 

@@ -58,6 +58,8 @@ _MARKS = {"pending": ("·", "dim"), "running": ("▶", "bold"), "ok": ("✔", "g
 OUTPUT_LINES = 2000
 #: an output line longer than this is cut on screen
 OUTPUT_LINE_CHARS = 4000
+#: rows of live output shown at most (it scrolls)
+OUTPUT_ROWS = 7
 UNKNOWN_NOTE = "check the host; no undo offered"
 
 
@@ -116,6 +118,8 @@ def render_plan(plan: Plan, status: list[str], outcomes: dict[int, StepOutcome],
                 parts.append(Text(_indent(v(step.input.rstrip("\n"), newlines=True), 7)))
         if step.undo is not None:
             parts.append(Text(f"     undo: {v(step.undo.display())}", style="dim italic"))
+        if step.always:
+            parts.append(Text("     runs even if a step before it fails", style="dim italic"))
         outcome = outcomes.get(index)
         if outcome is None:
             continue
@@ -300,6 +304,7 @@ class PlanScreen(GuardedModal[PlanResult | None]):
         self._partial: dict[str, str] = {}
         self._cancel_asked = False
         self._starts: list[int] = []
+        self._output_lines = 0
 
     # -- layout -------------------------------------------------------------------------------------
 
@@ -538,6 +543,11 @@ class PlanScreen(GuardedModal[PlanResult | None]):
         log = self.query_one("#plan-output", RichLog)
         shown = visible(line.rstrip("\r")[:OUTPUT_LINE_CHARS])
         log.write(Text(shown, style="red" if stream == "stderr" else ""))
+        self._output_lines += 1  # (the log renders its lines once it has a size: count them here)
+        if self._output_lines <= OUTPUT_ROWS:  # no empty rows under a few lines; the steps get less room
+            log.styles.height = self._output_lines
+            if self._current_step is not None:
+                self.call_after_refresh(self._scroll_to_step, self._current_step)
 
     def _progress(self, info: ProgressInfo) -> None:
         box = self.query_one("#plan-progress")

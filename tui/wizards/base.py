@@ -44,6 +44,8 @@ from ..screens.plan import PlanRunner, PlanScreen, summary
 
 #: the most fields on one page (each is a row, its help and its error: four fit a 24-line terminal)
 PAGE_SIZE = 4
+#: the keys, on the status line while nothing else is to be said there
+HINT = "Tab: next field · Enter: next page, then the plan · Esc: cancel"
 
 ChoicesLoader = Callable[[], Awaitable[Mapping[str, Sequence[Choice]]]]
 PlanBuilder = Callable[[dict[str, Any]], Awaitable[Plan]]
@@ -236,7 +238,10 @@ class WizardScreen(GuardedModal[PlanResult | None]):
         self.call_after_refresh(self._painted)
 
     def _status(self, text: str, *, error: bool = False) -> None:
+        """The line above the buttons: what is going on, or what is wrong; else the keys (`HINT`)."""
         box = self.query_one("#wizard-status", Static)
+        if not text and self.pages and self.result is None:
+            text = HINT
         box.update(Text(visible(text, newlines=True)))
         box.set_class(error, "-error")
         box.display = bool(text)
@@ -346,6 +351,9 @@ class WizardScreen(GuardedModal[PlanResult | None]):
             self._status("Nothing ran. Change the inputs and show the plan again, or Cancel.")
             return
         self.result = result
+        if result.ok and self.outcome is None and self.follow_ups is None:
+            self.dismiss(result)  # nothing more to say or to do than the plan screen said
+            return
         self._show_done()
 
     def _show_done(self) -> None:
