@@ -961,8 +961,9 @@ def clone_choices(clone: CloneView, source: Domain) -> dict[str, tuple[Choice, .
     for snap in snapshots_of(view.datasets, (dataset,)):
         detail = f"{len(snap.clones)} clone" + ("" if len(snap.clones) == 1 else "s") if snap.clones else "no clones"
         snapshots.append(Choice(snap.name, detail=f"{dataset}@{snap.name} · {detail}"))
-    targets = tuple(Choice(d.name, detail=d.native_state) for d in view.domains  # a running one's disk is in use
-                    if not facts(d).control and d.name != source.name and d.native_state.lower() != "active")
+    targets = tuple(Choice(d.name, detail=d.native_state + (": its root disk is in use, stop it first"
+                                                            if d.native_state.lower() == "active" else ""))
+                    for d in view.domains if not facts(d).control and d.name != source.name)
     return {"snapshot": tuple(snapshots), "into": targets}
 
 

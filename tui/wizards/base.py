@@ -391,11 +391,12 @@ class WizardScreen(GuardedModal[PlanResult | None]):
             for button, item in zip(buttons, follow):
                 button.label = Text(visible(item.label))
                 button.disabled = item.why_not is not None
-                button.tooltip = item.why_not
+                button.tooltip = Text(visible(item.why_not)) if item.why_not else None
             return
         box.remove_children()
         box.mount_all(Button(Text(visible(item.label)), id=f"wizard-follow-{self._mounts}-{index}",
-                             disabled=item.why_not is not None, tooltip=item.why_not)
+                             disabled=item.why_not is not None,
+                             tooltip=Text(visible(item.why_not)) if item.why_not else None)
                       for index, item in enumerate(follow))
         self._mounts += 1
 
