@@ -290,3 +290,30 @@ async def test_snapshot_names_are_checked_by_the_host_backend(tmp_path: Path, de
         await pilot.press("ctrl+u", *"ok", "enter")
         await wait_for(pilot, lambda: isinstance(app.screen, PlanScreen))
         assert "zfs snapshot ldompool/ldg-test-boot@ok" in plain(app.screen.query_one("#plan-steps-text"))
+
+
+async def test_the_palette_offers_the_wizards_and_says_why_one_is_unavailable(tmp_path: Path, demo):
+    from textual.command import CommandList
+
+    from .test_discoverable import _palette
+
+    fleet, inventory = demo
+    app = make_app(tmp_path, inventory)
+    async with app.run_test(size=SIZE) as pilot:
+        await fleet_loaded(pilot, 12)
+        await highlight(pilot, "ldg-web1")
+        hits = await _palette(pilot, "Clone ldg-web1")
+        assert hits["Clone ldg-web1…"][1].startswith("A new guest (or a root-disk swap) from a snapshot")
+        await pilot.press("escape")
+        hits = await _palette(pilot, "Create a guest on t7-a")
+        app.screen.query_one(CommandList).highlighted = hits["Create a guest on t7-a…"][0]
+        await pilot.press("enter")
+        wizard = await _wizard(pilot)
+        assert wizard.host == "t7-a" and wizard.title_text == "Create a guest on t7-a"
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: isinstance(app.screen, FleetScreen))
+        await highlight(pilot, "primary")
+        hits = await _palette(pilot, "Clone primary")
+        assert hits["Clone primary… (unavailable)"][1] == "ldoms hosts offer no clone wizard for primary"
+        await pilot.press("escape")
+        assert "Snapshots of primary…" in await _palette(pilot, "Snapshots of primary")
