@@ -244,6 +244,14 @@ class Backend(abc.ABC):
         """Snapshots of a volume (``pool/vol``) or, where the hypervisor snapshots whole domains, a domain."""
         raise Unsupported(f"{self.kind} hosts: hvdeck does not read snapshots")
 
+    async def plan_snapshot(self, of: str, snapshot: str, operation: str) -> Plan:
+        """The Plan of ``operation`` on the snapshot ``snapshot`` of ``of`` (as `snapshots` names it: a volume
+        ``pool/vol``, or a domain where the hypervisor snapshots whole domains): ``create`` takes it,
+        ``rollback`` goes back to it (what was written since is lost: the plan asks for typed
+        confirmation), ``destroy`` deletes it. What the host would refuse (a snapshot with clones cannot be
+        destroyed) raises `ValidationError` with the reason."""
+        raise Unsupported(f"{self.kind} hosts: hvdeck does not manage snapshots")
+
     async def networks(self) -> tuple[Network, ...]:
         """What a new guest's NIC can attach to."""
         raise Unsupported(f"{self.kind} hosts: hvdeck does not read networks")

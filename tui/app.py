@@ -339,6 +339,62 @@ class HvdeckApp(App[None]):
 
         self.run_worker(build(), name=f"plan:{domain.host}", group="plan", exit_on_error=False)
 
+    # -- wizards: create, clone, snapshots (each asks the gate first) -------------------------------------
+
+    def why_not_create(self, host: str) -> str | None:
+        """None when a guest can be created on ``host`` now, else why not (read-only, stale, no wizard)."""
+        from .wizards.create import why_not_create
+
+        return why_not_create(self, host)
+
+    def why_not_clone(self, domain: Domain) -> str | None:
+        from .wizards.clone import why_not_clone
+
+        return why_not_clone(self, domain)
+
+    def open_create(self, host: str | None) -> None:
+        """The create wizard for ``host`` (None: the only host, if there is one), or why there is none."""
+        from .wizards.create import create_wizard
+
+        if host is None:
+            if len(self.host_names) != 1:
+                self.notify("Highlight a domain of the host first (or: palette, Create a guest on HOST…)",
+                            severity="warning")
+                return
+            host = self.host_names[0]
+        reason = self.why_not_create(host)
+        if reason is not None:
+            self.notify(visible(f"Cannot create a guest on {host}: {reason}"), severity="warning", markup=False)
+            return
+        self.push_screen(create_wizard(self, host))
+
+    def open_clone(self, domain: Domain | None) -> None:
+        """The clone wizard for ``domain``, or why there is none."""
+        from .wizards.clone import clone_wizard
+
+        if domain is None:
+            self.notify("No domain selected", severity="warning")
+            return
+        reason = self.why_not_clone(domain)
+        if reason is not None:
+            self.notify(visible(f"Cannot clone {domain.name}: {reason}"), severity="warning", markup=False)
+            return
+        self.push_screen(clone_wizard(self, domain))
+
+    def open_snapshots(self, domain: Domain | None) -> None:
+        """The snapshot browser of ``domain``'s disks."""
+        from .wizards.snapshots import SnapshotScreen, why_not_snapshots
+
+        if domain is None:
+            self.notify("No domain selected", severity="warning")
+            return
+        reason = why_not_snapshots(self, domain)
+        if reason is not None:
+            self.notify(visible(f"Cannot read the snapshots of {domain.name}: {reason}"), severity="warning",
+                        markup=False)
+            return
+        self.push_screen(SnapshotScreen(domain))
+
     def open_host(self, host: str) -> None:
         if host in self.snapshots:
             self.push_screen(HostScreen(host))

@@ -24,7 +24,7 @@ EXIT_BROKEN_PIPE = 128 + 13  # the reader of stdout went away (`| head`): what a
 EXIT_CRASH = 70
 
 
-def _parser() -> argparse.ArgumentParser:
+def _parser(*, wizard_flags: bool = True) -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--inventory", "-i", metavar="FILE", default=argparse.SUPPRESS,
                         help=f"inventory YAML (default: $HVDECK_INVENTORY or {inv.default_path()})")
@@ -61,11 +61,17 @@ def _parser() -> argparse.ArgumentParser:
 
     verbs.add_parsers(sub, common, audit_opt)
     cli_console.add_parser(sub, common, audit_opt)
+    from . import cli_wizards
+
+    cli_wizards.add_parsers(sub, common, audit_opt, flags=wizard_flags)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    from .cli_wizards import named
+
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = _parser(wizard_flags=named(argv)).parse_args(argv)  # the wizards' flags import every backend
     try:
         if args.command == "ls":
             return ls(args)
@@ -77,7 +83,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             from . import cli_sim
 
             return cli_sim.sim(args)
-        if args.command in ("show", "plan"):
+        if args.command in ("show", "plan", "create", "clone"):
             return host_verb(args)
         if args.command == "console":
             return console_verb(args)
@@ -96,7 +102,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def host_verb(args: argparse.Namespace) -> int:
-    """`hvdeck show` / `hvdeck plan`: one host, through the same fleet, gate, executor and audit log."""
+    """`hvdeck show` / `hvdeck plan` / `hvdeck create` / `hvdeck clone`: one host, through the same fleet,
+    gate, executor and audit log."""
     from hvdeck.backends.audit import AuditLog, default_path
     from hvdeck.widgets.format import visible
 
@@ -107,6 +114,10 @@ def host_verb(args: argparse.Namespace) -> int:
         if args.command == "show":
             return verbs.show(inventory, args)
         audit = AuditLog(getattr(args, "audit_log", None) or default_path())
+        if args.command in ("create", "clone"):
+            from . import cli_wizards
+
+            return cli_wizards.run(inventory, args, audit)
         return verbs.plan(inventory, args, audit)
     except verbs.VerbError as exc:
         print(f"hvdeck: {visible(str(exc))}", file=sys.stderr)

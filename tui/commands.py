@@ -52,8 +52,17 @@ class HvdeckCommands(Provider):
                    "Every action, unavailable ones with the reason")
             yield (f"Attach console: {v(domain.name)} on {v(domain.host)}", partial(app.attach_console, domain),
                    "Its console in a pane under the table (the detach key leaves it)")
+            reason = app.why_not_clone(domain)
+            yield (f"Clone {v(domain.name)}…" + (" (unavailable)" if reason else ""), partial(app.open_clone, domain),
+                   v(reason) if reason else "A new guest (or a root-disk swap) from a snapshot of its disk (C)")
+            yield (f"Snapshots of {v(domain.name)}…", partial(app.open_snapshots, domain),
+                   "Take, roll back or destroy the snapshots of its disks (S)")
         for host in app.host_names:
             yield (f"Host {v(host)}", partial(app.show_host, host), "Show only this host's domains")
+            reason = app.why_not_create(host)
+            yield (f"Create a guest on {v(host)}…" + (" (unavailable)" if reason else ""),
+                   partial(app.open_create, host),
+                   v(reason) if reason else "Name, CPUs, memory, disk and network; the plan is shown first (n)")
             yield (f"Host details {v(host)}", partial(app.open_host, host), "Services and free resources")
             yield (f"Refresh {v(host)}", partial(app.refresh_hosts, host), "Poll this host now")
         for host in app.untrusted_hosts():

@@ -55,6 +55,12 @@ class FleetScreen(DomainActions, HvdeckScreen):
         Binding("O", "reverse_sort", "Reverse", show=False, id="fleet.reverse", tooltip="Reverse the sort"),
         *ACTION_BINDINGS,
         Binding("H", "host", "Host", id="fleet.host", tooltip="The highlighted domain's host: services, resources"),
+        Binding("n", "create", "New guest", id="fleet.create", show=False,
+                tooltip="Create a guest on the highlighted domain's host (the plan is shown first)"),
+        Binding("C", "clone", "Clone", show=False, id="fleet.clone",
+                tooltip="Clone the highlighted domain from a snapshot of its disk"),
+        Binding("S", "snapshots", "Snapshots", show=False, id="fleet.snapshots",
+                tooltip="The snapshots of the highlighted domain's disks: take, roll back, destroy"),
         Binding("ctrl+r", "refresh_all", "Refresh", show=False, id="fleet.refresh",
                 tooltip="Poll every host now"),
         *CONSOLE_BINDINGS,
@@ -266,6 +272,16 @@ class FleetScreen(DomainActions, HvdeckScreen):
         domain = self.table.cursor_domain
         if domain is not None:
             self.hvdeck.open_host(domain.host)
+
+    def action_create(self) -> None:
+        domain = self.table.cursor_domain
+        self.hvdeck.open_create(domain.host if domain is not None else None)
+
+    def action_clone(self) -> None:
+        self.hvdeck.open_clone(self.table.cursor_domain)
+
+    def action_snapshots(self) -> None:
+        self.hvdeck.open_snapshots(self.table.cursor_domain)
 
     def action_refresh_all(self) -> None:
         self.hvdeck.refresh_hosts()
