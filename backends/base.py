@@ -18,6 +18,7 @@ non-zero where it had to succeed), `ValidationError` (input the hypervisor would
 from __future__ import annotations
 
 import abc
+import asyncio
 import enum
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -97,6 +98,18 @@ class ExtraAction:
     id: str
     label: str
     params: tuple[Param, ...] = ()
+
+
+#: output shorter than this is parsed on the event loop; longer output in a worker thread, so that one host's
+#: big reply never holds up the others' polls or the console's keys
+PARSE_INLINE_BYTES = 256 * 1024
+
+
+async def parse_off_loop(parser: Callable[..., Any], text: str, *args: Any) -> Any:
+    """``parser(text, *args)``, in a worker thread when ``text`` is large (parsers are pure)."""
+    if len(text) < PARSE_INLINE_BYTES:
+        return parser(text, *args)
+    return await asyncio.to_thread(parser, text, *args)
 
 
 class Backend(abc.ABC):
@@ -230,6 +243,14 @@ class Backend(abc.ABC):
     async def snapshots(self, of: str) -> tuple[Snapshot, ...]:
         """Snapshots of a volume (``pool/vol``) or, where the hypervisor snapshots whole domains, a domain."""
         raise Unsupported(f"{self.kind} hosts: hvdeck does not read snapshots")
+
+    async def plan_snapshot(self, of: str, snapshot: str, operation: str) -> Plan:
+        """The Plan of ``operation`` on the snapshot ``snapshot`` of ``of`` (as `snapshots` names it: a volume
+        ``pool/vol``, or a domain where the hypervisor snapshots whole domains): ``create`` takes it,
+        ``rollback`` goes back to it (what was written since is lost: the plan asks for typed
+        confirmation), ``destroy`` deletes it. What the host would refuse (a snapshot with clones cannot be
+        destroyed) raises `ValidationError` with the reason."""
+        raise Unsupported(f"{self.kind} hosts: hvdeck does not manage snapshots")
 
     async def networks(self) -> tuple[Network, ...]:
         """What a new guest's NIC can attach to."""

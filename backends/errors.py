@@ -28,6 +28,17 @@ class HvdeckError(Exception):
     def message(self) -> str:
         return str(self.args[0]) if self.args else self.title
 
+    def __reduce__(self) -> tuple[object, ...]:
+        # every subclass pickles whatever its __init__ takes (errors cross to and from an engine process)
+        return _rebuild, (type(self), self.args, self.__dict__)
+
+
+def _rebuild(cls: type[HvdeckError], args: tuple[object, ...], state: dict[str, object]) -> HvdeckError:
+    error = cls.__new__(cls)
+    error.args = args
+    error.__dict__.update(state)
+    return error
+
 
 def describe(exc: BaseException) -> str:
     """The sentence to show for any failure: our own message, or the type and text of anything else."""

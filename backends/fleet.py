@@ -355,6 +355,9 @@ class Fleet:
     async def snapshots(self, host: str, of: str) -> tuple[Snapshot, ...]:
         return await self._connected(host).snapshots(of)
 
+    async def plan_snapshot(self, host: str, of: str, snapshot: str, operation: str) -> Plan:
+        return await self._connected(host).plan_snapshot(of, snapshot, operation)
+
     async def networks(self, host: str) -> tuple[Network, ...]:
         return await self._connected(host).networks()
 

@@ -19,6 +19,7 @@ from .transport.base import Limits, Session
 BACKENDS: dict[str, tuple[str, str]] = {
     "ldoms": ("hvdeck.backends.ldoms.backend", "LdomsBackend"),
     "libvirt": ("hvdeck.backends.libvirt.backend", "LibvirtBackend"),
+    "zones": ("hvdeck.backends.zones.backend", "ZonesBackend"),
 }
 
 LIBVIRT_MISSING = ("libvirt-python is not installed ({error}): install hvdeck with its libvirt extra, "

@@ -7,6 +7,8 @@ Every key is optional; a missing file means every default. The full file, with t
                                   # poll_interval in the inventory (or its defaults:) wins
     output_limit_mb: 16           # the most output one command may return, in MiB; past it the host is
                                   # in error ("output over 16 MB")
+    engine: process               # process: the hosts' connections live in a second process (the
+                                  # console only renders); inline: in the console's own process
     keymap:                       # binding id -> key, or several keys (a list, or "a,b")
       app.quit: ctrl+q            # the ids are in README's key table; names as Textual spells them
       fleet.filter: [slash, f]
@@ -40,7 +42,7 @@ import tempfile
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import (
@@ -195,6 +197,9 @@ class Settings(_Section):
     """Seconds between two polls of a host, for hosts whose inventory entry sets none."""
     output_limit_mb: float = Field(16, gt=0, le=1024)
     """The most output one command may return, in MiB (see `output_limit_bytes`)."""
+    engine: Literal["process", "inline"] = "process"
+    """Where the console's hosts are polled: ``process`` (an engine process: SSH, crypto and parsing on
+    the second core, the console only renders) or ``inline`` (the console's own process)."""
     console: ConsoleSettings = Field(default_factory=ConsoleSettings)
     ssh: SshSettings = Field(default_factory=SshSettings)
     table: TableSettings = Field(default_factory=TableSettings)

@@ -55,7 +55,7 @@ async def shoot(theme: str, audit_dir: Path, inventory) -> list[Path]:
                 await app.fleet.poll_host(host)
             await asyncio.sleep(0.25)
         table = app.screen.query_one(FleetTable)
-        await until(pilot, lambda: table.total_count == 24)
+        await until(pilot, lambda: table.total_count == 43)  # 24 libvirt and LDoms guests, 19 zones
         await pilot.pause()
 
         def save(name: str) -> None:

@@ -40,8 +40,10 @@ from hvdeck.backends.transport.base import Limits
 from hvdeck.backends.transport.ssh import trust_host_key
 from hvdeck.widgets import format as fmt
 from hvdeck.widgets.format import visible
+from hvdeck.widgets.terminal import Terminal
 
 from .commands import HvdeckCommands
+from .console import ConsoleManager
 from .messages import FleetUpdated
 from .screens.action_menu import ActionMenuScreen, MenuItem, ParamsScreen
 from .screens.actions import ACTION_KEYS
@@ -89,6 +91,8 @@ class HvdeckApp(App[None]):
         self.set_keymap(self.settings.keymap)
         self.ansi_theme_dark = themes.ANSI_DARK
         self.ansi_theme_light = themes.ANSI_LIGHT
+        #: the console pane's sessions (`hvdeck.tui.console`)
+        self.consoles = ConsoleManager(self)
 
     @property
     def snapshots(self) -> dict[str, HostSnapshot]:
@@ -116,6 +120,7 @@ class HvdeckApp(App[None]):
                                 exit_on_error=False)
 
     async def on_unmount(self) -> None:
+        await self.consoles.close_all()  # each console's detach line is written before the links close
         await self.fleet.close()
 
     # -- data from the pollers ----------------------------------------------------------------------
@@ -334,6 +339,62 @@ class HvdeckApp(App[None]):
 
         self.run_worker(build(), name=f"plan:{domain.host}", group="plan", exit_on_error=False)
 
+    # -- wizards: create, clone, snapshots (each asks the gate first) -------------------------------------
+
+    def why_not_create(self, host: str) -> str | None:
+        """None when a guest can be created on ``host`` now, else why not (read-only, stale, no wizard)."""
+        from .wizards.create import why_not_create
+
+        return why_not_create(self, host)
+
+    def why_not_clone(self, domain: Domain) -> str | None:
+        from .wizards.clone import why_not_clone
+
+        return why_not_clone(self, domain)
+
+    def open_create(self, host: str | None) -> None:
+        """The create wizard for ``host`` (None: the only host, if there is one), or why there is none."""
+        from .wizards.create import create_wizard
+
+        if host is None:
+            if len(self.host_names) != 1:
+                self.notify("Highlight a domain of the host first (or: palette, Create a guest on HOST…)",
+                            severity="warning")
+                return
+            host = self.host_names[0]
+        reason = self.why_not_create(host)
+        if reason is not None:
+            self.notify(visible(f"Cannot create a guest on {host}: {reason}"), severity="warning", markup=False)
+            return
+        self.push_screen(create_wizard(self, host))
+
+    def open_clone(self, domain: Domain | None) -> None:
+        """The clone wizard for ``domain``, or why there is none."""
+        from .wizards.clone import clone_wizard
+
+        if domain is None:
+            self.notify("No domain selected", severity="warning")
+            return
+        reason = self.why_not_clone(domain)
+        if reason is not None:
+            self.notify(visible(f"Cannot clone {domain.name}: {reason}"), severity="warning", markup=False)
+            return
+        self.push_screen(clone_wizard(self, domain))
+
+    def open_snapshots(self, domain: Domain | None) -> None:
+        """The snapshot browser of ``domain``'s disks."""
+        from .wizards.snapshots import SnapshotScreen, why_not_snapshots
+
+        if domain is None:
+            self.notify("No domain selected", severity="warning")
+            return
+        reason = why_not_snapshots(self, domain)
+        if reason is not None:
+            self.notify(visible(f"Cannot read the snapshots of {domain.name}: {reason}"), severity="warning",
+                        markup=False)
+            return
+        self.push_screen(SnapshotScreen(domain))
+
     def open_host(self, host: str) -> None:
         if host in self.snapshots:
             self.push_screen(HostScreen(host))
@@ -376,6 +437,35 @@ class HvdeckApp(App[None]):
     def action_toggle_theme(self) -> None:
         self.theme = "hvdeck-light" if self.theme == "hvdeck-dark" else "hvdeck-dark"
 
+    # -- consoles ------------------------------------------------------------------------------------
+
+    def attach_console(self, domain: Domain | None, *, force: bool = False) -> None:
+        """Open ``domain``'s console in the pane under the fleet table (from any screen: the others are
+        closed first). Why it cannot be attached is said in its tab."""
+        if domain is None:
+            self.notify("No domain selected", severity="warning")
+            return
+        while len(self.screen_stack) > 1 and not isinstance(self.screen, FleetScreen):
+            self.pop_screen()
+        if isinstance(self.screen, FleetScreen):
+            self.screen.open_console(domain, force=force)
+
+    async def action_quit(self) -> None:
+        """Quit: the open consoles end first (their detach lines say so), then the app."""
+        await self.consoles.close_all()
+        self.exit()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """While a console's terminal has the focus, the app's own keys go to the guest: Textual's
+        priority ctrl+q and ctrl+p too."""
+        if action in _APP_KEYS_IN_A_CONSOLE and isinstance(self.focused, Terminal):
+            return False
+        return super().check_action(action, parameters)
+
+
+
+#: app actions whose keys reach the guest while a console's terminal has the focus
+_APP_KEYS_IN_A_CONSOLE = frozenset({"quit", "command_palette", "help", "toggle_theme"})
 
 
 def current_values(domain: Domain) -> dict[str, str]:

@@ -24,7 +24,7 @@ EXIT_BROKEN_PIPE = 128 + 13  # the reader of stdout went away (`| head`): what a
 EXIT_CRASH = 70
 
 
-def _parser() -> argparse.ArgumentParser:
+def _parser(*, wizard_flags: bool = True) -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--inventory", "-i", metavar="FILE", default=argparse.SUPPRESS,
                         help=f"inventory YAML (default: $HVDECK_INVENTORY or {inv.default_path()})")
@@ -49,36 +49,21 @@ def _parser() -> argparse.ArgumentParser:
     ls.add_argument("hosts", nargs="*", metavar="HOST", help="only these inventory hosts")
     audit = sub.add_parser("audit", parents=[audit_opt], help="the audit log of every operation run")
     audit.add_argument("audit_command", choices=("verify", "show"))
-    sim = sub.add_parser(
-        "sim", help="serve a simulated control host over SSH (for trying hvdeck or scripts)",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        description="Serve simulated control hosts over SSH, on loopback or wherever --listen says.",
-        epilog="ldoms: one or more SPARC control domains, each with its own SSH listener and host name; they\n"
-               "reach each other by host name, so ldm migrate-domain moves guests between them. Give\n"
-               "--listen once per host, naming each either inline (--listen t7-b=127.0.0.1:2201) or with\n"
-               "--hostname in the same order. One --host-key is shared by every host; give one per host to\n"
-               "keep them apart. A migration target accepts any non-empty password. Inside a host,\n"
-               "telnet localhost PORT reaches a guest's console (PORT: the CONS column of ldm list).\n"
-               "example: hvdeck sim ldoms --listen t7-a=127.0.0.1:2200 --listen t7-b=127.0.0.1:2201 \\\n"
-               "           --host-key ~/.ssh/sim_host_key --authorized-keys ~/.ssh/id_ed25519.pub")
-    sim.add_argument("sim_kind", choices=("ldoms",), metavar="KIND", help="ldoms")
-    sim.add_argument("--listen", action="append", metavar="[NAME=]HOST:PORT",
-                     help="where a host listens (repeat for several hosts; default 127.0.0.1:2200)")
-    sim.add_argument("--host-key", action="append", required=True, metavar="FILE",
-                     help="created (ed25519) if missing; once for all hosts or once per host")
-    sim.add_argument("--authorized-keys", required=True, metavar="FILE", help="public keys allowed to log in")
-    sim.add_argument("--hostname", action="append", metavar="NAME",
-                     help="the next unnamed host's name (repeat in --listen order; default t7-a, t7-b, ...)")
-    sim.add_argument("--seed", type=int, default=1, help="seed of the utilisation figures (host N: seed + N)")
-    sim.add_argument("--empty", action="store_true", help="start with primary only (no demo guests)")
+    from . import cli_sim
+
+    cli_sim.add_parser(sub)
     trust = sub.add_parser("trust", parents=[common],
                            help="check and trust an SSH host's key (appends it to known_hosts)")
     trust.add_argument("host", metavar="HOST")
     trust.add_argument("--fingerprint", metavar="SHA256:…",
                        help="trust without asking if the server's key has exactly this fingerprint")
-    from . import verbs
+    from . import cli_console, verbs
 
     verbs.add_parsers(sub, common, audit_opt)
+    cli_console.add_parser(sub, common, audit_opt)
+    from . import cli_wizards
+
+    cli_wizards.add_parsers(sub, common, audit_opt, flags=wizard_flags)
     from . import cli_migrate
 
     cli_migrate.add_parsers(sub, common, audit_opt)
@@ -86,7 +71,10 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    from .cli_wizards import named
+
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = _parser(wizard_flags=named(argv)).parse_args(argv)  # the wizards' flags import every backend
     try:
         if args.command == "ls":
             return ls(args)
@@ -95,9 +83,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "trust":
             return trust(args)
         if args.command == "sim":
-            return sim(args)
-        if args.command in ("show", "plan", "migrate", "evacuate"):
+            from . import cli_sim
+
+            return cli_sim.sim(args)
+        if args.command in ("show", "plan", "create", "clone", "migrate", "evacuate"):
             return host_verb(args)
+        if args.command == "console":
+            return console_verb(args)
         if args.command == "demo":
             return console(args, demo=True)
         return console(args, demo=False)
@@ -113,7 +105,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def host_verb(args: argparse.Namespace) -> int:
-    """`hvdeck show` / `plan` / `migrate` / `evacuate`: through the same fleet, gate, executor and audit log."""
+    """`hvdeck show` / `plan` / `create` / `clone` / `migrate` / `evacuate`: through the same fleet, gate,
+    executor and audit log."""
     from hvdeck.backends.audit import AuditLog, default_path
     from hvdeck.widgets.format import visible
 
@@ -128,10 +121,34 @@ def host_verb(args: argparse.Namespace) -> int:
             from . import cli_migrate
 
             return (cli_migrate.migrate if args.command == "migrate" else cli_migrate.evacuate)(inventory, args, audit)
+        if args.command in ("create", "clone"):
+            from . import cli_wizards
+
+            return cli_wizards.run(inventory, args, audit)
         return verbs.plan(inventory, args, audit)
     except verbs.VerbError as exc:
         print(f"hvdeck: {visible(str(exc))}", file=sys.stderr)
         return exc.status
+
+
+def console_verb(args: argparse.Namespace) -> int:
+    """`hvdeck console HOST DOMAIN` (`cli_console`): the settings' detach key, the inventory's host (or the
+    demo's), the audit log."""
+    from hvdeck.backends.audit import AuditLog, default_path, demo_path
+
+    from . import cli_console
+
+    settings = load_settings()
+    detach_key = settings.console.detach_key
+    if args.demo:
+        from hvdeck.backends.sim.demo import DemoFleet
+
+        with DemoFleet(libvirt=False) as inventory:
+            audit = AuditLog(getattr(args, "audit_log", None) or demo_path())
+            return cli_console.run(args, inventory, audit, detach_key)
+    inventory = _inventory(args)
+    audit = AuditLog(getattr(args, "audit_log", None) or default_path())
+    return cli_console.run(args, inventory, audit, detach_key)
 
 
 def _stdout_to_devnull() -> None:
@@ -167,14 +184,30 @@ def console(args: argparse.Namespace, *, demo: bool) -> int:
 
         audit_path = getattr(args, "audit_log", None) or demo_path()
         with DemoFleet() as inventory:
-            app = HvdeckApp(inventory, audit=AuditLog(audit_path), theme=theme, settings=settings)
+            app = HvdeckApp(inventory, audit=AuditLog(audit_path), theme=theme, settings=settings,
+                            fleet=_fleet(inventory, settings, audit_path))
             app.run()
         return _console_status(app)
     inventory = _inventory(args, poll_interval=settings.poll_interval)  # a broken file stops here too
     audit_path = getattr(args, "audit_log", None) or default_path()
-    app = HvdeckApp(inventory, audit=AuditLog(audit_path), theme=theme, settings=settings)
+    app = HvdeckApp(inventory, audit=AuditLog(audit_path), theme=theme, settings=settings,
+                    fleet=_fleet(inventory, settings, audit_path))
     app.run()
     return _console_status(app)
+
+
+def _fleet(inventory: inv.Inventory, settings: Settings, audit_path: Any) -> Any:
+    """The console's hosts: polled in an engine process (settings ``engine: process``, the default) or in
+    the console's own (``inline``: the app builds its own `Fleet`)."""
+    if settings.engine != "process":
+        return None
+    from hvdeck.backends.remote import RemoteFleet
+    from hvdeck.backends.transport.base import Limits
+
+    fleet = RemoteFleet(inventory, audit_path=str(audit_path), limits=Limits(
+        settings.ssh.max_command_channels, settings.ssh.max_long_channels, settings.output_limit_bytes))
+    fleet.launch()  # before the app takes the terminal's streams
+    return fleet
 
 
 def _console_status(app: Any) -> int:
@@ -379,83 +412,6 @@ def audit(args: argparse.Namespace) -> int:
     print(f"{log.path}: {count} records, chain intact")
     if not count and hint:
         print(hint, file=sys.stderr)
-    return EXIT_OK
-
-
-# -- hvdeck sim ----------------------------------------------------------------------------------------
-
-
-def sim(args: argparse.Namespace) -> int:
-    return _sim_ldoms(args)
-
-
-def _sim_hosts(listens: list[str] | None, hostnames: list[str] | None) -> list[tuple[str, str, int]] | str:
-    """``--listen`` and ``--hostname`` as (name, address, port) per host, or the sentence that says what is
-    wrong with them."""
-    import re
-
-    names = list(hostnames or [])
-    hosts = []
-    for index, spec in enumerate(listens or ["127.0.0.1:2200"]):
-        name, _, where = spec.rpartition("=")
-        address, _, port = where.rpartition(":")
-        if not address or not port.isdigit():
-            return f"--listen {spec!r}: use HOST:PORT or NAME=HOST:PORT, e.g. t7-b=127.0.0.1:2201"
-        if not name:
-            name = names.pop(0) if names else f"t7-{chr(ord('a') + index)}" if index < 26 else f"t7-{index}"
-        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9.-]{0,62}", name):
-            return f"{name!r} is not a host name (letters, digits, '-' and '.')"
-        if any(name == other for other, _, _ in hosts):
-            return f"two hosts are named {name}"
-        hosts.append((name, address, int(port)))
-    if names:
-        return f"--hostname {names[0]} has no --listen to go with (give one --listen per host)"
-    return hosts
-
-
-def _sim_ldoms(args: argparse.Namespace) -> int:
-    import os
-
-    from hvdeck.backends.sim.ldoms import LdomsWorld, link, serve
-    from hvdeck.backends.sim.sshserver import load_or_create_host_key
-
-    hosts = _sim_hosts(args.listen, args.hostname)
-    if isinstance(hosts, str):
-        print(f"hvdeck: {hosts}", file=sys.stderr)
-        return EXIT_USAGE
-    if len(args.host_key) not in (1, len(hosts)):
-        print(f"hvdeck: {len(args.host_key)} --host-key for {len(hosts)} hosts: give one, or one per host",
-              file=sys.stderr)
-        return EXIT_USAGE
-    if not os.path.exists(args.authorized_keys):
-        print(f"hvdeck: {args.authorized_keys}: no such file (one OpenSSH public key per line)", file=sys.stderr)
-        return EXIT_USAGE
-    keys = [load_or_create_host_key(path) for path in args.host_key]
-    worlds = [LdomsWorld(name, seed=args.seed + index) if args.empty else LdomsWorld.demo(name, args.seed + index)
-              for index, (name, _, _) in enumerate(hosts)]
-    link(*worlds)
-
-    async def run() -> None:
-        servers = []
-        for index, (world, (name, address, port)) in enumerate(zip(worlds, hosts)):
-            server = await serve(world, host=address, port=port, host_key=keys[index % len(keys)],
-                                 authorized_keys=args.authorized_keys)
-            servers.append(server)
-            print(f"simulated LDoms control domain {name} on {server.host}:{server.port}", flush=True)
-            print(f"host key {server.fingerprint}", flush=True)
-        first = servers[0]
-        print(f"try: ssh -p {first.port} root@{first.host} ldm list", flush=True)
-        if len(servers) > 1:
-            print(f"and: ssh -p {first.port} root@{first.host} ldm migrate-domain -n -c ldg-test "
-                  f"{hosts[1][0]}:ldg-test2", flush=True)
-        await asyncio.Event().wait()
-
-    try:
-        asyncio.run(run())
-    except OSError as exc:
-        print(f"hvdeck: cannot listen on {', '.join(f'{a}:{p}' for _, a, p in hosts)}: {exc.strerror or exc}",
-              file=sys.stderr)
-        return EXIT_HOSTS_FAILED
     return EXIT_OK
 
 

@@ -53,11 +53,22 @@ class HvdeckCommands(Provider):
                     yield (f"{name} (unavailable)", partial(app.run_item, domain, item.id), item.why_not)
             yield (f"Actions for {v(domain.name)}…", partial(app.open_action_menu, domain),
                    "Every action, unavailable ones with the reason")
+            yield (f"Attach console: {v(domain.name)} on {v(domain.host)}", partial(app.attach_console, domain),
+                   "Its console in a pane under the table (the detach key leaves it)")
+            reason = app.why_not_clone(domain)
+            yield (f"Clone {v(domain.name)}…" + (" (unavailable)" if reason else ""), partial(app.open_clone, domain),
+                   v(reason) if reason else "A new guest (or a root-disk swap) from a snapshot of its disk (C)")
+            yield (f"Snapshots of {v(domain.name)}…", partial(app.open_snapshots, domain),
+                   "Take, roll back or destroy the snapshots of its disks (S)")
             why = why_not_migrate(app, domain)
             yield (f"Migrate {v(domain.name)} from {v(domain.host)}…" + (" (unavailable)" if why else ""),
                    partial(open_migration, app, domain), v(why) if why else "Live, to another host of the same kind (m)")
         for host in app.host_names:
             yield (f"Host {v(host)}", partial(app.show_host, host), "Show only this host's domains")
+            reason = app.why_not_create(host)
+            yield (f"Create a guest on {v(host)}…" + (" (unavailable)" if reason else ""),
+                   partial(app.open_create, host),
+                   v(reason) if reason else "Name, CPUs, memory, disk and network; the plan is shown first (n)")
             yield (f"Evacuate {v(host)}…", partial(open_evacuation, app, host),
                    "Move every running domain of the host live to other hosts (E)")
             yield (f"Host details {v(host)}", partial(app.open_host, host), "Services and free resources")

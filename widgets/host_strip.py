@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable
 
 from rich.text import Text
@@ -76,6 +77,8 @@ class HostStrip(Static):
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         #: host -> (the snapshot counted, its running domains): recounted only for a new snapshot
         self._running_counts: dict[str, tuple[HostSnapshot, int]] = {}
+        self._last_text: Text | None = None
+        self._last_tooltip: str | None = None
 
     def _running_count(self, snapshot: HostSnapshot) -> int:
         cached = self._running_counts.get(snapshot.host)
@@ -85,15 +88,42 @@ class HostStrip(Static):
         return cached[1]
 
     def show(self, snapshots: Iterable[HostSnapshot], now: float) -> None:
-        text = Text(no_wrap=False, overflow="fold")
-        counts: dict[HostStatus, int] = {}
+        """Draw the chips that fit in the strip's three lines: hosts in trouble first (error, down, stale,
+        connecting), then the others, each group in inventory order; the hosts left over are counted at
+        the end ("+480 more: 478 up, 2 stale"). The cost follows what is shown, not the fleet's size: a
+        fleet of 500 hosts draws the ~20 chips that fit."""
+        width = max(20, (self.content_region.width or self.app.size.width or 80))
+        room = width * 3 - 2  # cells: three lines
         styles = {status: self.get_component_rich_style(name, partial=True) for status, name in _COMPONENT.items()}
+        counts: dict[HostStatus, int] = {}
+        trouble: list[HostSnapshot] = []
+        fine: list[HostSnapshot] = []
         for snapshot in snapshots:
             counts[snapshot.status] = counts.get(snapshot.status, 0) + 1
-            if len(text):
+            (fine if snapshot.status is HostStatus.UP else trouble).append(snapshot)
+        text = Text(no_wrap=False, overflow="fold")
+        used, shown, total = 0, 0, len(trouble) + len(fine)
+        for snapshot in (*trouble, *fine):
+            words = f"{_MARK[snapshot.status]} {fmt.visible(chip(snapshot, now, self._running_count(snapshot)))}"
+            need = fmt.cells(words) + 2
+            # keep room for the count of the hosts not shown, unless this is the last one
+            reserve = 0 if shown == total - 1 else 32
+            if used + need + reserve > room:
+                break
+            if shown:
                 text.append("  ")
-            text.append(f"{_MARK[snapshot.status]} {chip(snapshot, now, self._running_count(snapshot))}",
-                        styles[snapshot.status])
+            text.append(words, styles[snapshot.status])
+            used += need
+            shown += 1
         summary = ", ".join(f"{n} {status.value}" for status, n in counts.items())
-        self.tooltip = Text(f"hosts: {summary}") if summary else None
-        self.update(text)
+        if shown < total:
+            rest = Counter(s.status.value for s in (*trouble, *fine)[shown:])
+            text.append(f"  +{total - shown} more: " + ", ".join(f"{n} {k}" for k, n in rest.items()),
+                        styles[HostStatus.CONNECTING])
+        tooltip = f"hosts: {summary}" if summary else None
+        if tooltip != self._last_tooltip:
+            self._last_tooltip = tooltip
+            self.tooltip = Text(tooltip) if tooltip else None
+        if text != self._last_text:  # nothing to redraw when nothing changed
+            self._last_text = text
+            self.update(text)

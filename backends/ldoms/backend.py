@@ -4,22 +4,41 @@ The live table needs nothing but `ldm list -p`. `ldm -V` (the version, for the h
 secondary commands — `list-bindings -p` for the domain screen, `list-services -p` and
 `list-devices -a -p` for the host screen — are read when asked for; when one fails (an old ldm, a
 missing subcommand, a permission), the host still lists its domains and says what is missing.
+
+The wizards read the host (`HostView`: domains, services, ZFS datasets, which vdisk uses each volume, free
+resources) just before a plan is built, and the pure builders of `commands` check the inputs against it;
+disks are ZFS volumes of the control domain (`zfs list -H -p`).
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
+from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any, ClassVar
 
-from ..base import Action, Backend, ExtraAction
-from ..errors import CommandFailed, HvdeckError, ParseError
+from ..base import Action, Backend, ExtraAction, parse_off_loop
+from ..errors import CommandFailed, HvdeckError, ParseError, Unsupported, ValidationError
 from ..inventory import HostSpec
-from ..model import Bindings, Domain, HostInfo, HostSnapshot, Section
-from ..options import Form
+from ..model import (
+    Bindings,
+    ConsoleRef,
+    Domain,
+    FreeResources,
+    HostInfo,
+    HostSnapshot,
+    Network,
+    Section,
+    Snapshot,
+    StoragePool,
+    Volume,
+)
+from ..options import Choice, Form
 from ..plan import Operation, Plan
-from ..transport.base import OutputCallback, Result, Session
+from ..transport.base import Channel, OutputCallback, Result, Session
 from . import commands, migration, parse, states
+from . import console as vntsd
 
 
 class LdomsBackend(Backend):
@@ -57,7 +76,8 @@ class LdomsBackend(Backend):
 
     async def poll(self) -> tuple[Domain, ...]:
         result = await self.session.run(list(commands.LIST))
-        return tuple(_with_meaning(d) for d in parse.parse_list_p(result.stdout, self.spec.name))
+        domains = await parse_off_loop(parse.parse_list_p, result.stdout, self.spec.name)
+        return tuple(_with_meaning(d) for d in domains)
 
     async def bindings(self, domain: Domain) -> Bindings:
         result = await self.session.run(list(commands.bindings(domain.name)), check=False)
@@ -127,6 +147,13 @@ class LdomsBackend(Backend):
         reason = self.why_not_extra(action, domain, host)
         if reason is not None:
             raise HvdeckError(reason, title=f"Cannot {action.label.lower()}")
+        if action is commands.SAVE_SPCONFIG:
+            try:
+                result = await self.session.run(list(commands.SPCONFIGS))
+                configs: tuple[str, ...] | None = tuple(c.name for c in parse.parse_spconfig(result.stdout))
+            except (CommandFailed, ParseError):
+                configs = None  # the plan's pre-flight check reads them again and says what failed
+            return commands.extra_plan(action, domain, values, spconfigs=configs)
         resources, unchecked = None, ""
         if action.id in commands.GROWS:
             commands.requested(action, values)  # a malformed input is refused before any command runs
@@ -159,10 +186,125 @@ class LdomsBackend(Backend):
     async def plan_migrate(self, domain: Domain, target: Backend, values: dict[str, Any]) -> Plan:
         return await migration.build(self, domain, target, values)
 
+    # -- consoles: vntsd, through telnet on the host's terminal (`console.py`) -------------------------------
+
+    def console(self, domain: Domain) -> ConsoleRef:
+        return vntsd.vntsd_console(domain).ref()
+
+    async def open_console(self, domain: Domain, *, cols: int = 80, rows: int = 24, force: bool = False) -> Channel:
+        return await vntsd.open_vntsd(self.session, domain, cols=cols, rows=rows, force=force)
+
     async def execute(self, operation: Operation, *, input: str | None = None, timeout: float | None = None,
                       on_output: OutputCallback | None = None) -> Result:
         self._resources = None  # whatever it changes, the free resources are read again
         return await super().execute(operation, input=input, timeout=timeout, on_output=on_output)
+
+    # -- what the host offers --------------------------------------------------------------------------
+
+    async def _stdout(self, argv: Sequence[str]) -> str:
+        return (await self.session.run(list(argv))).stdout
+
+    async def host_view(self, *, resources: bool = True,
+                        types: tuple[str, ...] = ("filesystem", "volume", "snapshot")) -> commands.HostView:
+        """What the wizards check their inputs against, read now: `ldm list -p`, `ldm list-services -p`,
+        `zfs list` (of ``types``), `ldm list-bindings -p` (which vdisk uses each volume) and, with
+        ``resources``, `ldm list-devices -a -p` (None in the view when it cannot be read). Raises
+        `CommandFailed` or `ParseError` when one of the others fails."""
+        listed, services, datasets, users = await asyncio.gather(
+            self._stdout(commands.LIST), self._stdout(commands.SERVICES), self._stdout(commands.zfs_list(types)),
+            self._stdout(commands.bindings()))
+        free: commands.Resources | None = None
+        if resources:
+            try:
+                free = await self.free_resources()
+            except (CommandFailed, ParseError):
+                free = None
+        attached = {disk.source: f"{name}/{disk.target}"
+                    for name, bindings in parse.parse_bindings_p(users, self.spec.name).items()
+                    for disk in bindings.disks if disk.source}
+        return commands.HostView(host=self.spec.name, domains=parse.parse_list_p(listed, self.spec.name),
+                                 services=parse.parse_services_p(services), datasets=parse.parse_zfs_list(datasets),
+                                 attached=attached, resources=free)
+
+    async def storage(self) -> tuple[StoragePool, ...]:
+        """ZFS pools and the filesystems right under them, with what is free (`zfs list -H -p`)."""
+        return commands.storage_pools(parse.parse_zfs_list(await self._stdout(commands.zfs_list(("filesystem",)))))
+
+    async def volumes(self, pool: str | None = None) -> tuple[Volume, ...]:
+        """ZFS volumes (of ``pool`` and below, or all), each with the vdisk that uses it."""
+        return commands.zfs_volumes(await self.host_view(resources=False, types=("filesystem", "volume")), pool)
+
+    async def snapshots(self, of: str) -> tuple[Snapshot, ...]:
+        """Snapshots of the ZFS volume ``of`` (``pool/vol``), or of every ZFS volume a domain named ``of``
+        has as a virtual disk; each with the clones made from it."""
+        view = await self.host_view(resources=False)
+        volumes = (commands.validate_dataset(of),) if "/" in of else await self._domain_volumes(view, of)
+        return commands.snapshots_of(view.datasets, volumes)
+
+    async def networks(self) -> tuple[Network, ...]:
+        """The virtual switches (`ldm list-services -p`)."""
+        return commands.switches(parse.parse_services_p(await self._stdout(commands.SERVICES)))
+
+    async def resources(self) -> FreeResources:
+        free = await self.free_resources()
+        return FreeResources(cpus=free.free_strands, memory_bytes=free.free_memory_bytes, total_cpus=free.strands,
+                             total_memory_bytes=free.memory_bytes)
+
+    # -- wizards -----------------------------------------------------------------------------------------
+
+    def create_form(self) -> Form | None:
+        return commands.CREATE_FORM
+
+    async def create_choices(self) -> dict[str, tuple[Choice, ...]]:
+        return commands.create_choices(await self.host_view(resources=False, types=("filesystem", "volume")))
+
+    async def plan_create(self, values: dict[str, Any]) -> Plan:
+        return commands.plan_new_guest(await self.host_view(types=("filesystem", "volume")), values)
+
+    def clone_form(self, domain: Domain) -> Form | None:
+        return commands.clone_form(domain)
+
+    async def _clone_view(self, source: Domain, into: str | None = None, *, resources: bool = True
+                          ) -> commands.CloneView:
+        view = await self.host_view(resources=resources)
+        if view.domain(source.name) is None:
+            raise ValidationError(f"{source.name} is no longer on {self.spec.name}")
+        source_vdisks = parse.parse_vdisks_p(await self._stdout(commands.bindings(source.name))).get(source.name, ())
+        constraints = parse.parse_constraints_p(
+            await self._stdout((commands.LDM, "list-constraints", "-p", commands.validate_name(source.name))))
+        target_vdisks: tuple[parse.VdiskRef, ...] = ()
+        if into and view.domain(into) is not None:
+            target_vdisks = parse.parse_vdisks_p(await self._stdout(commands.bindings(into))).get(into, ())
+        return commands.CloneView(view, source_vdisks, constraints.get(source.name), target_vdisks)
+
+    async def clone_choices(self, domain: Domain) -> dict[str, tuple[Choice, ...]]:
+        """The snapshots of ``domain``'s root volume and the domains a clone can go into. Raises `Unsupported`
+        when its root disk is not a ZFS volume (the wizard says so and offers nothing to fill in)."""
+        try:
+            return commands.clone_choices(await self._clone_view(domain, resources=False), domain)
+        except ValidationError as exc:
+            raise Unsupported(exc.message) from None
+
+    async def plan_clone(self, domain: Domain, values: dict[str, Any]) -> Plan:
+        return commands.plan_clone(await self._clone_view(domain, values.get("into")), domain, values)
+
+    async def _domain_volumes(self, view: commands.HostView, domain: str) -> tuple[str, ...]:
+        """The ZFS volumes behind ``domain``'s virtual disks, in its vdisks' order."""
+        vdisks = parse.parse_vdisks_p(await self._stdout(commands.bindings(domain))).get(domain, ())
+        return tuple(dataset for v in vdisks if (exported := view.exported(v.volume)) is not None
+                     and (dataset := commands.zvol_dataset(exported.dev)) is not None)
+
+    async def plan_snapshot(self, of: str, snapshot: str, operation: str) -> Plan:
+        """``of``: a ZFS volume (``pool/vol``), or a domain, whose disks are all snapshotted at once
+        (``create`` only: roll back and destroy one volume's snapshot at a time)."""
+        view = await self.host_view(resources=False)
+        if "/" in of:
+            return commands.snapshot_plan(view, of, snapshot, operation)
+        if operation != "create":
+            raise ValidationError(f"roll back or destroy the snapshot of one volume, not of {of} as a whole")
+        if view.domain(of) is None:
+            raise ValidationError(f"{self.spec.name} has no domain named {of}")
+        return commands.domain_snapshot_plan(view, of, await self._domain_volumes(view, of), snapshot)
 
 
 def _control(host: HostSnapshot | None) -> states.DomainFacts | None:

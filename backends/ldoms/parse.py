@@ -1152,3 +1152,160 @@ def _status_parseable(text: str) -> tuple[MigrationStatus, ...]:
                                             int(progress.rstrip("%")) if progress else None, peer or None,
                                             outgoing if peer else None, None if error is None else error == "yes")
     return tuple(found)
+
+
+# --- zfs list -H -p: the control domain's ZFS volumes, snapshots and clones -------------------------------
+
+# Not an ldm format: Solaris zfs(8). `-H` prints one dataset per line, its fields separated by one tab and no
+# header (zfs_main.c print_dataset); `-p` prints numbers exact, in bytes (Solaris 11.1 and later, illumos);
+# an older zfs prints them as `zfs_nicenum` does (`20G`, `1.56T`, `32K`), read here to three significant
+# digits. A property with no value is `-`.
+
+#: the columns `zfs_list` asks for, in this order
+ZFS_COLUMNS = ("name", "type", "used", "available", "referenced", "volsize", "origin")
+_ZFS_NICENUM = re.compile(r"([0-9]{1,20}(?:\.[0-9]{1,20})?)([KMGTPE]?)")
+_ZFS_UNITS = {"": 1, "K": 2**10, "M": 2**20, "G": 2**30, "T": 2**40, "P": 2**50, "E": 2**60}
+ZFS_TYPES = ("filesystem", "volume", "snapshot")
+
+
+@dataclass(frozen=True, slots=True)
+class ZfsDataset:
+    """One line of `zfs list -H -p -o name,type,used,available,referenced,volsize,origin`. Sizes in bytes,
+    None where zfs prints `-` (a snapshot has no available, a filesystem no volsize)."""
+
+    name: str  # pool/vol, pool/fs/vol, pool/vol@snap
+    type: str  # filesystem | volume | snapshot
+    used: int | None
+    available: int | None
+    referenced: int | None
+    volsize: int | None
+    origin: str | None  # the snapshot a clone was made from
+
+    @property
+    def parent(self) -> str:
+        """The dataset a volume or filesystem lives in (``pool/vol`` -> ``pool``), or a snapshot's volume."""
+        if self.type == "snapshot":
+            return self.name.partition("@")[0]
+        return self.name.rpartition("/")[0]
+
+    @property
+    def short(self) -> str:
+        """The last component: ``web-boot`` of ``pool/web-boot``, ``before`` of ``pool/vol@before``."""
+        if self.type == "snapshot":
+            return self.name.partition("@")[2]
+        return self.name.rpartition("/")[2]
+
+
+def _zfs_number(text: str, column: str, line_no: int, line: str) -> int | None:
+    if text == "-":
+        return None
+    if _INT.fullmatch(text):
+        return int(text)
+    match = _ZFS_NICENUM.fullmatch(text)
+    if match is None:
+        raise ParseError(f"{column} {text[:40]!r} is not a size", line_no=line_no, line=line, source="zfs")
+    return int(Fraction(match.group(1)) * _ZFS_UNITS[match.group(2)])
+
+
+def parse_zfs_list(text: str) -> tuple[ZfsDataset, ...]:
+    """Datasets from `zfs list -H -p -o name,type,used,available,referenced,volsize,origin` (`ZFS_COLUMNS`),
+    in the order zfs printed them."""
+    datasets = []
+    for line_no, line in _numbered(text):
+        if not line.strip():
+            continue
+        fields = line.split("\t")
+        if len(fields) != len(ZFS_COLUMNS):
+            raise ParseError(f"expected {len(ZFS_COLUMNS)} tab-separated fields ({','.join(ZFS_COLUMNS)}), "
+                             f"got {len(fields)}", line_no=line_no, line=line, source="zfs")
+        name, kind, used, available, referenced, volsize, origin = fields
+        if not name or kind not in ZFS_TYPES:
+            raise ParseError(f"{kind[:20]!r} is not a dataset type ({', '.join(ZFS_TYPES)})", line_no=line_no,
+                             line=line, source="zfs")
+        datasets.append(ZfsDataset(
+            name=name, type=kind,
+            used=_zfs_number(used, "used", line_no, line),
+            available=_zfs_number(available, "available", line_no, line),
+            referenced=_zfs_number(referenced, "referenced", line_no, line),
+            volsize=_zfs_number(volsize, "volsize", line_no, line),
+            origin=None if origin == "-" else origin))
+    return tuple(datasets)
+
+
+def parse_zfs_names(text: str) -> tuple[str, ...]:
+    """Dataset names from `zfs list -H -o name`, one a line."""
+    return tuple(line.strip() for _, line in _numbered(text) if line.strip())
+
+
+# --- ldm list-spconfig ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class SpConfig:
+    """One configuration saved on the service processor (§11)."""
+
+    name: str
+    current: bool = False
+    next_poweron: bool = False
+    degraded: bool = False
+
+
+_SPCONFIG_TAGS = {"[current]": "current", "[next poweron]": "next_poweron", "[degraded]": "degraded"}
+_SPCONFIG_LINE = re.compile(r"(\S+)((?:\s+\[(?:current|next poweron|degraded)\])*)\s*")
+
+
+def parse_spconfig(text: str) -> tuple[SpConfig, ...]:
+    """`ldm list-spconfig` (§11): one name per line from column 0, then ` [current]`, ` [next poweron]` or
+    ` [degraded]`."""
+    configs = []
+    for line_no, line in _numbered(text):
+        if not line.strip():
+            continue
+        match = _SPCONFIG_LINE.fullmatch(line)
+        if match is None or line[:1].isspace():
+            raise _error("expected a configuration name, then [current], [next poweron] or [degraded]",
+                         line_no, line)
+        tags = re.findall(r"\[[^\]]+\]", match.group(2))
+        flags = {_SPCONFIG_TAGS[tag]: True for tag in tags}
+        configs.append(SpConfig(match.group(1), **flags))
+    return tuple(configs)
+
+
+# --- a domain's virtual disks with their ids (ldm list-bindings -p) ------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class VdiskRef:
+    """A VDISK line of `ldm list-bindings -p` (§3.3, §3.5): the disk's name in the guest, its
+    ``volume@vds`` and its id (``id=``, the ``disk@N`` the guest sees; None where the line has none)."""
+
+    name: str
+    volume: str  # volume@vds
+    id: int | None
+
+    @property
+    def vds(self) -> str:
+        return self.volume.partition("@")[2]
+
+    @property
+    def vol(self) -> str:
+        return self.volume.partition("@")[0]
+
+
+def parse_vdisks_p(text: str) -> dict[str, tuple[VdiskRef, ...]]:
+    """Each domain's VDISK lines from `ldm list-bindings -p` or `ldm list-constraints -p` (which has no id=),
+    in printed order. The id comes from ``id=``, else from ``dev=disk@N``."""
+    found: dict[str, tuple[VdiskRef, ...]] = {}
+    for name, _, stanzas in _domains(tokenize(text)):
+        refs = []
+        for stanza in stanzas:
+            if stanza.keyword != "VDISK":
+                continue
+            head = stanza.head
+            disk_id = head.number("id")
+            dev = head.text("dev") or ""
+            if disk_id is None and dev.startswith("disk@"):
+                disk_id = _as_int(dev[len("disk@"):])
+            refs.append(VdiskRef(head.required("name"), head.required("vol"), disk_id))
+        found[name] = tuple(refs)
+    return found

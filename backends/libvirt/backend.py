@@ -29,12 +29,14 @@ import libvirt
 from ..base import Action, Backend
 from ..errors import ConnectionLost, HostUnreachable, HvdeckError, Unsupported
 from ..inventory import HostSpec
-from ..model import Bindings, Domain, HostInfo, HostSnapshot
+from ..model import Bindings, ConsoleRef, Domain, HostInfo, HostSnapshot
 from ..options import Form
 from ..plan import Operation, Plan
-from ..transport.base import Forward, OutputCallback, Result, Session
-from . import commands, migration, migration_run, parse, sockets, states
+from ..transport.base import Channel, CommandTimeout, Forward, OutputCallback, Result, Session
+from . import apicalls, commands, migration, migration_run, parse, sockets, states
+from . import console as serial
 from .events import call_soon_in, ensure_event_loop
+from .wizard_backend import LibvirtWizards
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +54,7 @@ def _message(exc: libvirt.libvirtError) -> str:
     return (exc.get_error_message() or str(exc)).strip()
 
 
-class LibvirtBackend(Backend):
+class LibvirtBackend(LibvirtWizards, Backend):
     kind = "libvirt"
     ACTIONS = frozenset(Action)
     RATE_SAMPLES = 2
@@ -254,6 +256,7 @@ class LibvirtBackend(Backend):
             devices = (parse.console_summary(xml), *parse.device_names(xml)) if xml is not None else (None, (), ())
             if xml is not None:
                 self._devices[uuid] = devices
+                self._remember_disks(uuid, xml)
         console, nics, disks = devices
         code = stats.get("state.state", info[0] if info else None)
         if (dom_id >= 0 and states.executing(code) and not any(
@@ -303,6 +306,14 @@ class LibvirtBackend(Backend):
                 pass
         return conn.lookupByName(name)
 
+    # -- consoles: virDomainOpenConsole on a stream of this connection (`console.py`) --------------------
+
+    def console(self, domain: Domain) -> ConsoleRef:
+        return serial.console_ref(self.spec, domain)
+
+    async def open_console(self, domain: Domain, *, cols: int = 80, rows: int = 24, force: bool = False) -> Channel:
+        return await serial.open_console(self, domain, force=force)
+
     # -- actions -------------------------------------------------------------------------------------
 
     def why_not(self, action: Action, domain: Domain, host: HostSnapshot | None = None) -> str | None:
@@ -325,12 +336,18 @@ class LibvirtBackend(Backend):
             raise Unsupported(f"libvirt backend will not run {operation.call}")
         shown = (operation.display(),)
         try:
-            await asyncio.to_thread(self._execute_sync, self._live(), operation)
+            # the call runs on in its thread after a timeout (libvirt cannot abort it): outcome unknown
+            out = await asyncio.wait_for(asyncio.to_thread(apicalls.run, self._live(), operation), timeout)
+        except TimeoutError:
+            raise CommandTimeout(f"libvirt: {operation.call} gave no answer in {timeout:.0f} s") from None
         except libvirt.libvirtError as exc:
             return Result(shown, 1, "", f"error: {_message(exc)}\n")
-        if self.on_change is not None:
-            self.on_change()
-        return Result(shown, 0, "", "")
+        except apicalls.StepFailed as exc:
+            return Result(shown, 1, "", f"error: {exc}\n")
+        finally:
+            if self.on_change is not None:
+                self.on_change()
+        return Result(shown, 0, out, "")
 
     # -- live migration (migration.py) ----------------------------------------------------------------
 
@@ -339,27 +356,6 @@ class LibvirtBackend(Backend):
 
     async def plan_migrate(self, domain: Domain, target: Backend, values: dict[str, Any]) -> Plan:
         return await migration_run.build(self, domain, target, values)
-
-    def _execute_sync(self, conn: libvirt.virConnect, operation: Operation) -> None:
-        args = dict(operation.args)
-        dom = self._lookup(conn, args["domain"], args.get("uuid") or None)
-        call = operation.call
-        if call == "virDomainCreate":
-            dom.create()
-        elif call == "virDomainShutdown":
-            dom.shutdown()
-        elif call == "virDomainReboot":
-            dom.reboot(0)
-        elif call == "virDomainSuspend":
-            dom.suspend()
-        elif call == "virDomainResume":
-            dom.resume()
-        elif call == "virDomainPMWakeup":
-            dom.pMWakeup(0)
-        elif call == "virDomainDestroy":
-            dom.destroy()
-        else:  # pragma: no cover - guarded by API_CALLS above
-            raise Unsupported(call or "")
 
 
 def _alive(conn: libvirt.virConnect) -> bool:

@@ -31,8 +31,14 @@ _LIFECYCLE: dict[Action, tuple[str, str, str, str | None]] = {
 }
 _UNDO_VIRSH = {"virDomainCreate": "start", "virDomainResume": "resume", "virDomainSuspend": "suspend"}
 
-#: the API calls the backend will execute (anything else in a Plan is refused)
-API_CALLS = frozenset(call for call, *_ in _LIFECYCLE.values())
+#: the API calls the backend will execute (anything else in a Plan is refused): the lifecycle calls above,
+#: and those of the create and clone wizards and of domain snapshots (`wizards.py`). Each is mapped to
+#: its libvirt-python method in `apicalls.CALLS`.
+API_CALLS = frozenset(call for call, *_ in _LIFECYCLE.values()) | frozenset({
+    "virDomainDefineXML", "virDomainUndefine",
+    "virStorageVolCreateXML", "virStorageVolCreateXMLFrom", "virStorageVolDelete",
+    "virDomainSnapshotCreateXML", "virDomainRevertToSnapshot", "virDomainSnapshotDelete",
+})
 
 
 def validate_name(name: str) -> str:

@@ -1,12 +1,16 @@
-"""The built-in demo fleet: two libvirt test-driver hosts and two simulated LDoms control domains.
+"""The built-in demo fleet: two libvirt test-driver hosts, two simulated LDoms control domains and two
+simulated global zones.
 
 The libvirt hosts are libvirt's own test driver loaded with the XML beside this file. The LDoms hosts are
-`LdomsWorld`s served by in-process SSH servers on loopback, on an event loop of their own in a daemon
-thread, so the console reaches them through real SSH exactly as it reaches a real control domain. They
-know each other by name (``ldm migrate-domain ... t7-b:NEWNAME`` from t7-a, and back), and each guest's
-console answers ``telnet localhost PORT`` on its host. The demo creates every key itself — the client
-key, the servers' host keys, and a known_hosts that trusts those host keys — in a private directory;
-nothing of the user's ~/.ssh is read or written.
+`LdomsWorld`s and the zones hosts `ZonesWorld`s (omni-a: an OmniOS global zone, the illumos layout;
+sol-a: Oracle Solaris 11.4), all served by in-process SSH servers on loopback, on one event loop of their
+own in a daemon thread, so the console reaches them through real SSH exactly as it reaches a real control
+domain or global zone. The LDoms hosts know each other by name (``ldm migrate-domain ... t7-b:NEWNAME``
+from t7-a, and back), and each guest's console answers ``telnet localhost PORT`` on its host. A zone moves
+between the two global zones through hvdeck's own connections (detach, ``zfs send`` on one piped into
+``zfs recv`` on the other, attach): the solaris10-branded zones each has can go either way. The demo
+creates every key itself — the client key, the servers' host keys, and a known_hosts that trusts those
+host keys — in a private directory; nothing of the user's ~/.ssh is read or written.
 """
 
 from __future__ import annotations
@@ -26,6 +30,11 @@ from ..inventory import HostSpec, Inventory, SshOptions
 
 LIBVIRT_HOSTS = ("kvm-a", "kvm-b")
 LDOMS_HOSTS = ("t7-a", "t7-b")
+#: the simulated global zones: (name, layout)
+ZONES_HOSTS = (("omni-a", "illumos"), ("sol-a", "solaris11"))
+#: seconds a long zoneadm operation (install, clone, attach, boot...) takes on the demo's global zones, so
+#: that its transitional state (incomplete, ready, shutting_down) shows in the table
+ZONES_OP_SECONDS = 1.5
 
 
 def demo_xml(host: str) -> str:
@@ -47,10 +56,14 @@ class DemoFleet:
     """``with DemoFleet() as inventory:`` — the whole demo, up while the block runs."""
 
     def __init__(self, ldoms: tuple[str, ...] = LDOMS_HOSTS, *, libvirt: bool = True,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 zones: tuple[tuple[str, str], ...] = ZONES_HOSTS, clock: Callable[[], float] = time.monotonic,
+                 zones_clock: Callable[[], float] = time.time, zones_op_seconds: float = ZONES_OP_SECONDS) -> None:
         self.ldoms = ldoms
         self.libvirt = libvirt
+        self.zones = zones
         self.clock = clock
+        self.zones_clock = zones_clock
+        self.zones_op_seconds = zones_op_seconds
         self._dir: Path | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
@@ -84,6 +97,19 @@ class DemoFleet:
             self._servers.append(server)
             lines.append(server.known_hosts_line())
             hosts.append(HostSpec(name=name, address="127.0.0.1", port=server.port, user="root", kind="ldoms",
+                                  identity_file=str(key_path), tags=("demo", "sim")))
+        from .zones import ZonesWorld
+        from .zones import serve as serve_zones
+
+        for seed, (name, layout) in enumerate(self.zones, start=1):
+            zones_world = ZonesWorld.demo(name, layout, seed, clock=self.zones_clock, op_seconds=self.zones_op_seconds)
+            server = asyncio.run_coroutine_threadsafe(
+                serve_zones(zones_world, host_key=asyncssh.generate_private_key("ssh-ed25519"),
+                            authorized_keys=[client]), self._loop).result(timeout=30)
+            self.worlds[name] = zones_world
+            self._servers.append(server)
+            lines.append(server.known_hosts_line())
+            hosts.append(HostSpec(name=name, address="127.0.0.1", port=server.port, user="root", kind="zones",
                                   identity_file=str(key_path), tags=("demo", "sim")))
         known_hosts.write_text("".join(lines))
         return Inventory(tuple(hosts), SshOptions(config=(str(config),), known_hosts=str(known_hosts)),

@@ -17,20 +17,25 @@ from __future__ import annotations
 import ipaddress
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
 
 from ..base import Action, ExtraAction, Param
-from ..errors import Unsupported, ValidationError
+from ..errors import ParseError, Unsupported, ValidationError
 from ..model import Domain
-from ..plan import Operation, Plan, Step
-from .parse import GLOBAL_ZONE
+from ..plan import Check, Operation, Plan, Step
+from ..transport.base import Result
+from . import parse
+from .parse import GLOBAL_ZONE, Layout
 
 ZONEADM = "zoneadm"
 ZONECFG = "zonecfg"
 ZLOGIN = "zlogin"
 #: the poll: every configured zone, parsable (§1.3)
 LIST = (ZONEADM, "list", "-cp")
+#: the probe: the running zones (the global zone at least), parsable; its field count gives the layout (§1.1)
+LIST_RUNNING = (ZONEADM, "list", "-p")
 LIST_VERBOSE = (ZONEADM, "list", "-cv")
 UNAME = ("uname", "-sr")
 #: typed at the start of a line in `zlogin -C`, it leaves the console (zlogin(1); `-e c` changes the `~`)
@@ -335,8 +340,11 @@ def configure_inline(zone: str, lines: tuple[str, ...] | list[str]) -> tuple[str
 class NewNet:
     """A network resource of a new zone. `net`: ``physical`` is the interface (shared-IP: the global zone's,
     with ``address`` and optionally ``defrouter``; exclusive-IP: the link the zone owns, no address).
+    On OmniOS an exclusive-IP `net` may name ``global_nic`` instead: zoneadmd then makes the VNIC
+    ``physical`` on that link when the zone boots, and ``allowed_address``/``defrouter`` configure it
+    (zones.md §4, the OmniOS sample: ``set global-nic=auto``, ``set allowed-address=192.168.1.38/24``).
     `anet` (``anet=True``, Solaris 11, exclusive-IP): a VNIC named ``linkname`` in the zone, made on
-    ``lower_link`` (left unset, Solaris 11 uses `auto`)."""
+    ``lower_link`` (left unset, Solaris 11 uses `auto`), optionally limited to ``allowed_address``."""
 
     physical: str | None = None
     address: str | None = None
@@ -344,6 +352,8 @@ class NewNet:
     anet: bool = False
     linkname: str | None = None
     lower_link: str | None = None
+    global_nic: str | None = None
+    allowed_address: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -400,8 +410,8 @@ def _net_lines(net: NewNet, ip_type: str | None) -> list[str]:
     if net.anet:
         if ip_type == "shared":
             raise ValidationError("an anet resource needs ip-type exclusive")
-        if net.physical or net.address or net.defrouter:
-            raise ValidationError("an anet takes a linkname and a lower-link, not physical or address")
+        if net.physical or net.address or net.global_nic:
+            raise ValidationError("an anet takes a linkname and a lower-link, not physical, address or global-nic")
         if not net.linkname or not _LINK.fullmatch(net.linkname):
             raise ValidationError(f"anet linkname {net.linkname!r}: a link name such as net0")
         if net.lower_link is not None and not _LINK.fullmatch(net.lower_link):
@@ -409,22 +419,39 @@ def _net_lines(net: NewNet, ip_type: str | None) -> list[str]:
         lines = ["add anet", f"set linkname={zonecfg_value(net.linkname)}"]
         if net.lower_link:
             lines.append(f"set lower-link={zonecfg_value(net.lower_link)}")
+        if net.allowed_address:
+            lines.append("set allowed-address="
+                         + zonecfg_value(_address(net.allowed_address, "allowed-address", prefix=True)))
+        if net.defrouter:
+            lines.append(f"set defrouter={zonecfg_value(_address(net.defrouter, 'defrouter', prefix=False))}")
         return lines + ["end"]
     if net.linkname or net.lower_link:
         raise ValidationError("linkname and lower-link belong to an anet")
     if not net.physical or not _LINK.fullmatch(net.physical):
         raise ValidationError(f"net physical {net.physical!r}: an interface name such as e1000g0")
-    if ip_type == "exclusive" and (net.address or net.defrouter):
-        raise ValidationError("an exclusive-IP zone sets its addresses itself: no address or defrouter "
-                              "on its net (zonecfg.8)")
+    if net.global_nic is not None:
+        if ip_type != "exclusive":
+            raise ValidationError("global-nic makes a VNIC for an exclusive-IP zone: set ip-type exclusive")
+        if not _LINK.fullmatch(net.global_nic):
+            raise ValidationError(f"global-nic {net.global_nic!r}: a link name, or auto")
+    if net.allowed_address and ip_type == "shared":
+        raise ValidationError("allowed-address limits an exclusive-IP zone; a shared-IP zone has an address")
+    if ip_type == "exclusive" and (net.address or (net.defrouter and not net.allowed_address)):
+        raise ValidationError("an exclusive-IP zone sets its addresses itself: no address on its net, and a "
+                              "defrouter only with an allowed-address (zonecfg.8)")
     if ip_type == "shared" and not net.address:
         raise ValidationError(f"net {net.physical}: a shared-IP zone needs an address (zonecfg.8)")
     lines = ["add net"]
     if net.address:
         lines.append(f"set address={zonecfg_value(_address(net.address, 'address', prefix=True))}")
+    if net.allowed_address:
+        lines.append("set allowed-address="
+                     + zonecfg_value(_address(net.allowed_address, "allowed-address", prefix=True)))
     lines.append(f"set physical={zonecfg_value(net.physical)}")
     if net.defrouter:
         lines.append(f"set defrouter={zonecfg_value(_address(net.defrouter, 'defrouter', prefix=False))}")
+    if net.global_nic is not None:
+        lines.append(f"set global-nic={zonecfg_value(net.global_nic)}")
     return lines + ["end"]
 
 
@@ -655,27 +682,165 @@ def extra_plan(action: ExtraAction, domain: Domain, values: dict[str, str]) -> P
                 target=name, steps=(step,), confirm_phrase=confirm, warning=warning)
 
 
+# --- ZFS, datalinks and brands: what the wizards offer and check ------------------------------------------
+
+#: zfs-list(8): every filesystem, scripted (-H: no header, a tab between fields) with exact byte counts (-p)
+ZFS_FILESYSTEMS = ("zfs", "list", "-H", "-p", "-o", "name,avail,used,mountpoint", "-t", "filesystem")
+#: dladm.8 show-link: every datalink, parsable
+DATALINKS = ("dladm", "show-link", "-p", "-o", "link,class")
+
+
+def zfs_snapshots(dataset: str) -> tuple[str, ...]:
+    """`zfs list -H -p -o name,used,creation -t snapshot -d 1 DATASET`: the dataset's own snapshots (clone
+    sources for `zoneadm clone -s`), oldest first."""
+    return ("zfs", "list", "-H", "-p", "-o", "name,used,creation", "-t", "snapshot", "-d", "1",
+            validate_dataset(dataset))
+
+
+def zfs_snapshot_exists(snapshot: str) -> tuple[str, ...]:
+    """`zfs list -H -p -o name,used,creation -t snapshot SNAPSHOT`: exits 0 only when the snapshot exists."""
+    return ("zfs", "list", "-H", "-p", "-o", "name,used,creation", "-t", "snapshot", validate_full_snapshot(snapshot))
+
+
+def validate_full_snapshot(snapshot: str) -> str:
+    """A snapshot named in full, DATASET@SNAP (what zfs snapshot, send and destroy take)."""
+    dataset, at, snap = snapshot.partition("@") if isinstance(snapshot, str) else ("", "", "")
+    if not at or not snap or "@" in snap or not re.fullmatch(r"[A-Za-z0-9_.:-]+", snap):
+        raise ValidationError(f"ZFS snapshot {snapshot!r}: write it as pool/filesystem@name")
+    validate_dataset(dataset)
+    return snapshot
+
+
+def zfs_snapshot(snapshot: str) -> tuple[str, ...]:
+    return ("zfs", "snapshot", validate_full_snapshot(snapshot))
+
+
+def zfs_destroy(name: str, *, recursive: bool = False) -> tuple[str, ...]:
+    """`zfs destroy [-r] DATASET|SNAPSHOT` (-r: its snapshots and descendants too)."""
+    target = validate_full_snapshot(name) if "@" in name else validate_dataset(name)
+    return ("zfs", "destroy", *(("-r",) if recursive else ()), target)
+
+
+def zfs_send(snapshot: str) -> tuple[str, ...]:
+    """`zfs send SNAPSHOT`: a full stream of the snapshot on stdout."""
+    return ("zfs", "send", validate_full_snapshot(snapshot))
+
+
+def zfs_receive(dataset: str) -> tuple[str, ...]:
+    """`zfs recv DATASET`: a new filesystem from the stream on stdin, mounted where it inherits."""
+    return ("zfs", "recv", validate_dataset(dataset))
+
+
+#: the brands each family ships, the default first. illumos: OmniOS's ipkg, lipkg, sparse and pkgsrc
+#: (zones.md §1.2, §4), illumos-gate's solaris10 (§3a) and lx and bhyve (usr/src/lib/brand), SmartOS's
+#: joyent, joyent-minimal and kvm (§1.2). Oracle Solaris 11: solaris, solaris10, solaris-kz (§1.2, §3a).
+#: Solaris 10: native, solaris8, solaris9 (§1.2, §3). A brand not listed may still exist on a host (the
+#: brands its zones use are offered too); one listed only for another family does not.
+BRANDS: dict[Layout, tuple[str, ...]] = {
+    Layout.ILLUMOS: ("lipkg", "sparse", "ipkg", "pkgsrc", "solaris10", "lx", "bhyve", "joyent", "joyent-minimal",
+                     "kvm"),
+    Layout.SOLARIS11: ("solaris", "solaris10", "solaris-kz"),
+    Layout.SOLARIS10: ("native", "solaris8", "solaris9"),
+}
+#: brands whose global zone is not a zone brand (SmartOS's live image)
+_NOT_ZONE_BRANDS = frozenset({"liveimg"})
+
+
+def host_brands(layout: Layout | None, zones: tuple[Domain, ...] | list[Domain]) -> tuple[str, ...]:
+    """The brands a host offers for a new zone: its family's (`BRANDS`), then any other brand its zones
+    use."""
+    known = list(BRANDS.get(layout, ())) if layout is not None else []
+    for zone in zones:
+        brand = dict(zone.extra).get("brand", "")
+        if brand and brand not in known and brand not in _NOT_ZONE_BRANDS and _BRAND.fullmatch(brand):
+            known.append(brand)
+    return tuple(known)
+
+
+def brand_refused(brand: str, layout: Layout | None, zones: tuple[Domain, ...] | list[Domain],
+                  host: str) -> str | None:
+    """Why a host cannot take a zone of ``brand`` (None when it can, or when nothing says it cannot): a
+    brand its zones use is there; a brand that only another family ships is not."""
+    if brand in host_brands(layout, zones):
+        return None
+    others = [family for family, names in BRANDS.items() if family is not layout and brand in names]
+    if layout is not None and others:
+        return (f"{host} is a {_FAMILY[layout]} global zone: the {brand} brand is "
+                f"{' and '.join(_FAMILY[f] for f in others)}'s")
+    return None
+
+
+_FAMILY = {Layout.ILLUMOS: "illumos", Layout.SOLARIS11: "Oracle Solaris 11", Layout.SOLARIS10: "Solaris 10"}
+
+
+def family(layout: Layout) -> str:
+    return _FAMILY[layout]
+
+
 # --- creating, cloning, moving between hosts --------------------------------------------------------------
+
+#: seconds. An install or an update on attach lays down packages; a clone may copy a whole zonepath; a
+#: zone's own shutdown waits for its services. The transfer of a zonepath between hosts has no limit.
+INSTALL_TIMEOUT = 3 * 3600.0
+CLONE_TIMEOUT = 2 * 3600.0
+ATTACH_TIMEOUT = 3 * 3600.0
+SHUTDOWN_TIMEOUT = 900.0
+UNINSTALL_TIMEOUT = 1800.0
+
+
+def _configure_step(description: str, zone: str, lines: tuple[str, ...] | list[str], *, host: str = "") -> Step:
+    """`zonecfg -z ZONE -f -` with the script on standard input (shown in the plan, kept in the audit log),
+    undone by deleting the configuration again (see `configure_stdin`)."""
+    if not lines:
+        raise ValidationError("an empty zonecfg script")
+    for line in lines:
+        check_text(line, "zonecfg command")
+    return Step(description, Operation.command(*configure_stdin(zone)), Operation.command(*delete(zone)),
+                host=host, input="".join(f"{line}\n" for line in lines))
+
+
+@dataclass(frozen=True, slots=True)
+class Receive:
+    """A zonepath's data piped from another host of the inventory: ``zfs send SNAPSHOT`` on ``host`` into
+    ``zfs recv DATASET`` on the zone's host, through hvdeck's connections to both (a p2v image prepared
+    on the old system's host, or a zonepath)."""
+
+    host: str
+    snapshot: str
+    dataset: str
 
 
 def create_plan(host: str, zone: NewZone, *, install_zone: bool = True, boot_zone: bool = True,
                 archive: str | None = None, image: str | None = None, identity: str | None = None,
-                verbosity: str | None = None) -> Plan:
-    """A new zone: configure it (the zonecfg script as one argument, `configure_inline`), install it
-    (plainly, or p2v from ``archive``/``image``, §3a) and boot it. Each step carries its undo: delete the
-    configuration, uninstall, halt."""
+                verbosity: str | None = None, receive: Receive | None = None,
+                checks: tuple[Check, ...] = ()) -> Plan:
+    """A new zone: configure it (the zonecfg script on standard input), install it (plainly, or p2v from
+    ``archive`` / ``image``, §3a; with ``receive``, the image is first piped into the zonepath's dataset
+    with zfs send and receive, then installed with `-d -`) and boot it. Each step carries its undo:
+    delete the configuration, destroy the received dataset, uninstall, halt."""
     name = validate_name(zone.name)
     if zone.attach_path is not None:
         raise ValidationError("a detached zonepath is attached with attach_plan, not installed")
+    if receive is not None:
+        if archive is not None or image not in (None, "-"):
+            raise ValidationError("an image received with zfs send is installed from the zonepath (-d -) alone")
+        image = "-"
     lines = zonecfg_lines(zone)
-    steps = [_step(f"Configure {name}" + (f" at {zone.zonepath}" if zone.zonepath else ""),
-                   configure_inline(name, lines), undo=delete(name))]
+    steps = [_configure_step(f"Configure {name}" + (f" at {zone.zonepath}" if zone.zonepath else ""), name, lines)]
+    if receive is not None:
+        source = validate_full_snapshot(receive.snapshot)
+        dataset = validate_dataset(receive.dataset)
+        steps.append(Step(f"Copy {source} from {receive.host} into {dataset} (zfs send | zfs recv)",
+                          Operation.pipe(receive.host, zfs_send(source), host, zfs_receive(dataset)),
+                          Operation.command(*zfs_destroy(dataset, recursive=True)), host=host, timeout=None))
     p2v = archive is not None or image is not None
     if install_zone or p2v:
-        source = f" from {archive}" if archive else f" from the image {image}" if image else ""
-        steps.append(_step(f"Install {name}{source}", install(name, archive=archive, image=image,
-                                                               identity=identity, verbosity=verbosity),
-                           undo=uninstall(name)))
+        source_text = f" from {archive}" if archive else " from the image in its zonepath" if image == "-" else \
+            f" from the image {image}" if image else ""
+        steps.append(Step(f"Install {name}{source_text}",
+                          Operation.command(*install(name, archive=archive, image=image, identity=identity,
+                                                     verbosity=verbosity)),
+                          Operation.command(*uninstall(name)), timeout=INSTALL_TIMEOUT))
         if boot_zone:
             steps.append(_step(f"Boot {name}", boot(name), undo=halt(name)))
     elif boot_zone:
@@ -687,39 +852,51 @@ def create_plan(host: str, zone: NewZone, *, install_zone: bool = True, boot_zon
                    + ("it gets a new identity (sys-unconfig)." if identity == "unconfigure"
                       else "it keeps the physical system's identity." if identity == "preserve" else ""))
     return Plan(title=f"Create zone {name} on {host}", host=host, action="create", target=name,
-                steps=tuple(steps), warning=warning.strip())
+                steps=tuple(steps), warning=warning.strip(), checks=checks)
 
 
 def clone_plan(host: str, source: Domain, name: str, zonepath: str, *, snapshot: str | None = None,
-               copy: bool = False, boot_zone: bool = False) -> Plan:
-    """A new zone from a halted one: `zonecfg -z NEW 'create -t SRC; set zonepath=PATH'` (SRC's
-    configuration under a zonepath of its own), `zoneadm -z NEW clone [-s SNAPSHOT] SRC`, and optionally
-    boot NEW. zoneadm needs SRC halted for the whole clone (zoneadm.8), which the warning says."""
+               copy: bool = False, boot_zone: bool = False, stop_source: str | None = None,
+               checks: tuple[Check, ...] = ()) -> Plan:
+    """A new zone from a halted one: `zonecfg -z NEW -f -` with `create -t SRC` and `set zonepath=PATH`
+    (SRC's configuration under a zonepath of its own), `zoneadm -z NEW clone [-m copy] [-s SNAPSHOT] SRC`,
+    and optionally boot NEW. zoneadm needs SRC halted for the whole clone (zoneadm.8): a running source is
+    refused unless ``stop_source`` ("shutdown" or "halt") stops it first, and it is booted again after."""
     new = validate_name(name, "new zone name")
     src = validate_name(source.name, "source zone")
     if new == src:
         raise ValidationError(f"{new} cannot be cloned from itself")
     path = validate_zonepath(zonepath)
-    if source.native_state != "installed":
+    running = source.native_state == "running"
+    if source.native_state != "installed" and not (running and stop_source is not None):
         raise ValidationError(f"{src} is {source.native_state}: zoneadm clone needs the source halted "
                               "(installed); shut it down first")
+    if stop_source not in (None, "shutdown", "halt"):
+        raise ValidationError(f"stop {stop_source!r}: shutdown or halt")
     old_path = _zonepath(source)
     if old_path and zonepath_conflict(path, [source]) is not None:
         raise ValidationError(f"{path} overlaps {src}'s zonepath {old_path}")
+    steps: list[Step] = []
+    if running:
+        steps.append(Step(f"Shut {src} down: zoneadm clone needs it halted", Operation.command(*shutdown(src)),
+                          Operation.command(*boot(src)), timeout=SHUTDOWN_TIMEOUT) if stop_source == "shutdown" else
+                     _step(f"Halt {src}: zoneadm clone needs it halted", halt(src), undo=boot(src)))
     lines = (f"create -t {zonecfg_value(src)}", f"set zonepath={path}")
-    steps = [
-        _step(f"Configure {new} as a copy of {src}'s configuration, at {path}", configure_inline(new, lines),
-              undo=delete(new)),
-        _step(f"Clone {src} into {new}" + (f" from the snapshot {snapshot}" if snapshot else "")
-              + (" (a full copy)" if copy else ""), clone(new, src, snapshot=snapshot, copy=copy),
-              undo=uninstall(new)),
-    ]
+    steps.append(_configure_step(f"Configure {new} as a copy of {src}'s configuration, at {path}", new, lines))
+    steps.append(Step(f"Clone {src} into {new}" + (f" from the snapshot {snapshot}" if snapshot else "")
+                      + (" (a full copy)" if copy else ""),
+                      Operation.command(*clone(new, src, snapshot=snapshot, copy=copy)),
+                      Operation.command(*uninstall(new)), timeout=CLONE_TIMEOUT))
+    if running:
+        steps.append(_step(f"Boot {src} again", boot(src)))
     if boot_zone:
         steps.append(_step(f"Boot {new}", boot(new), undo=halt(new)))
-    warning = (f"zoneadm clone needs {src} halted: keep it halted until the clone is done. {new} starts with "
-               f"{src}'s network settings; change any fixed address before both run.")
+    warning = (f"zoneadm clone needs {src} halted: " +
+               (f"{src} is running; it is {'shut down' if stop_source == 'shutdown' else 'halted'} first and "
+                "booted again when the clone is done. " if running else "keep it halted until the clone is done. ")
+               + f"{new} starts with {src}'s network settings; change any fixed address before both run.")
     return Plan(title=f"Clone {src} into {new} on {host}", host=host, action="clone", target=new,
-                steps=tuple(steps), warning=warning)
+                steps=tuple(steps), warning=warning, checks=checks)
 
 
 def detach_plan(domain: Domain) -> Plan:
@@ -731,29 +908,205 @@ def detach_plan(domain: Domain) -> Plan:
         raise ValidationError(_state_hint(domain))
     steps = []
     if domain.native_state == "running":
-        steps.append(_step(f"Shut {name} down", shutdown(name), undo=boot(name)))
+        steps.append(Step(f"Shut {name} down", Operation.command(*shutdown(name)), Operation.command(*boot(name)),
+                          timeout=SHUTDOWN_TIMEOUT))
     steps.append(_step(f"Detach {name}", detach(name), undo=attach(name)))
     return Plan(title=f"Detach {name} on {domain.host}", host=domain.host, action="detach", target=name,
                 steps=tuple(steps), warning=f"{name} stays configured and halted here until it is attached again.")
 
 
+def _attach_steps(zone: str, path: str, *, update: str | None, backout: tuple[str, ...], force: bool,
+                  boot_zone: bool, host: str = "") -> list[Step]:
+    argv = attach(zone, update=update, backout=backout, force=force)
+    steps = [_configure_step(f"Configure {zone} from the detached zonepath {path}", zone,
+                             (f"create -a {zonecfg_value(path)}",), host=host),
+             Step(f"Attach {zone}" + (" (-u: its packages updated to this host)" if update == "u" else
+                                      " (-U: every package updated)" if update == "U" else
+                                      " without validation (-F)" if force else ""),
+                  Operation.command(*argv), Operation.command(*detach(zone)), host=host, timeout=ATTACH_TIMEOUT)]
+    if boot_zone:
+        steps.append(Step(f"Boot {zone}", Operation.command(*boot(zone)), Operation.command(*halt(zone)), host=host))
+    return steps
+
+
 def attach_plan(host: str, name: str, zonepath: str, *, update: str | None = "u",
                 backout: tuple[str, ...] = (), force: bool = False, boot_zone: bool = True) -> Plan:
-    """The target side of a cold move: `zonecfg -z Z 'create -a PATH'` (the configuration read from the
-    detached zonepath), `zoneadm -z Z attach -u` (or -U, -b PATCH..., -F) and boot. A failed attach
-    deletes the configuration again, leaving the target as it was."""
+    """The target side of a cold move: `zonecfg -z Z -f -` with `create -a PATH` (the configuration read
+    from the detached zonepath), `zoneadm -z Z attach -u` (or -U, -b PATCH..., -F) and boot. A failed
+    attach deletes the configuration again, leaving the target as it was."""
     zone = validate_name(name)
     path = validate_zonepath(zonepath)
-    line = f"create -a {zonecfg_value(path)}"
-    argv = attach(zone, update=update, backout=backout, force=force)
-    steps = [_step(f"Configure {zone} from the detached zonepath {path}", configure_inline(zone, (line,)),
-                   undo=delete(zone)),
-             _step(f"Attach {zone}" + (" (-u: its packages updated to this host)" if update == "u" else
-                                       " (-U: every package updated)" if update == "U" else
-                                       " without validation (-F)" if force else ""), argv, undo=detach(zone))]
-    if boot_zone:
-        steps.append(_step(f"Boot {zone}", boot(zone), undo=halt(zone)))
+    steps = _attach_steps(zone, path, update=update, backout=backout, force=force, boot_zone=boot_zone)
     warning = ("Update on attach changes the zone's packages to match this host; it cannot be undone "
                "by detaching." if update else "")
     return Plan(title=f"Attach {zone} on {host}", host=host, action="attach", target=zone, steps=tuple(steps),
                 warning=warning)
+
+
+@dataclass(frozen=True, slots=True)
+class Move:
+    """How a zone goes to another host (`move_plan`).
+
+    ``target`` is the other host's inventory name and ``zonepath`` the zone's zonepath there. ``storage``
+    "zfs" sends the zonepath's filesystem ``source_dataset`` (snapshot ``@snapshot_tag``) into
+    ``target_dataset`` on the target; "shared" means the zonepath is on storage both hosts see at the same
+    path, and nothing is copied. ``update`` "u" (attach -u), "U" (-U) or None, ``backout`` patch ids
+    (-b); ``stop`` "shutdown" or "halt" for a running zone; ``source_after`` "keep" (the zone stays
+    configured, detached, on the source), "delete" (its configuration is deleted there; the data stays)
+    or "destroy" (and the source's zonepath filesystem is destroyed)."""
+
+    target: str
+    zonepath: str
+    storage: str = "zfs"
+    source_dataset: str | None = None
+    target_dataset: str | None = None
+    snapshot_tag: str = "hvdeck-move"
+    update: str | None = "u"
+    backout: tuple[str, ...] = ()
+    stop: str = "shutdown"
+    boot: bool = True
+    source_after: str = "delete"
+
+
+def move_plan(domain: Domain, move: Move, *, checks: tuple[Check, ...] = ()) -> Plan:
+    """A cold move of ``domain`` to another host (zones.md §3, zoneadm.8's migration): stop it, `zoneadm
+    detach`, move the zonepath's data (a snapshot piped `zfs send | zfs recv` between the two hosts'
+    connections, or nothing on shared storage), `zonecfg -z Z create -a PATH` and `zoneadm attach -u` on
+    the target, boot it there, and delete (or keep) what is left on the source.
+
+    Every step up to the target's attach is undone in reverse by the offered undo plan: the target's
+    configuration deleted, its received filesystem destroyed, the snapshot destroyed, and the zone attached
+    again on the source. A failed move therefore leaves the zone installed and halted on its source (a
+    running zone is not booted again: the operator decides)."""
+    name = validate_name(domain.name)
+    source = domain.host
+    target = move.target
+    if target == source:
+        raise ValidationError(f"{name} is already on {source}; zoneadm move changes a zonepath on one host")
+    if domain.native_state not in ("running", "installed"):
+        raise ValidationError(_state_hint(domain))
+    old_path = _zonepath(domain)
+    if not old_path:
+        raise ValidationError(f"{name}'s zonepath is not known")
+    path = validate_zonepath(move.zonepath)
+    if move.storage not in ("zfs", "shared"):
+        raise ValidationError(f"storage {move.storage!r}: zfs (send and receive) or shared")
+    if move.storage == "shared" and path.rstrip("/") != old_path.rstrip("/"):
+        raise ValidationError(f"on shared storage the zonepath stays {old_path}")
+    if move.stop not in ("shutdown", "halt"):
+        raise ValidationError(f"stop {move.stop!r}: shutdown or halt")
+    if move.source_after not in ("keep", "delete", "destroy"):
+        raise ValidationError(f"afterwards {move.source_after!r}: keep, delete or destroy")
+    if move.source_after == "destroy" and move.storage == "shared":
+        raise ValidationError("on shared storage the target uses the same data: it cannot be destroyed")
+    steps: list[Step] = []
+    if domain.native_state == "running":
+        if move.stop == "shutdown":
+            steps.append(Step(f"Shut {name} down on {source}", Operation.command(*shutdown(name)),
+                              timeout=SHUTDOWN_TIMEOUT))
+        else:
+            steps.append(_step(f"Halt {name} on {source}", halt(name)))
+    steps.append(_step(f"Detach {name} on {source}: it stays configured there, its zonepath can move",
+                       detach(name), undo=attach(name)))
+    if move.storage == "zfs":
+        if not move.source_dataset or not move.target_dataset:
+            raise ValidationError("a move with zfs send needs the source and the target filesystems")
+        if not re.fullmatch(r"[A-Za-z0-9_.:-]{1,64}", move.snapshot_tag):
+            raise ValidationError(f"snapshot name {move.snapshot_tag!r}: letters, digits and _ . : -")
+        snapshot = f"{validate_dataset(move.source_dataset)}@{move.snapshot_tag}"
+        received = validate_dataset(move.target_dataset)
+        steps.append(_step(f"Snapshot {name}'s zonepath on {source}", zfs_snapshot(snapshot),
+                           undo=zfs_destroy(snapshot)))
+        steps.append(Step(f"Copy {snapshot} from {source} into {received} on {target} (zfs send | zfs recv)",
+                          Operation.pipe(source, zfs_send(snapshot), target, zfs_receive(received)),
+                          Operation.command(*zfs_destroy(received, recursive=True)), host=target, timeout=None))
+    steps += _attach_steps(name, path, update=move.update, backout=move.backout, force=False, boot_zone=move.boot,
+                           host=target)
+    if move.source_after in ("delete", "destroy"):
+        steps.append(Step(f"Delete {name}'s configuration on {source}", Operation.command(*delete(name))))
+    if move.source_after == "destroy":
+        assert move.source_dataset is not None
+        steps.append(Step(f"Destroy {move.source_dataset} on {source}: the zone's old data",
+                          Operation.command(*zfs_destroy(move.source_dataset, recursive=True))))
+    warning = (f"{name} is stopped for the whole move" + (" (halted, without its shutdown scripts)"
+                                                          if move.stop == "halt" and domain.native_state == "running"
+                                                          else "") + ". "
+               + ("Update on attach changes its packages to match " + target + "; " if move.update else "")
+               + f"if a step fails, the offered undo attaches it again on {source}, halted.")
+    if move.source_after == "destroy":
+        warning += f" Its data on {source} is destroyed at the end. Type the zone name to confirm."
+    return Plan(title=f"Move {name} from {source} to {target}", host=source, action="migrate", target=name,
+                steps=tuple(steps), warning=warning, checks=checks,
+                confirm_phrase=name if move.source_after == "destroy" else None)
+
+
+# --- pre-flight checks (read-only, run again just before Run is offered) ---------------------------------
+
+
+def _guarded(parser: Callable[[Result], str | None], what: str) -> Callable[[Result], str | None]:
+    """A check's parser that turns unreadable output into a failed check (never an exception)."""
+
+    def run(result: Result) -> str | None:
+        if not result.ok:
+            return None  # the executor reports the command's own failure
+        try:
+            return parser(result)
+        except ParseError as exc:
+            return f"{what}: {exc.message}"
+
+    return run
+
+
+def check_answers(host: str) -> Check:
+    return Check(f"{host} answers", Operation.command(*UNAME), host=host)
+
+
+def check_zone_free(host: str, name: str, zonepath: str) -> Check:
+    """``name`` is not configured on ``host`` and no zone there has a zonepath in, at or around ``zonepath``."""
+
+    def parser(result: Result) -> str | None:
+        zones = parse.parse_list_p(result.stdout, host)
+        if any(zone.name == name for zone in zones):
+            return f"a zone named {name} is already configured on {host}"
+        return zonepath_conflict(zonepath, zones)
+
+    return Check(f"{name} and {zonepath} are free on {host}", Operation.command(*LIST), host=host,
+                 parser=_guarded(parser, "zoneadm list -cp"))
+
+
+def check_filesystem(host: str, parent: str, dataset: str | None, need: int | None = None) -> Check:
+    """``parent`` (a ZFS filesystem) exists on ``host``, ``dataset`` (the one to be made) does not, and
+    ``need`` bytes are free."""
+
+    def parser(result: Result) -> str | None:
+        found = {fs.name: fs for fs in parse.parse_zfs_filesystems(result.stdout)}
+        if parent not in found:
+            return f"{host} has no ZFS filesystem {parent}"
+        if dataset is not None and dataset in found:
+            return f"{dataset} already exists on {host}"
+        avail = found[parent].avail
+        if need is not None and avail is not None and avail < need:
+            return f"{parent} on {host} has {format_bytes(avail)} free; {format_bytes(need)} are needed"
+        return None
+
+    return Check(f"{parent} on {host} has room" + (f" for {dataset}" if dataset else ""),
+                 Operation.command(*ZFS_FILESYSTEMS), host=host, parser=_guarded(parser, "zfs list"))
+
+
+def check_snapshot(host: str, snapshot: str) -> Check:
+    return Check(f"{snapshot} exists on {host}", Operation.command(*zfs_snapshot_exists(snapshot)), host=host)
+
+
+def decided(description: str, reason: str | None, host: str = "") -> Check:
+    """A check decided when the plan was built: passed when ``reason`` is None."""
+    return Check(description, host=host, passed=reason is None, reason=reason or "")
+
+
+def format_bytes(n: int) -> str:
+    """1.5G, 640M: binary units, one decimal below 10."""
+    value = float(n)
+    for unit in ("B", "K", "M", "G", "T", "P"):
+        if value < 1024 or unit == "P":
+            return f"{value:.1f}{unit}" if unit != "B" and value < 10 else f"{value:.0f}{unit}"
+        value /= 1024
+    return f"{n}B"  # pragma: no cover

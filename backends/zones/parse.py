@@ -8,6 +8,15 @@ Every public parser returns a result or raises `ParseError` naming the offending
 
 Not parsed, for want of real samples in zones.md: `prstat -Z`, `zonestat`, `zonecfg info`, `zonep2vchk`,
 the stdout of `zoneadm detach`/`attach`/`clone`/`install`, and `uname` itself (see `parse_uname`).
+
+Two commands the wizards need have no sample in zones.md either; their parsers follow the grammar their
+man pages define, and their samples in tests are RECONSTRUCTED from it: `zfs list -H -p` (zfs(8): "-H Used
+for scripting mode. Do not print headers and separate fields by a single tab instead of arbitrary white
+space."; "-p Display numbers in parsable (exact) values.") and `dladm show-link -p -o link,class`
+(illumos-gate usr/src/man/man8/dladm.8, "Parsable Output Format": one line per link, fields in the order
+asked for, separated by `:`, with a literal `:` written as a backslash and a colon, and a backslash
+doubled, when more than one field is asked for; CLASS is phys, aggr, etherstub, overlay, vlan, vnic,
+misc... as the man page lists them).
 """
 
 from __future__ import annotations
@@ -523,6 +532,12 @@ def zone_bindings(config: ZoneConfig, host: str, zone: str) -> Bindings:
     the common network table), then FS, DATASET, DEVICE, DEDICATED-CPU, CAPPED-CPU, CAPPED-MEMORY, RCTL
     (one row per value), ATTR and any other resource, in the order their first block is printed.
 
+    The CPU cap and the swap and locked-memory caps are resource controls (`zone.cpu-cap`,
+    `zone.max-swap`, `zone.max-locked-memory`): export prints them as `add rctl` blocks only (illumos
+    zonecfg.c export_func: "There is nothing to export for pcap since this resource is just a container
+    for an rctl alias"; the mcap block carries `physical` alone). They are shown in RCTL as printed, and
+    also as CAPPED-CPU NCPUS (the cap in hundredths of a CPU) and CAPPED-MEMORY SWAP and LOCKED.
+
     The common fields: `cpu.vcpus` from dedicated-cpu ncpus (`2`, or `1-4` as vcpus 1, max 4);
     `memory.max_bytes` from the capped-memory physical cap (zones have no fixed memory); `nics` from net
     and anet; `disks` from fs (device `fs`) and dataset (device `dataset`) resources; the zone console."""
@@ -540,8 +555,54 @@ def zone_bindings(config: ZoneConfig, host: str, zone: str) -> Bindings:
         disks=tuple(_disk(resource) for resource in config.of("fs", "dataset")),
         nics=tuple(_nic(resource) for resource in config.of(*NETWORK_TYPES)),
         consoles=(ConsoleDev(kind="console", type="zcons"),),
-        extra=(Section("ZONE", ("PROPERTY", "VALUE"), config.properties), *_sections(config.resources)),
+        extra=(Section("ZONE", ("PROPERTY", "VALUE"), config.properties), *_sections(_with_caps(config))),
     )
+
+
+#: resource controls that zonecfg's capped-memory properties set (zonecfg.8 capped-memory)
+_MEMORY_RCTLS = (("swap", "zone.max-swap"), ("locked", "zone.max-locked-memory"))
+
+
+def _rctl_limit(config: ZoneConfig, name: str) -> int | None:
+    """The privileged limit of an rctl, when it is a whole number."""
+    for resource in config.of("rctl"):
+        if resource.get("name") != name:
+            continue
+        for value in resource.values("value"):
+            pairs = dict(parse_complex(value))
+            if pairs.get("priv") == "privileged" and pairs.get("limit", "").isdigit():
+                return int(pairs["limit"])
+    return None
+
+
+def _with_caps(config: ZoneConfig) -> tuple[ZoneResource, ...]:
+    """The resources, with the caps that export prints as rctls added where zonecfg shows them: the CPU cap
+    as a capped-cpu block (ncpus = limit / 100), swap and locked in the capped-memory block."""
+    resources = list(config.resources)
+    cap = _rctl_limit(config, "zone.cpu-cap")
+    if cap is not None and not config.of("capped-cpu"):
+        resources.append(ZoneResource("capped-cpu", (("ncpus", f"{cap / 100:.2f}"),)))
+    memory = [(prop, _units(limit)) for prop, rctl in _MEMORY_RCTLS
+              if (limit := _rctl_limit(config, rctl)) is not None]
+    if memory:
+        at = next((i for i, r in enumerate(resources) if r.type == "capped-memory"), None)
+        if at is None:
+            resources.append(ZoneResource("capped-memory", tuple(memory)))
+        else:
+            mcap = resources[at]
+            known = {key for key, _ in mcap.properties}
+            resources[at] = ZoneResource(mcap.type, mcap.properties + tuple(p for p in memory if p[0] not in known),
+                                         mcap.line_no)
+    return tuple(resources)
+
+
+def _units(size: int) -> str:
+    """Bytes in zonecfg's scale: whole units as `2G`, `512M`; otherwise one decimal (`1.5G`)."""
+    for unit, shift in (("T", 40), ("G", 30), ("M", 20), ("K", 10)):
+        if size >= 1 << shift:
+            value = size / (1 << shift)
+            return f"{value:.0f}{unit}" if value == int(value) else f"{value:.1f}{unit}"
+    return f"{size}"
 
 
 def parse_export(text: str, host: str, zone: str) -> Bindings:
@@ -587,8 +648,14 @@ def _sections(resources: tuple[ZoneResource, ...]) -> list[Section]:
             count += 1
             title = f"{section.title} {count}"
         seen.add(_title_key(title))
-        sections.append(Section(title, section.columns, section.rows))
+        sections.append(Section(title, section.columns, section.rows, replaces=REPLACES.get(key, ())))
     return sections
+
+
+#: the domain screen's common sections a zone's own tables say more about (shown instead of them): its fs
+#: and dataset resources are its disks, its caps its CPU and memory
+REPLACES: dict[str, tuple[str, ...]] = {"fs": ("disk",), "dataset": ("disk",), "capped-memory": ("memory",),
+                                        "dedicated-cpu": ("cpu",), "capped-cpu": ("cpu",)}
 
 
 def _title_key(title: str) -> str:
@@ -692,3 +759,140 @@ def parse_zoneadm_errors(text: str) -> ZoneadmErrors:
         configuration.pop()
     return ZoneadmErrors(tuple(messages), tuple(configuration) if configuration is not None else None,
                          tuple(other))
+
+
+# --- zfs list -H -p (zfs(8); RECONSTRUCTED samples) ------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ZfsFilesystem:
+    """One line of `zfs list -H -p -o name,avail,used,mountpoint -t filesystem`: sizes in bytes (None where
+    zfs prints `-`), the mountpoint as printed (`legacy`, `none` and `-` are not directories)."""
+
+    name: str
+    avail: int | None
+    used: int | None
+    mountpoint: str
+
+    @property
+    def mounted_at(self) -> str | None:
+        """The directory it is mounted on, or None (legacy, none, -)."""
+        return self.mountpoint if self.mountpoint.startswith("/") else None
+
+
+@dataclass(frozen=True, slots=True)
+class ZfsSnapshot:
+    """One line of `zfs list -H -p -o name,used,creation -t snapshot`: ``creation`` in seconds since the
+    epoch (`-p` prints it as a number)."""
+
+    name: str
+    used: int | None
+    creation: int | None
+
+    @property
+    def dataset(self) -> str:
+        return self.name.partition("@")[0]
+
+
+_ZFS_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:/@ -]*")
+
+
+def _zfs_number(text: str, what: str, line_no: int, line: str) -> int | None:
+    if text == "-":
+        return None
+    if not text.isascii() or not text.isdigit() or len(text) > 20:
+        raise _error(f"{what} {text[:24]!r} is not a number of bytes (zfs list -p prints exact values)", line_no,
+                     line, source="zfs")
+    return int(text)
+
+
+def _zfs_rows(text: str, columns: int) -> Iterator[tuple[int, str, list[str]]]:
+    for line_no, line in _numbered(text):
+        if not line:
+            continue
+        fields = line.split("\t")
+        if len(fields) != columns:
+            raise _error(f"{len(fields)} tab-separated fields where {columns} were asked for", line_no, line,
+                         source="zfs")
+        if not _ZFS_NAME.fullmatch(fields[0]):
+            raise _error(f"{fields[0][:40]!r} is not a ZFS dataset name", line_no, line, source="zfs")
+        yield line_no, line, fields
+
+
+def parse_zfs_filesystems(text: str) -> tuple[ZfsFilesystem, ...]:
+    """`zfs list -H -p -o name,avail,used,mountpoint -t filesystem`, in printed order."""
+    return tuple(ZfsFilesystem(name, _zfs_number(avail, "avail", n, line), _zfs_number(used, "used", n, line),
+                               mountpoint)
+                 for n, line, (name, avail, used, mountpoint) in _zfs_rows(text, 4))
+
+
+def parse_zfs_snapshots(text: str) -> tuple[ZfsSnapshot, ...]:
+    """`zfs list -H -p -o name,used,creation -t snapshot ...`, in printed order (a dataset's snapshots oldest
+    first). Every name must hold one `@`."""
+    found = []
+    for n, line, (name, used, creation) in _zfs_rows(text, 3):
+        if name.count("@") != 1:
+            raise _error(f"{name[:40]!r} is not a snapshot name (DATASET@SNAP)", n, line, source="zfs")
+        found.append(ZfsSnapshot(name, _zfs_number(used, "used", n, line), _zfs_number(creation, "creation", n,
+                                                                                                line)))
+    return tuple(found)
+
+
+# --- dladm show-link -p -o link,class (dladm.8; RECONSTRUCTED samples) -------------------------------------
+
+#: dladm.8 show-link CLASS values (Solaris 11 adds iptun, part and others; any word is kept as printed)
+LINK_CLASSES = frozenset({"phys", "aggr", "etherstub", "overlay", "vlan", "vnic", "misc", "bridge", "iptun",
+                          "part", "simnet"})
+
+
+@dataclass(frozen=True, slots=True)
+class Datalink:
+    """A datalink of the global zone: its name and class. Solaris 11 lists a running zone's anet as
+    ``ZONE/LINK`` (``zone`` is then set): it belongs to that zone, not to the host."""
+
+    name: str
+    klass: str
+
+    @property
+    def zone(self) -> str | None:
+        return self.name.partition("/")[0] if "/" in self.name else None
+
+
+def _dladm_fields(line: str) -> list[str]:
+    """dladm's parsable escapes: a backslash and a colon is a colon inside a field, two backslashes one."""
+    fields, current, at = [], [], 0
+    while at < len(line):
+        char = line[at]
+        if char == "\\" and at + 1 < len(line) and line[at + 1] in ":\\":
+            current.append(line[at + 1])
+            at += 2
+            continue
+        if char == ":":
+            fields.append("".join(current))
+            current = []
+        else:
+            current.append(char)
+        at += 1
+    fields.append("".join(current))
+    return fields
+
+
+_LINK_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*(?:/[A-Za-z0-9][A-Za-z0-9_.-]*)?")
+
+
+def parse_dladm_links(text: str) -> tuple[Datalink, ...]:
+    """`dladm show-link -p -o link,class`: one `LINK:CLASS` a line, in printed order."""
+    links = []
+    for line_no, line in _numbered(text):
+        if not line:
+            continue
+        fields = _dladm_fields(line)
+        if len(fields) != 2 or not fields[1]:
+            raise _error("expected LINK:CLASS", line_no, line, source="dladm")
+        name, klass = fields
+        if not _LINK_NAME.fullmatch(name) or len(name) > 96:
+            raise _error(f"{name[:40]!r} is not a datalink name", line_no, line, source="dladm")
+        if not re.fullmatch(r"[a-z][a-z0-9_-]{0,31}", klass):
+            raise _error(f"{klass[:40]!r} is not a link class", line_no, line, source="dladm")
+        links.append(Datalink(name, klass))
+    return tuple(links)

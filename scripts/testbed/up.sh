@@ -1,6 +1,6 @@
 #!/bin/bash
 # Bring the whole test bed up (idempotent; running it again is cheap):
-#   virtlogd + libvirtd, the tiny guest kernel/initrd, bridge hvtb0, one raw disk per guest,
+#   virtlogd + libvirtd, a directory storage pool (pool.sh), the tiny guest kernel/initrd, bridge hvtb0, one raw disk per guest,
 #   hvtest1 defined and running (waits for its boot banner), hvtest2 defined and shut off,
 #   sshd on 127.0.0.1:2222, and two more libvirt hosts for live migration, hv1 (running hvmig1)
 #   and hv2, each in its own network namespace with its own sshd (migration.sh).
@@ -18,6 +18,10 @@ done_step() { tb_log "   done in $(tb_since "$STEP_T") s"; }
 
 step "libvirtd"
 bash "$HERE/libvirtd.sh" start
+done_step
+
+step "storage pool"
+bash "$HERE/pool.sh" start
 done_step
 
 step "tiny guest"

@@ -148,7 +148,7 @@ async def test_no_socket_names_every_path_tried(tmp_path, ssh_world, ssh_server,
         await fleet.close()
     assert snapshot.status is HostStatus.ERROR
     assert ("could not tell what kind of host this is (tried: ldoms; libvirt (no socket at "
-            "/run/libvirt/virtxend-sock, /run/libvirt/libvirt-sock))") in snapshot.error
+            "/run/libvirt/virtxend-sock, /run/libvirt/libvirt-sock); zones)") in snapshot.error
 
 
 def _case_inventory(tmp_path: Path, ssh_world, server, name: str) -> Inventory:

@@ -41,7 +41,7 @@ def shown(widget: Widget) -> bool:
 def ldoms_fleet():
     from hvdeck.backends.sim.demo import DemoFleet
 
-    with DemoFleet(libvirt=False) as inventory:
+    with DemoFleet(libvirt=False, zones=()) as inventory:
         yield inventory
 
 
@@ -99,9 +99,9 @@ async def test_the_highlighted_action_is_always_visible(tmp_path: Path, ldoms_fl
             last = first + menu._heights[menu.highlighted] - 1
             assert top <= first and last < top + rows, f"{key}: rows {first}-{last} of the list off screen"
         chosen = menu.get_option_at_index(menu.highlighted).id
-        assert chosen == "extra:set-var"
+        assert chosen == "extra:add-spconfig", "the last action: save the configuration to the SP"
         await pilot.press("enter")
-        assert isinstance(app.screen, ParamsScreen) and app.screen.action.id == "set-var"
+        assert isinstance(app.screen, ParamsScreen) and app.screen.action.id == "add-spconfig"
 
 
 @pytest.mark.parametrize("size", SMALL, ids=lambda s: f"{s[0]}x{s[1]}")

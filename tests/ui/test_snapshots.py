@@ -123,7 +123,7 @@ def test_host_key_prompt(snap_compare, tmp_path: Path, size):
 def frozen_ldoms():
     from hvdeck.backends.sim.demo import DemoFleet
 
-    with DemoFleet(libvirt=False, clock=lambda: 5000.0) as inventory:
+    with DemoFleet(libvirt=False, zones=(), clock=lambda: 5000.0) as inventory:
         yield inventory
 
 
@@ -238,3 +238,57 @@ def test_domain_screen_of_a_stale_host(snap_compare, tmp_path: Path, size):
         await pilot.pause()
 
     assert snap_compare(_app(tmp_path), terminal_size=size, run_before=run_before)
+
+
+# -- the console pane: a simulated LDoms guest's console through real SSH (deterministic output) ---------
+
+CONSOLE_SIZES = pytest.mark.parametrize("size", [(160, 48), (80, 24)], ids=["160x48", "80x24"])
+
+
+async def _console(pilot: Pilot, name: str) -> None:
+    """Attach to ``name``'s console and bring its login prompt (vntsd's lines, then the guest's)."""
+    from hvdeck.widgets.console_pane import ConsolePane
+
+    pane = pilot.app.screen.query_one(ConsolePane)
+    await highlight(pilot, name)
+    await pilot.press("c")
+    await wait_for(pilot, lambda: pane.active_tab is not None and pane.active_tab.domain == name
+                   and pane.active_tab.state == "attached")
+    tab = pane.active_tab
+    await wait_for(pilot, lambda: "You have write permission" in tab.terminal.plain_text())
+    await pilot.press("enter")
+    await wait_for(pilot, lambda: "console login:" in tab.terminal.plain_text())
+    await tab.terminal.drain()
+    await pilot.pause(0.1)
+
+
+@CONSOLE_SIZES
+def test_console_pane_split(snap_compare, tmp_path: Path, frozen_ldoms, size):
+    async def run_before(pilot: Pilot) -> None:
+        await _load(pilot)
+        await _console(pilot, "ldg-web1")
+
+    assert snap_compare(_app(tmp_path, inventory=frozen_ldoms), terminal_size=size, run_before=run_before)
+
+
+@CONSOLE_SIZES
+def test_console_pane_full_screen(snap_compare, tmp_path: Path, frozen_ldoms, size):
+    async def run_before(pilot: Pilot) -> None:
+        await _load(pilot)
+        await _console(pilot, "ldg-web1")
+        await pilot.press(*"root", "enter")
+        await pilot.press("f11")
+        await pilot.pause(0.2)
+
+    assert snap_compare(_app(tmp_path, inventory=frozen_ldoms), terminal_size=size, run_before=run_before)
+
+
+@CONSOLE_SIZES
+def test_console_pane_two_tabs(snap_compare, tmp_path: Path, frozen_ldoms, size):
+    async def run_before(pilot: Pilot) -> None:
+        await _load(pilot)
+        await _console(pilot, "ldg-web1")
+        await pilot.press("f6")
+        await _console(pilot, "ldg-db1")
+
+    assert snap_compare(_app(tmp_path, inventory=frozen_ldoms), terminal_size=size, run_before=run_before)

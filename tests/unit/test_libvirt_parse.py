@@ -174,7 +174,12 @@ def test_lifecycle_plans_are_exact():
     destroy = commands.lifecycle_plan(Action.FORCE_OFF, web, "qemu:///system")
     assert destroy.confirm_phrase == "web01" and "without a clean shutdown" in destroy.warning
     assert destroy.steps[0].operation.call == "virDomainDestroy" and destroy.steps[0].undo is None
-    assert {commands.lifecycle_plan(a, web, "x:///y").steps[0].operation.call for a in Action} == commands.API_CALLS
+    lifecycle = {commands.lifecycle_plan(a, web, "x:///y").steps[0].operation.call for a in Action}
+    # the backend runs these and the wizards' and snapshots' calls, nothing else
+    assert commands.API_CALLS - lifecycle == {
+        "virDomainDefineXML", "virDomainUndefine", "virStorageVolCreateXML", "virStorageVolCreateXMLFrom",
+        "virStorageVolDelete", "virDomainSnapshotCreateXML", "virDomainRevertToSnapshot", "virDomainSnapshotDelete"}
+    assert lifecycle <= commands.API_CALLS
 
 
 def test_captured_qemu_bulk_stats_and_xml():

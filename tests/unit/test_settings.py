@@ -108,7 +108,7 @@ def test_readme_lists_every_binding_id_of_the_app(config: Path):
                                   "not 'cpuu' (did you mean 'cpu'?)"),
     ("table:\n  reverse: 'yes'\n", 2, "'table.reverse' must be true or false, not 'yes'"),
     ("table:\n  group: true\n", 2, "unknown key 'group' in 'table' (did you mean 'group_by_host'?)"),
-    ("x: 1\ny: 2\n", 1, "unknown key 'x' at the top level (known: console, keymap, output_limit_mb, poll_interval, "
+    ("x: 1\ny: 2\n", 1, "unknown key 'x' at the top level (known: console, engine, keymap, output_limit_mb, poll_interval, "
                         "ssh, table, theme) (and 1 more problem)"),
     ("- theme\n", 1, "the top level must be a mapping of settings (theme:, keymap:, …)"),
     ("theme: nord\ntheme: gruvbox\n", 2, "YAML error: duplicate key 'theme'"),

@@ -264,7 +264,7 @@ def test_script_exclusive_ip_anet_dedicated_cpu_and_create_forms():
     ({"brand": "ipkg;reboot"}, "brand"),
     ({"ip_type": "excl"}, "shared or exclusive"),
     ({"ip_type": "shared", "nets": (NewNet("e1000g0"),)}, "needs an address"),
-    ({"ip_type": "exclusive", "nets": (NewNet("e1000g0", "10.0.0.2/24"),)}, "no address or defrouter"),
+    ({"ip_type": "exclusive", "nets": (NewNet("e1000g0", "10.0.0.2/24"),)}, "no address on its net"),
     ({"ip_type": "shared", "nets": (NewNet(anet=True, linkname="net0"),)}, "ip-type exclusive"),
     ({"nets": (NewNet(anet=True),)}, "linkname"),
     ({"nets": (NewNet(anet=True, linkname="net0", physical="x"),)}, "not physical"),
@@ -467,14 +467,17 @@ def test_create_plan_configures_installs_and_boots_each_with_its_undo():
     new = NewZone("web2", "/zones/web2", brand="ipkg", ip_type="shared",
                   nets=(NewNet("e1000g0", "192.168.1.5/24"),), memory_cap="2G")
     plan = c.create_plan("gz", new)
-    script = "; ".join(c.zonecfg_lines(new))
-    assert argv(plan) == [("zonecfg", "-z", "web2", script), ("zoneadm", "-z", "web2", "install"),
+    assert argv(plan) == [("zonecfg", "-z", "web2", "-f", "-"), ("zoneadm", "-z", "web2", "install"),
                           ("zoneadm", "-z", "web2", "boot")]
     assert undo(plan) == [("zonecfg", "-z", "web2", "delete", "-F"), ("zoneadm", "-z", "web2", "uninstall", "-F"),
                           ("zoneadm", "-z", "web2", "halt")]
     assert (plan.title, plan.action, plan.target) == ("Create zone web2 on gz", "create", "web2")
-    # the script shown in the plan is one argument: the remote shell gets it quoted
+    # the script goes to zonecfg's standard input, one command a line, and is shown in the plan
+    assert plan.steps[0].input == c.zonecfg_script(new)
+    assert [s.input for s in plan.steps[1:]] == [None, None]
     assert shlex.split(plan.steps[0].operation.display()) == list(plan.steps[0].operation.argv)
+    # installing lays down packages: far longer than a lifecycle step may take
+    assert plan.steps[1].timeout == c.INSTALL_TIMEOUT > plan.steps[2].timeout
 
 
 def test_create_plan_with_a_value_holding_a_semicolon_keeps_it_quoted():
@@ -501,10 +504,11 @@ def test_create_plan_refuses_boot_without_install_and_attach_paths():
 def test_clone_plan_needs_a_halted_source_and_says_so():
     plan = c.clone_plan("gz", zone("web"), "web2", "/zones/web2", snapshot="SUNWzone1", boot_zone=True)
     assert argv(plan) == [
-        ("zonecfg", "-z", "web2", "create -t web; set zonepath=/zones/web2"),
+        ("zonecfg", "-z", "web2", "-f", "-"),
         ("zoneadm", "-z", "web2", "clone", "-s", "SUNWzone1", "web"),
         ("zoneadm", "-z", "web2", "boot"),
     ]
+    assert plan.steps[0].input == "create -t web\nset zonepath=/zones/web2\n"
     assert undo(plan) == [("zonecfg", "-z", "web2", "delete", "-F"), ("zoneadm", "-z", "web2", "uninstall", "-F"),
                           ("zoneadm", "-z", "web2", "halt")]
     assert "needs web halted" in plan.warning
@@ -535,8 +539,9 @@ def test_detach_plan_shuts_a_running_zone_down_first():
 
 def test_attach_plan_configures_from_the_detached_zonepath():
     plan = c.attach_plan("gz2", "web", "/zones/web")
-    assert argv(plan) == [("zonecfg", "-z", "web", "create -a /zones/web"),
+    assert argv(plan) == [("zonecfg", "-z", "web", "-f", "-"),
                           ("zoneadm", "-z", "web", "attach", "-u"), ("zoneadm", "-z", "web", "boot")]
+    assert plan.steps[0].input == "create -a /zones/web\n"
     assert undo(plan) == [("zonecfg", "-z", "web", "delete", "-F"), ("zoneadm", "-z", "web", "detach"),
                           ("zoneadm", "-z", "web", "halt")]
     assert "cannot be undone" in plan.warning
@@ -557,3 +562,139 @@ def test_every_plan_argv_is_a_tuple_of_str_and_no_argument_reads_as_an_option():
             assert isinstance(step.operation.argv, tuple) and all(isinstance(a, str) for a in step.operation.argv)
             zone_arg = step.operation.argv[step.operation.argv.index("-z") + 1]
             assert not zone_arg.startswith("-")
+
+
+# --- networks with global-nic and allowed-address ----------------------------------------------------------
+
+
+def test_an_omnios_exclusive_net_made_on_a_global_nic():
+    lines = c.zonecfg_lines(NewZone("w", "/zones/w", ip_type="exclusive", nets=(
+        NewNet("w0", global_nic="igb0", allowed_address="10.0.1.5/24", defrouter="10.0.1.1"),)))
+    # zones.md §4, the OmniOS sample's properties, in the order illumos export prints them
+    assert lines[-6:] == ("add net", "set allowed-address=10.0.1.5/24", "set physical=w0", "set defrouter=10.0.1.1",
+                          "set global-nic=igb0", "end")
+    with pytest.raises(ValidationError, match="exclusive-IP"):
+        c.zonecfg_lines(NewZone("w", "/zones/w", ip_type="shared", nets=(NewNet("w0", "10.0.0.2/24",
+                                                                                global_nic="igb0"),)))
+    with pytest.raises(ValidationError, match="defrouter only with an allowed-address"):
+        c.zonecfg_lines(NewZone("w", "/zones/w", ip_type="exclusive", nets=(NewNet("w0", defrouter="10.0.0.1"),)))
+    anet = c.zonecfg_lines(NewZone("w", "/zones/w", ip_type="exclusive", nets=(
+        NewNet(anet=True, linkname="net0", lower_link="net1", allowed_address="10.0.2.5/24", defrouter="10.0.2.1"),)))
+    assert anet[-6:] == ("add anet", "set linkname=net0", "set lower-link=net1", "set allowed-address=10.0.2.5/24",
+                         "set defrouter=10.0.2.1", "end")
+
+
+# --- brands ---------------------------------------------------------------------------------------------------
+
+
+def test_brands_a_host_offers_and_refuses():
+    zones = [Domain("gz", "z1", parse.zone_state("installed"), "installed", extra=(("brand", "bhyve"),)),
+             Domain("gz", "z2", parse.zone_state("installed"), "installed", extra=(("brand", "custom1"),)),
+             Domain("gz", "global", parse.zone_state("running"), "running", extra=(("brand", "liveimg"),))]
+    assert c.host_brands(parse.Layout.ILLUMOS, zones)[-1] == "custom1" and "liveimg" not in c.host_brands(
+        parse.Layout.ILLUMOS, zones)
+    assert c.brand_refused("solaris", parse.Layout.ILLUMOS, zones, "omni") == \
+        "omni is a illumos global zone: the solaris brand is Oracle Solaris 11's"
+    assert c.brand_refused("solaris10", parse.Layout.SOLARIS11, [], "sol") is None
+    assert c.brand_refused("custom1", parse.Layout.ILLUMOS, zones, "omni") is None
+    assert c.brand_refused("unheard-of", parse.Layout.SOLARIS11, [], "sol") is None, "nothing says it is missing"
+
+
+# --- p2v received with zfs send, clone of a running zone, moves between hosts ------------------------------
+
+
+def test_create_plan_receives_a_snapshot_then_installs_from_the_zonepath():
+    receive = c.Receive("old-host", "rpool/p2v/mail@now", "rpool/zones/mail")
+    plan = c.create_plan("gz", NewZone("mail", "/zones/mail", brand="solaris10"), receive=receive, identity="unconfigure",
+                         boot_zone=False)
+    transfer = plan.steps[1].operation.transfer
+    assert (transfer.source_host, transfer.source_argv, transfer.dest_host, transfer.dest_argv) == (
+        "old-host", ("zfs", "send", "rpool/p2v/mail@now"), "gz", ("zfs", "recv", "rpool/zones/mail"))
+    assert plan.steps[1].undo.argv == ("zfs", "destroy", "-r", "rpool/zones/mail")
+    assert plan.steps[1].timeout is None and plan.hosts == ("gz", "old-host")
+    assert argv(plan)[2] == ("zoneadm", "-z", "mail", "install", "-d", "-", "-u")
+    with pytest.raises(ValidationError):
+        c.create_plan("gz", NewZone("mail", "/zones/mail"), receive=receive, archive="/a.flar")
+    with pytest.raises(ValidationError):
+        c.create_plan("gz", NewZone("mail", "/zones/mail"), receive=c.Receive("h", "rpool/x", "rpool/zones/m"))
+
+
+def test_clone_of_a_running_source_stops_it_and_boots_it_again():
+    plan = c.clone_plan("gz", zone("web", "running"), "web2", "/zones/web2", stop_source="shutdown", boot_zone=True)
+    assert argv(plan) == [("zoneadm", "-z", "web", "shutdown"), ("zonecfg", "-z", "web2", "-f", "-"),
+                          ("zoneadm", "-z", "web2", "clone", "web"), ("zoneadm", "-z", "web", "boot"),
+                          ("zoneadm", "-z", "web2", "boot")]
+    assert undo(plan)[0] == ("zoneadm", "-z", "web", "boot")
+    assert plan.steps[2].timeout == c.CLONE_TIMEOUT
+    assert argv(c.clone_plan("gz", zone("web", "running"), "web2", "/zones/web2", stop_source="halt"))[0] == (
+        "zoneadm", "-z", "web", "halt")
+    with pytest.raises(ValidationError, match="shutdown or halt"):
+        c.clone_plan("gz", zone("web", "running"), "web2", "/zones/web2", stop_source="kill")
+
+
+def _move(**kw):
+    fields = dict(target="gz2", zonepath="/zones/web", source_dataset="rpool/zones/web",
+                  target_dataset="tank/zones/web", snapshot_tag="hvdeck-move-1")
+    fields.update(kw)
+    return c.Move(**fields)
+
+
+def test_move_plan_between_hosts_and_its_undo():
+    plan = c.move_plan(zone("web", "running"), _move())
+    assert [(s.on(plan.host), s.operation.display()) for s in plan.steps] == [
+        ("gz", "zoneadm -z web shutdown"), ("gz", "zoneadm -z web detach"),
+        ("gz", "zfs snapshot rpool/zones/web@hvdeck-move-1"),
+        ("gz2", "zfs send rpool/zones/web@hvdeck-move-1  (on gz)  ⇒  zfs recv tank/zones/web  (on gz2)"),
+        ("gz2", "zonecfg -z web -f -"), ("gz2", "zoneadm -z web attach -u"), ("gz2", "zoneadm -z web boot"),
+        ("gz", "zonecfg -z web delete -F")]
+    # undone newest first, a failed move leaves the zone attached again, halted, on its source
+    assert [(s.on(plan.host), s.undo.argv if s.undo else None) for s in plan.steps][:6] == [
+        ("gz", None), ("gz", ("zoneadm", "-z", "web", "attach")),
+        ("gz", ("zfs", "destroy", "rpool/zones/web@hvdeck-move-1")), ("gz2", ("zfs", "destroy", "-r", "tank/zones/web")),
+        ("gz2", ("zonecfg", "-z", "web", "delete", "-F")), ("gz2", ("zoneadm", "-z", "web", "detach"))]
+    assert plan.steps[4].input == "create -a /zones/web\n"
+    assert (plan.action, plan.target, plan.hosts, plan.confirm_phrase) == ("migrate", "web", ("gz", "gz2"), None)
+    assert plan.steps[5].timeout == c.ATTACH_TIMEOUT and plan.steps[3].timeout is None
+    assert "attaches it again on gz, halted" in plan.warning
+
+
+def test_move_plan_options():
+    shared = c.move_plan(zone("web"), _move(storage="shared", source_dataset=None, target_dataset=None, update="U",
+                                            boot=False, source_after="keep"))
+    assert argv(shared) == [("zoneadm", "-z", "web", "detach"), ("zonecfg", "-z", "web", "-f", "-"),
+                            ("zoneadm", "-z", "web", "attach", "-U")]
+    destroy = c.move_plan(zone("web", "running"), _move(stop="halt", update=None, backout=("119254-92",),
+                                                        source_after="destroy"))
+    assert argv(destroy)[0] == ("zoneadm", "-z", "web", "halt")
+    assert argv(destroy)[5] == ("zoneadm", "-z", "web", "attach", "-b", "119254-92")
+    assert argv(destroy)[-1] == ("zfs", "destroy", "-r", "rpool/zones/web") and destroy.confirm_phrase == "web"
+    for kw, message in (({"target": "gz"}, "already on gz"), ({"storage": "nfs"}, "storage"),
+                        ({"storage": "shared", "zonepath": "/other/web"}, "stays /zones/web"),
+                        ({"snapshot_tag": "a b"}, "snapshot name"), ({"source_dataset": None}, "filesystems"),
+                        ({"stop": "kill"}, "shutdown or halt"), ({"source_after": "shred"}, "keep, delete or destroy"),
+                        ({"zonepath": "relative"}, "absolute")):
+        with pytest.raises(ValidationError, match=message):
+            c.move_plan(zone("web"), _move(**kw))
+    with pytest.raises(ValidationError, match="configured"):
+        c.move_plan(zone("web", "configured"), _move())
+
+
+def test_checks_read_the_hosts_answer():
+    from hvdeck.backends.transport.base import Result
+
+    free = c.check_zone_free("gz2", "web", "/zones/web")
+    listing = "0:global:running:/::ipkg:shared:0\n-:db:installed:/zones/web/db:x:ipkg:excl:1\n"
+    assert free.parser(Result(c.LIST, 0, listing, "")) == "zonepath /zones/web overlaps db's zonepath /zones/web/db"
+    assert free.parser(Result(c.LIST, 0, listing.replace(":db:", ":web:"), "")) == \
+        "a zone named web is already configured on gz2"
+    assert free.parser(Result(c.LIST, 0, "0:global:running:/::ipkg:shared:0\n", "")) is None
+    assert free.parser(Result(c.LIST, 0, "garbage\n", "")).startswith("zoneadm list -cp: ")
+    room = c.check_filesystem("gz2", "tank/zones", "tank/zones/web", need=2 << 30)
+    zfs = "tank/zones\t1073741824\t100\t/zones\n"
+    assert room.parser(Result(c.ZFS_FILESYSTEMS, 0, zfs, "")) == \
+        "tank/zones on gz2 has 1.0G free; 2.0G are needed"
+    assert room.parser(Result(c.ZFS_FILESYSTEMS, 0, zfs.replace("1073741824", str(4 << 30)), "")) is None
+    assert room.parser(Result(c.ZFS_FILESYSTEMS, 0, zfs + "tank/zones/web\t1\t1\t/zones/web\n", "")) == \
+        "tank/zones/web already exists on gz2"
+    assert room.parser(Result(c.ZFS_FILESYSTEMS, 0, "", "")) == "gz2 has no ZFS filesystem tank/zones"
+    assert c.decided("x", "no").passed is False and c.decided("x", None).passed is True

@@ -473,7 +473,7 @@ def test_every_resource_in_the_export_printf_shapes():
     assert bindings.nics == (Nic(mac=None, source_type="net", source="e1000g0", target="e1000g0"),)
     sections = {section.title: section for section in bindings.extra}
     assert list(sections) == ["ZONE", "FS", "NETWORK", "DEVICE", "CAPPED-MEMORY", "RCTL", "ATTR", "DATASET",
-                              "DEDICATED-CPU", "SECURITY-FLAGS"]
+                              "DEDICATED-CPU", "SECURITY-FLAGS", "CAPPED-CPU"]
     assert sections["ZONE"].rows == (("zonepath", "/zones/db 1"), ("brand", "ipkg"), ("autoboot", "false"),
                                      ("limitpriv", "default,sys_time"), ("ip-type", "shared"))
     assert sections["FS"] == Section("FS", ("DIR", "SPECIAL", "TYPE", "OPTIONS"),
@@ -481,7 +481,9 @@ def test_every_resource_in_the_export_printf_shapes():
     assert sections["NETWORK"] == Section("NETWORK", ("RESOURCE", "PHYSICAL", "ADDRESS", "DEFROUTER"),
                                           (("net", "e1000g0", "192.168.0.7/24", "192.168.0.1"),))
     assert sections["DEVICE"] == Section("DEVICE", ("MATCH",), (("/dev/cua/a00[2-5]",),))
-    assert sections["CAPPED-MEMORY"] == Section("CAPPED-MEMORY", ("PHYSICAL",), (("1.5G",),))
+    # the swap cap and the CPU cap are rctls in an export (illumos export_func): shown where zonecfg shows them
+    assert sections["CAPPED-MEMORY"] == Section("CAPPED-MEMORY", ("PHYSICAL", "SWAP"), (("1.5G", "2G"),))
+    assert sections["CAPPED-CPU"] == Section("CAPPED-CPU", ("NCPUS",), (("1.50",),))
     assert sections["RCTL"] == Section("RCTL", ("NAME", "PRIV", "LIMIT", "ACTION"), (
         ("zone.cpu-cap", "privileged", "150", "none"),
         ("zone.max-swap", "privileged", "2147483648", "deny"),
@@ -624,3 +626,52 @@ def test_an_unterminated_configuration_block_keeps_its_lines():
     errors = parse.parse_zoneadm_errors("-----BEGIN CONFIGURATION-----\ncreate -b\nzoneadm: zone 'x': y\n")
     assert errors.configuration == ("create -b", "zoneadm: zone 'x': y")
     assert errors.messages == ()
+
+
+# --- zfs list -H -p and dladm show-link -p (RECONSTRUCTED from their man pages) ---------------------------
+
+
+def test_zfs_filesystems_every_field():
+    found = parse.parse_zfs_filesystems(sample("zfs-list-filesystems-reconstructed.txt"))
+    assert [(fs.name, fs.avail, fs.used, fs.mountpoint, fs.mounted_at) for fs in found] == [
+        ("rpool", 1060397540352, 39114087424, "/rpool", "/rpool"),
+        ("rpool/ROOT", 1060397540352, 5368732672, "legacy", None),
+        ("rpool/ROOT/omnios-r151046", 1060397540352, 5368709120, "/", "/"),
+        ("rpool/export", 1060397540352, 15802065920, "/export", "/export"),
+        ("rpool/zones", 1060397540352, 17943256064, "/zones", "/zones"),
+        ("rpool/zones/web1", 1060397540352, 587202560, "/zones/web1", "/zones/web1"),
+        ("rpool/zones/db1/data", 1060397540352, 12884901888, "legacy", None),
+        ("tank/scratch", 0, 20480, "none", None),
+    ]
+    assert parse.parse_zfs_filesystems("") == ()
+    assert parse.parse_zfs_filesystems("tank\t-\t-\t-\n")[0].avail is None
+
+
+@pytest.mark.parametrize("text", ["rpool 10 20 /rpool\n", "rpool\t10\t20\n", "rpool\t1.5G\t20\t/r\n",
+                                  "-rpool\t1\t2\t/r\n", "rpool\t1\t2\t/r\textra\n", "rpool\t\u0661\t2\t/r\n"])
+def test_zfs_filesystems_refuse_what_zfs_list_H_p_never_prints(text):
+    with pytest.raises(ParseError, match="line 1"):
+        parse.parse_zfs_filesystems(text)
+
+
+def test_zfs_snapshots_every_field():
+    found = parse.parse_zfs_snapshots(sample("zfs-list-snapshots-reconstructed.txt"))
+    assert [(s.name, s.dataset, s.used, s.creation) for s in found] == [
+        ("rpool/zones/build@SUNWzone1", "rpool/zones/build", 0, 1700054000),
+        ("rpool/zones/build@SUNWzone2", "rpool/zones/build", 18432, 1700057600)]
+    with pytest.raises(ParseError, match="not a snapshot name"):
+        parse.parse_zfs_snapshots("rpool/zones/build\t1\t2\n")
+
+
+def test_dladm_links_every_field():
+    found = parse.parse_dladm_links(sample("dladm-show-link-reconstructed.txt"))
+    assert [(link.name, link.klass, link.zone) for link in found] == [
+        ("igb0", "phys", None), ("igb1", "phys", None), ("aggr0", "aggr", None), ("stub0", "etherstub", None),
+        ("web1", "vnic", None), ("vlan100", "vlan", None), ("app1/net0", "vnic", "app1")]
+
+
+@pytest.mark.parametrize("text", ["igb0\n", "igb0:phys:1500\n", "igb0:\n", ":phys\n", "igb0:PHYS\n", "-x:phys\n",
+                                  "a/b/c:vnic\n", "igb0:[bold]\n"])
+def test_dladm_links_refuse_other_shapes(text):
+    with pytest.raises(ParseError, match="dladm line 1"):
+        parse.parse_dladm_links(text)

@@ -121,6 +121,9 @@ PARSERS: dict[str, tuple[Callable[[str], object], Callable[[object], bool]]] = {
     "zonecfg": (parse.parse_zonecfg, lambda value: isinstance(value, ZoneConfig)),
     "export": (lambda text: parse.parse_export(text, "h", "z"), _bindings),
     "zoneadm_errors": (parse.parse_zoneadm_errors, _errors),
+    "zfs_filesystems": (parse.parse_zfs_filesystems, _tuple_of(parse.ZfsFilesystem)),
+    "zfs_snapshots": (parse.parse_zfs_snapshots, _tuple_of(parse.ZfsSnapshot)),
+    "dladm_links": (parse.parse_dladm_links, _tuple_of(parse.Datalink)),
 }
 
 

@@ -26,6 +26,8 @@ _IN_FOOTER = {Action.START, Action.SHUTDOWN, Action.FORCE_OFF}
 ACTION_BINDINGS = [
     Binding("a", "actions", "Actions", id="domain.actions",
             tooltip="Every action for the domain; unavailable ones say why"),
+    Binding("c", "console", "Console", id="domain.console",
+            tooltip="The domain's console, in a pane under the table"),
     *(Binding(key, f"lifecycle('{action.value}')", label, id=f"domain.{action.value}",
               show=action in _IN_FOOTER,
               tooltip=f"{action.label} the domain (the exact operation is shown first)")
@@ -49,3 +51,6 @@ class DomainActions(UsesApp):
 
     def action_migrate(self) -> None:
         open_migration(self.hvdeck, self.current_domain())
+
+    def action_console(self) -> None:
+        self.hvdeck.attach_console(self.current_domain())

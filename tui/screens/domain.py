@@ -69,6 +69,10 @@ class DomainScreen(DomainActions, HvdeckScreen):
         Binding("escape", "app.pop_screen", "Back", id="domain.back"),
         *ACTION_BINDINGS,
         Binding("ctrl+r", "reload", "Reload", id="domain.reload", tooltip="Read the bindings again"),
+        Binding("C", "clone", "Clone", id="domain.clone", show=False,
+                tooltip="Clone this domain from a snapshot of its disk"),
+        Binding("S", "snapshots", "Snapshots", id="domain.snapshots", show=False,
+                tooltip="The snapshots of this domain's disks: take, roll back, destroy"),
     ]
 
     DEFAULT_CSS = """
@@ -159,6 +163,12 @@ class DomainScreen(DomainActions, HvdeckScreen):
         notice.update(fmt.host_text("\n".join(lines), newlines=True))
         notice.set_class(bool(lines), "-shown")
         notice.set_class(reason is None and self._bindings_error is not None, "-error")
+
+    def action_clone(self) -> None:
+        self.hvdeck.open_clone(self.current_domain())
+
+    def action_snapshots(self) -> None:
+        self.hvdeck.open_snapshots(self.current_domain())
 
     def action_reload(self) -> None:
         domain = self.current_domain()

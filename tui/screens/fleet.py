@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from pathlib import Path
 
 from rich.text import Text
 from textual import on
@@ -14,12 +15,32 @@ from hvdeck.backends.inventory import ConfigFileError
 from hvdeck.backends.model import Domain, HostSnapshot, HostStatus
 from hvdeck.backends.settings import save_view_state
 from hvdeck.widgets import format as fmt
+from hvdeck.widgets.console_pane import ConsolePane, ConsoleTab, key_label
 from hvdeck.widgets.fleet_table import COLUMN_KEYS, COLUMNS, FleetTable
 from hvdeck.widgets.host_strip import HostStrip
+from hvdeck.widgets.terminal import Terminal
 
+from ..console import log_path
 from ..wizards.evacuate import open_evacuation
 from .actions import ACTION_BINDINGS, DomainActions
 from .base import HvdeckFooter, HvdeckScreen
+from .console_log import ConsoleLogScreen
+
+#: the console pane's keys: priority bindings (they work while a terminal has the focus, so they are not
+#: sent to the guest), enabled only while a console is open; rebind them in the settings' keymap
+CONSOLE_BINDINGS = [
+    Binding("f6", "console_focus", "Table/console", id="console.focus", priority=True,
+            tooltip="Move the focus between the table and the console pane"),
+    Binding("f11", "console_maximize", "Split/full", id="console.maximize", priority=True, show=False,
+            tooltip="The console pane under the table, or full screen"),
+    Binding("ctrl+pagedown", "console_step(1)", "Next console", id="console.next", priority=True, show=False,
+            tooltip="The next console tab"),
+    Binding("ctrl+pageup", "console_step(-1)", "Previous console", id="console.previous", priority=True,
+            show=False, tooltip="The previous console tab"),
+    Binding("f2", "console_log", "Log", id="console.log", priority=True, show=False,
+            tooltip="Log this console to a file (plain text or raw), or stop logging it"),
+]
+CONSOLE_ACTIONS = {"console_focus", "console_maximize", "console_step", "console_log"}
 
 
 class FleetScreen(DomainActions, HvdeckScreen):
@@ -37,8 +58,15 @@ class FleetScreen(DomainActions, HvdeckScreen):
         Binding("H", "host", "Host", id="fleet.host", tooltip="The highlighted domain's host: services, resources"),
         Binding("E", "evacuate", "Evacuate", show=False, id="fleet.evacuate",
                 tooltip="Evacuate: move the marked domains, or the host's running ones"),
+        Binding("n", "create", "New guest", id="fleet.create", show=False,
+                tooltip="Create a guest on the highlighted domain's host (the plan is shown first)"),
+        Binding("C", "clone", "Clone", show=False, id="fleet.clone",
+                tooltip="Clone the highlighted domain from a snapshot of its disk"),
+        Binding("S", "snapshots", "Snapshots", show=False, id="fleet.snapshots",
+                tooltip="The snapshots of the highlighted domain's disks: take, roll back, destroy"),
         Binding("ctrl+r", "refresh_all", "Refresh", show=False, id="fleet.refresh",
                 tooltip="Poll every host now"),
+        *CONSOLE_BINDINGS,
     ]
 
     DEFAULT_CSS = """
@@ -47,6 +75,10 @@ class FleetScreen(DomainActions, HvdeckScreen):
     FleetScreen FleetTable { height: 1fr; }
     FleetScreen #fleet-status { height: auto; max-height: 6; padding: 0 1; background: $panel;
                                 color: $foreground-muted; }
+    FleetScreen #console-pane { display: none; }
+    FleetScreen.-console #console-pane { display: block; }
+    FleetScreen.-console-full #hosts, FleetScreen.-console-full FleetTable,
+    FleetScreen.-console-full #fleet-status { display: none; }
     """
 
     _tick_pending = False
@@ -60,6 +92,7 @@ class FleetScreen(DomainActions, HvdeckScreen):
                     id="filter")
         yield FleetTable(id="fleet-table")
         yield Static("", id="fleet-status")
+        yield ConsolePane(id="console-pane")
         yield HvdeckFooter()
 
     @property
@@ -79,6 +112,7 @@ class FleetScreen(DomainActions, HvdeckScreen):
         self.refresh_from(self.hvdeck.snapshots.values())
         self.hvdeck.fleet_changed.subscribe(self, self._on_fleet_changed)
         self.set_interval(1.0, self._tick)
+        self.console_pane.set_keys(self._console_keys())
 
     # -- data ---------------------------------------------------------------------------------------
 
@@ -252,5 +286,162 @@ class FleetScreen(DomainActions, HvdeckScreen):
         if domain is not None:
             self.hvdeck.open_host(domain.host)
 
+    def action_create(self) -> None:
+        domain = self.table.cursor_domain
+        self.hvdeck.open_create(domain.host if domain is not None else None)
+
+    def action_clone(self) -> None:
+        self.hvdeck.open_clone(self.table.cursor_domain)
+
+    def action_snapshots(self) -> None:
+        self.hvdeck.open_snapshots(self.table.cursor_domain)
+
     def action_refresh_all(self) -> None:
         self.hvdeck.refresh_hosts()
+
+    # -- the console pane: consoles as tabs under the table (`hvdeck.tui.console`) ------------------------
+
+    @property
+    def console_pane(self) -> ConsolePane:
+        return self.query_one("#console-pane", ConsolePane)
+
+    def in_console(self) -> bool:
+        """Is the focus in the console pane (a terminal, or a tab's notice)?"""
+        focused = self.focused
+        return focused is not None and any(isinstance(node, ConsolePane) for node in focused.ancestors_with_self)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """The console keys exist while a console is open; the table's keys (and the filter's `/`, a
+        priority binding) do nothing while the focus is in the console pane: keys go to the guest there."""
+        if action in CONSOLE_ACTIONS:
+            pane = self.console_pane
+            if not pane.tabs:
+                return False
+            if action == "console_log":
+                tab = pane.active_tab
+                return tab is not None and tab.state == "attached"
+            return True
+        return not self.in_console()
+
+    def open_console(self, domain: Domain, *, force: bool = False) -> None:
+        """Show the pane and ``domain``'s console in it (its tab if open, else a new one), focused."""
+        self.add_class("-console")
+        self.run_worker(self.hvdeck.consoles.attach(self.console_pane, domain, force=force),
+                        group="console", exit_on_error=False)
+        self.refresh_bindings()
+
+    def _console_keys(self) -> list[tuple[str, str]]:
+        """The pane's keys for its border, as the settings bind them: the detach key first."""
+        keymap = self.hvdeck.settings.keymap
+
+        def key(binding_id: str, default: str) -> str:
+            keys = keymap.get(binding_id)
+            first = (keys if isinstance(keys, str) else ",".join(keys or ())).split(",")[0].strip()
+            return key_label(first or default)
+
+        return [(self.hvdeck.settings.console.detach_key, "detach"), (key("console.focus", "f6"), "table"),
+                (key("console.maximize", "f11"), "split/full"),
+                (f"{key('console.previous', 'ctrl+pageup')}/{key('console.next', 'ctrl+pagedown')}", "tabs"),
+                (key("console.log", "f2"), "log")]
+
+    def _tab_of(self, terminal: Terminal) -> ConsoleTab | None:
+        return self.console_pane.tab_of(terminal)
+
+    @on(Terminal.Output)
+    def _console_input(self, event: Terminal.Output) -> None:
+        event.stop()
+        tab = self._tab_of(event.terminal)
+        if tab is not None:
+            self.hvdeck.consoles.write(tab.key, event.data)
+
+    @on(Terminal.Resized)
+    def _console_resized(self, event: Terminal.Resized) -> None:
+        event.stop()
+        tab = self._tab_of(event.terminal)
+        if tab is not None:
+            self.hvdeck.consoles.resize(tab.key, event.columns, event.rows)
+
+    @on(Terminal.Detach)
+    def _console_detach(self, event: Terminal.Detach) -> None:
+        event.stop()
+        tab = self._tab_of(event.terminal)
+        if tab is not None:
+            self._close_console(tab.key, "detached")
+
+    @on(ConsolePane.Requested)
+    def _console_request(self, event: ConsolePane.Requested) -> None:
+        event.stop()
+        tab = event.tab
+        if event.action in ("reconnect", "force"):
+            tab.clear_notice()
+            tab.terminal.focus()
+            self.hvdeck.consoles.connect(tab, force=event.action == "force")
+        elif event.action == "close":
+            self._close_console(tab.key, "closed")
+
+    @on(ConsolePane.Switched)
+    def _console_switched(self, event: ConsolePane.Switched) -> None:
+        event.stop()
+        if event.tab is None:
+            self.remove_class("-console", "-console-full")
+            self._show_filter_box()
+            self.table.focus()
+        self.refresh_bindings()
+
+    def _close_console(self, key: str, how: str) -> None:
+        pane = self.console_pane
+        tab = pane.tab(key)
+        if tab is not None and tab.has_focus_within:
+            self.table.focus()
+        self.run_worker(self.hvdeck.consoles.close(pane, key, how), group="console", exit_on_error=False)
+
+    def action_console_focus(self) -> None:
+        """F6: between the table and the console pane."""
+        tab = self.console_pane.active_tab
+        if self.in_console() or tab is None:
+            self.table.focus()
+        else:
+            tab.focus_console()
+
+    def action_console_maximize(self) -> None:
+        """F11: the pane under the table, or the whole screen."""
+        self.toggle_class("-console-full")
+        self._show_filter_box()
+        tab = self.console_pane.active_tab
+        if self.has_class("-console-full") and tab is not None and not self.in_console():
+            tab.focus_console()
+
+    def _show_filter_box(self) -> None:
+        """The filter box (shown while a filter is set) is hidden while the console is full screen."""
+        box = self.query_one("#filter", Input)
+        box.display = box.has_class("-active") and not self.has_class("-console-full")
+
+    def action_console_step(self, offset: int) -> None:
+        tab = self.console_pane.step(offset)
+        if tab is not None and self.in_console():
+            tab.focus_console()
+
+    def action_console_log(self) -> None:
+        """F2: log the active console to a file (plain or raw), or stop logging it."""
+        tab = self.console_pane.active_tab
+        if tab is None:
+            return
+        consoles = self.hvdeck.consoles
+        current = consoles.logging(tab.key)
+        if current is not None:
+            consoles.stop_log(tab.key)
+            self.notify(fmt.visible(f"Stopped logging {tab.domain} to {current}"), markup=False)
+            return
+        session = consoles.sessions.get(tab.key)
+        if session is None:
+            return
+        directory = self.hvdeck.settings.console.log_dir or Path("~/hvdeck-consoles")
+        default = log_path(directory, session.domain)
+
+        def chosen(answer: tuple[Path, bool] | None) -> None:
+            if answer is not None:
+                consoles.start_log(tab.key, answer[0], raw=answer[1])
+            tab.focus_console()
+
+        self.app.push_screen(ConsoleLogScreen(f"{tab.host} / {tab.domain}", default), chosen)
+

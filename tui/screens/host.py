@@ -55,6 +55,8 @@ class HostScreen(HvdeckScreen):
         Binding("ctrl+r", "reload", "Reload", id="host.reload", tooltip="Read the host's services again"),
         Binding("t", "trust", "Trust key", id="host.trust",
                 tooltip="Show the host's unknown SSH key again, to trust it or not"),
+        Binding("n", "create", "New guest", id="host.create",
+                tooltip="Create a guest on this host (the plan is shown first)"),
     ]
 
     DEFAULT_CSS = """
@@ -103,6 +105,9 @@ class HostScreen(HvdeckScreen):
 
     def action_trust(self) -> None:
         self.hvdeck.ask_host_key(self.host)
+
+    def action_create(self) -> None:
+        self.hvdeck.open_create(self.host)
 
     def action_reload(self) -> None:
         self._load()

@@ -156,8 +156,8 @@ LIST_HEADER = cells(LIST_WIDTHS, "NAME", "STATE", "FLAGS", "CONS", "VCPU", "MEMO
 
 def _list_row(domain: Domain, live: Live | None) -> str:
     return cells(LIST_WIDTHS, domain.name, domain.state.value, flag_letters(domain), domain.cons,
-                  str(domain.vcpus), human_size(domain.memory), percent(live and live.util),
-                  percent(live and live.norm), human_uptime(live.uptime) if live else "")
+                  str(domain.vcpus), human_size(domain.memory), percent(live.util if live else None),
+                  percent(live.norm if live else None), human_uptime(live.uptime) if live else "")
 
 
 # ldm.md §2.1 (VERBATIM-shaped: the 3.x capture's header, column starts and pushing rule; bound and
@@ -169,8 +169,8 @@ def format_list(rows: Sequence[Row]) -> str:
 def _domain_record(domain: Domain, live: Live | None, flags: str) -> str:
     return record("DOMAIN", ("name", domain.name), ("state", domain.state.value), ("flags", flags),
                    ("cons", domain.cons), ("ncpu", domain.vcpus), ("mem", domain.memory),
-                   ("util", number(live and live.util)), ("uptime", live.uptime if live else ""),
-                   ("norm_util", number(live and live.norm)))
+                   ("util", number(live.util if live else None)), ("uptime", live.uptime if live else ""),
+                   ("norm_util", number(live.norm if live else None)))
 
 
 # ldm.md §3.2 (VERBATIM-shaped: the 3.x capture's fields and order; util, uptime and norm_util empty
@@ -214,9 +214,9 @@ def _bindings_records(domain: Domain, live: Live | None, services: Services,
                   for cid, pids in cpusets(domain, strands_per_core)]
         lines.append("VCPU")
         # ldm.md §3.3: 3.x adds cid and norm to §3.5's rows (their order UNCERTAIN there)
-        lines += [record("", ("vid", vid), ("pid", pid), ("util", percent(live and live.vcpu_util[vid])),
+        lines += [record("", ("vid", vid), ("pid", pid), ("util", percent(live.vcpu_util[vid] if live else None)),
                           ("strand", 100), ("cid", pid // strands_per_core),
-                          ("norm", percent(live and live.vcpu_norm[vid])))
+                          ("norm", percent(live.vcpu_norm[vid] if live else None)))
                   for vid, pid in enumerate(domain.strands)]
     if domain.blocks:
         lines.append("MEMORY")
@@ -337,7 +337,7 @@ def _vcpu_section(domain: Domain, live: Live | None, strands_per_core: int) -> l
         return []
     lines = ["VCPU", indented((7, 7, 7), "VID", "PID", "CID", "UTIL NORM STRAND")]
     for vid, pid in enumerate(domain.strands):
-        util, norm = percent(live and live.vcpu_util[vid]), percent(live and live.vcpu_norm[vid])
+        util, norm = percent(live.vcpu_util[vid] if live else None), percent(live.vcpu_norm[vid] if live else None)
         lines.append(indented((7, 7, 7), str(vid), str(pid), str(pid // strands_per_core),
                                f"{util:>4} {norm:>4} {'100%':>6}"))
     return lines

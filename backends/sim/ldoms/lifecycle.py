@@ -84,6 +84,7 @@ def bind_domain(world: LdomsWorld, subcommand: str, args: list[str]) -> str:
         raise usage(subcommand)
     domain = world.domain(args[0])
     target = check(world, subcommand, domain)
+    assert target is not None  # only remove-domain leaves none
     if domain.vcpus < 1 or domain.memory < MEMORY_UNIT:
         raise CommandError(f"Could not bind LDom {domain.name}: it needs at least 1 vcpu and "
                            f"{human_size(MEMORY_UNIT)} of memory")
@@ -97,6 +98,7 @@ def unbind_domain(world: LdomsWorld, subcommand: str, args: list[str]) -> str:
         raise usage(subcommand)
     domain = world.domain(args[0])
     target = check(world, subcommand, domain)
+    assert target is not None  # only remove-domain leaves none
     world.unbind(domain)
     domain.state = target
     return ""
@@ -118,6 +120,7 @@ def start_domain(world: LdomsWorld, subcommand: str, args: list[str]) -> str:
     targets = [check(world, subcommand, domain) for domain in domains]
     now = world.clock()
     for domain, target in zip(domains, targets):
+        assert target is not None  # start never removes
         domain.state, domain.started_at, domain.delayed_reconfig = target, now, False
         domain.console.power_on(world, domain)
     # "LDom <name> started" (RECONSTRUCTED, from memory of ldm's output)
@@ -142,6 +145,7 @@ def stop_domain(world: LdomsWorld, subcommand: str, args: list[str]) -> str:
             domain.console.reboot(world, domain)
         else:
             domain.console.power_off(graceful="-f" not in flags)
+            assert target is not None  # stop never removes
             domain.state, domain.started_at = target, None
     # "LDom <name> stopped" (RECONSTRUCTED, from memory of ldm's output); a reboot prints nothing
     return "" if reboot else joined(f"LDom {domain.name} stopped" for domain in domains)

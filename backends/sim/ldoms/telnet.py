@@ -127,7 +127,7 @@ class Session:
     def _command_byte(self, byte: int) -> None:
         char = chr(byte)
         if char in "\r\n":
-            line, self.command = self.command, None
+            line, self.command = self.command or "", None
             self._write(self.eol.encode())
             self._run(line.strip())
         elif char in "\x7f\b":
@@ -135,7 +135,7 @@ class Session:
                 self.command = self.command[:-1]
                 self._write(b"\b \b")
         elif char >= " ":
-            self.command += char
+            self.command = (self.command or "") + char
             self._write(char.encode("utf-8"))
 
     def _run(self, line: str) -> None:

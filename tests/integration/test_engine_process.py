@@ -1,0 +1,102 @@
+"""The fleet served by an engine process: snapshots arrive batched, calls and plans cross the pipe with
+their events, errors keep their kind, byte channels work, and a dead engine is reported, not hung on."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from hvdeck.backends.audit import AuditLog
+from hvdeck.backends.base import Action
+from hvdeck.backends.errors import Unsupported, ValidationError
+from hvdeck.backends.model import HostStatus
+from hvdeck.backends.plan import StepFinished
+from hvdeck.backends.remote import EngineGone, RemoteFleet
+from hvdeck.backends.sim.demo import DemoFleet
+
+
+@pytest.fixture(scope="module")
+def demo():
+    with DemoFleet() as inventory:
+        yield inventory
+
+
+async def _up(fleet: RemoteFleet, seen: dict, hosts: set[str]) -> None:
+    async with asyncio.timeout(60):
+        while not hosts <= {h for h, s in seen.items() if s.status is HostStatus.UP}:
+            await asyncio.sleep(0.05)
+
+
+async def test_the_engine_polls_answers_and_runs_plans(demo, tmp_path: Path):
+    seen: dict = {}
+    fleet = RemoteFleet(demo, audit_path=str(tmp_path / "audit.log"), on_update=lambda s: seen.__setitem__(s.host, s))
+    pollers = [asyncio.create_task(fleet.run_host(spec.name)) for spec in demo.hosts]
+    try:
+        await _up(fleet, seen, {"kvm-a", "t7-a"})
+        web = next(d for d in seen["kvm-a"].domains if d.name == "web01")
+        # answered here, by a session-less copy of the backend
+        assert fleet.why_not(Action.START, web, seen["kvm-a"]) is not None
+        plan = fleet.plan_action(Action.PAUSE, web, seen["kvm-a"])
+        # answered by the engine
+        bindings = await fleet.bindings(web)
+        assert bindings.domain == "web01" and bindings.disks
+        events = []
+        result = await fleet.run_plan(plan, on_event=events.append)
+        assert result.ok and any(isinstance(e, StepFinished) for e in events)
+        assert [r["result"] for r in AuditLog(tmp_path / "audit.log").records()] == ["started", "ok"]
+        # errors keep their kind across the pipe
+        ldg = next(d for d in seen["t7-a"].domains if d.name == "ldg-web1")
+        extra = next(a for a in fleet.extra_actions("t7-a") if a.id == "add-vcpu")
+        with pytest.raises(ValidationError):
+            await fleet.plan_extra(extra, ldg, {"count": "100000"}, seen["t7-a"])
+        with pytest.raises(Unsupported):
+            fleet.plan_action(Action.PAUSE, ldg, seen["t7-a"])
+        # a byte channel: a process on a simulated control domain, through the engine's connection
+        channel = await fleet.open_process("t7-a", ["ldm", "list"])
+        out = b""
+        while data := await channel.read():
+            out += data
+        assert b"ldg-web1" in out and await channel.wait() == 0
+        await channel.close()
+    finally:
+        await fleet.close()
+        for task in pollers:
+            task.cancel()
+        await asyncio.gather(*pollers, return_exceptions=True)
+
+
+async def test_a_dead_engine_is_reported(demo, tmp_path: Path):
+    seen: dict = {}
+    fleet = RemoteFleet(demo, on_update=lambda s: seen.__setitem__(s.host, s))
+    poller = asyncio.create_task(fleet.run_host("kvm-a"))
+    await _up(fleet, seen, {"kvm-a"})
+    fleet._process.kill()
+    with pytest.raises(EngineGone):
+        await asyncio.wait_for(poller, 10)
+    with pytest.raises(EngineGone):
+        await fleet.host_detail("kvm-a")
+    await fleet.close()
+
+
+async def test_a_console_through_the_engine(demo):
+    seen: dict = {}
+    fleet = RemoteFleet(demo, on_update=lambda s: seen.__setitem__(s.host, s))
+    poller = asyncio.create_task(fleet.run_host("t7-a"))
+    try:
+        await _up(fleet, seen, {"t7-a"})
+        guest = next(d for d in seen["t7-a"].domains if d.name == "ldg-web1")
+        assert fleet.console(guest).kind == "vntsd"
+        channel = await fleet.open_console(guest, cols=100, rows=30)
+        channel.write(b"\r")
+        seen_bytes = b""
+        async with asyncio.timeout(20):
+            while b"login:" not in seen_bytes and b"ok" not in seen_bytes:
+                seen_bytes += await channel.read()
+        await channel.close()
+        assert hasattr(channel, "take_notices") and hasattr(channel, "ended")
+    finally:
+        await fleet.close()
+        poller.cancel()
+        await asyncio.gather(poller, return_exceptions=True)
