@@ -243,6 +243,12 @@ async def _xentop(world: "XenWorld", argv: tuple[str, ...], io: _Io, *, interact
                     if not data or data in (b"q", b"Q", b"\x1b"):
                         return 0
                     keys = asyncio.ensure_future(process.stdin.read(1))
+            elif process is not None:  # a hangup ends the wait (xentop dies of SIGHUP, not at its next write)
+                pause = asyncio.ensure_future(world.sleep(delay))
+                hangup = asyncio.ensure_future(process.channel.wait_closed())
+                await asyncio.wait({pause, hangup}, return_when=asyncio.FIRST_COMPLETED)
+                pause.cancel()
+                hangup.cancel()
             else:
                 await world.sleep(delay)
             if io.closed() or world.xentop_kills != generation:  # hung up, or signalled (`pkill xentop`)
