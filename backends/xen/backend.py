@@ -373,7 +373,8 @@ class XenBackend(Backend):
         sample = await self._next_sample()
         catalog = await self._catalog_for(sample.frame)
         previous = self._previous if self._previous is not None and self._previous.seq == sample.seq - 1 else None
-        rows = live.live_rows(self.spec.name, sample, previous, catalog.listed, console=self._console_word())
+        rows = live.live_rows(self.spec.name, sample, previous, catalog.listed, interval=self.interval,
+                              console=self._console_word())
         self._returned = sample.seq
         self._returned_rates = self._returned_rates or sample.frame.index > 0
         domains = tuple(row.domain for row in rows if row.domain is not None)
@@ -553,7 +554,8 @@ class XenBackend(Backend):
         view = live.XentopView(
             host=self.spec.name, seq=sample.seq, index=sample.frame.index, at=self._latest_received,
             interval=self.interval, columns=sample.frame.columns,
-            rows=live.live_rows(self.spec.name, sample, previous, catalog.listed, console=self._console_word()),
+            rows=live.live_rows(self.spec.name, sample, previous, catalog.listed, interval=self.interval,
+                                console=self._console_word()),
             counts=live.counts(sample.frame), xen_version=totals.xen_version if totals else None,
             cpus=totals.nr_cpus if totals else None, cpu_mhz=totals.cpu_mhz if totals else None,
             total_memory_bytes=totals.total_memory_bytes if totals else None,

@@ -1,7 +1,9 @@
 """Pure: what one host's xentop stream shows — the fleet rows and the xentop screen's view of a frame.
 
 A frame (`XentopFrame`, parsed by `xentop.XentopStream`) holds counters; rates come from the difference
-between two consecutive frames of the same stream, over the time between their arrivals: NETTX/NETRX
+between two consecutive frames of the same stream, over the time between their arrivals (or the stream's
+interval, when the arrivals are less than half or more than twice that apart: frames that queued up on the
+way, a replay printed at once): NETTX/NETRX
 (KiB, shared/formats/xen.md §1.3) as bytes per second, VBD_RD/VBD_WR as requests per second, and
 VBD_RSECT/VBD_WSECT (512-byte sectors) as bytes per second for the fleet table's DISK column (a xentop
 older than 2009 has no sector columns: no disk bytes). CPU % is xentop's own (of one physical CPU, None
@@ -119,15 +121,17 @@ def _rate(now: int | None, before: int | None, dt: float, scale: float = 1.0) ->
 
 
 def live_rows(host: str, sample: Sample, previous: Sample | None, listed: Mapping[str, Listed], *,
-              console: str | None = None) -> tuple[LiveRow, ...]:
+              interval: float, console: str | None = None) -> tuple[LiveRow, ...]:
     """The rows of ``sample`` with rates against ``previous`` (the frame before it in the same stream, or
-    None) and names and ids from ``listed``. A row whose cut name cannot be resolved keeps the name as
-    printed."""
+    None) and names and ids from ``listed``; ``interval`` is the stream's `-d`. A row whose cut name cannot be
+    resolved keeps the name as printed."""
     before: dict[str, XentopRow] = {}
     dt = 0.0
     if previous is not None and previous.frame.index == sample.frame.index - 1:
         before = {row.name: row for row in previous.frame.rows}
         dt = sample.at - previous.at
+        if not interval / 2 <= dt <= interval * 2:
+            dt = interval
     rows = []
     for row in sample.frame.rows:
         entry = resolve(row, listed)

@@ -41,7 +41,7 @@ def shown(widget: Widget) -> bool:
 def ldoms_fleet():
     from hvdeck.backends.sim.demo import DemoFleet
 
-    with DemoFleet(libvirt=False) as inventory:
+    with DemoFleet(libvirt=False, xen=()) as inventory:
         yield inventory
 
 
