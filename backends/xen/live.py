@@ -108,8 +108,9 @@ def resolve(row: XentopRow, listed: Mapping[str, Listed]) -> Listed | None:
     if name is not None:
         return listed[name]
     candidates = [entry for entry in listed.values() if entry.name.startswith(row.name)]
-    fitting = [entry for entry in candidates
-               if entry.memory_mib in (None, row.mem_kib // 1024) and entry.vcpus in (None, row.vcpus)
+    fitting = [entry for entry in candidates  # memory within a MiB: the two tools round differently
+               if (entry.memory_mib is None or abs(entry.memory_mib - row.mem_kib / 1024) <= 1)
+               and entry.vcpus in (None, row.vcpus)
                and (entry.cpu_seconds is None or abs(entry.cpu_seconds - row.cpu_seconds) <= 5.0)]
     return fitting[0] if len(fitting) == 1 else None
 

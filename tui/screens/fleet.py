@@ -34,6 +34,8 @@ class FleetScreen(DomainActions, HvdeckScreen):
         Binding("O", "reverse_sort", "Reverse", show=False, id="fleet.reverse", tooltip="Reverse the sort"),
         *ACTION_BINDINGS,
         Binding("H", "host", "Host", id="fleet.host", tooltip="The highlighted domain's host: services, resources"),
+        Binding("X", "xentop", "xentop", show=False, id="fleet.xentop",
+                tooltip="The highlighted domain's Xen dom0, as xentop shows it, live"),
         Binding("ctrl+r", "refresh_all", "Refresh", show=False, id="fleet.refresh",
                 tooltip="Poll every host now"),
     ]
@@ -238,6 +240,11 @@ class FleetScreen(DomainActions, HvdeckScreen):
         domain = self.table.cursor_domain
         if domain is not None:
             self.hvdeck.open_host(domain.host)
+
+    def action_xentop(self) -> None:
+        domain = self.table.cursor_domain
+        if domain is not None:
+            self.hvdeck.open_xentop(domain.host)
 
     def action_refresh_all(self) -> None:
         self.hvdeck.refresh_hosts()
