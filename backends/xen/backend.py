@@ -235,11 +235,14 @@ class XenBackend(Backend):
         return None
 
     async def close(self) -> None:
+        """Stop the stream. Cancelled while its channel opens, the stream task may not see the cancellation
+        (Python 3.11's `asyncio.wait_for` can swallow it when what it waits for completes at the same moment),
+        so it is cancelled again until it ends, and it also stops by itself once `_closed` is set."""
         self._closed = True
         task, self._task = self._task, None
-        if task is not None:
+        while task is not None and not task.done():
             task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
+            await asyncio.wait({task}, timeout=1.0)
 
     # -- the stream ---------------------------------------------------------------------------------------
 
@@ -283,6 +286,8 @@ class XenBackend(Backend):
                         break
                     except TimeoutError:
                         return frames, f"xentop printed nothing for {silence:g}s", None
+                    if self._closed:
+                        return frames, "closed", None
                     now = time.monotonic()
                     if first_line is None:
                         first_line = now

@@ -347,7 +347,7 @@ def _disk_for(dom0: Dom0, name: str, values: Mapping[str, Any], facts: HostFacts
             errors["storage"] = f"Storage: no volume group {where}"
             return [], None, None
         if any(lv.vg == where and lv.name == disk_name for lv in facts.lvs):
-            errors["name"] = f"Name: the logical volume {where}/{disk_name} exists already"
+            errors.setdefault("name", f"Name: the logical volume {where}/{disk_name} exists already")
         if size > vg.free:
             errors["disk_size"] = f"Disk size: {format_size(size)} is more than {where}'s free {format_size(vg.free)}"
         path = f"/dev/{where}/{disk_name}"
