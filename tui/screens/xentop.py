@@ -236,8 +236,8 @@ class XentopScreen(HvdeckScreen):
     def _show_status(self) -> None:
         label = next(label for key, label, _ in COLUMNS if key == self.sort_column)
         self.query_one("#xentop-status", Static).update(Text(
-            f"{len(self._cells)} domains · sort {label} {'▼' if self.sort_reverse else '▲'} · o next column, "
-            "O reverse, click a header · enter opens a domain"))
+            f"{len(self._cells)} domains · sort {label} {'▼' if self.sort_reverse else '▲'} · o/O or a header: sort "
+            "· enter: the domain"))
 
     # -- sorting ----------------------------------------------------------------------------------------
 
