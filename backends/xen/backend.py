@@ -208,9 +208,9 @@ class XenBackend(Backend):
         if totals.cpu_mhz:
             summary += f" @ {totals.cpu_mhz:.0f} MHz"
         if totals.total_memory_bytes is not None:
-            summary += f", {format_size(totals.total_memory_bytes)} memory"
+            summary += f", {totals.total_memory_bytes / 2**30:.1f}G memory"
             if totals.free_memory_bytes is not None:
-                summary += f" ({format_size(totals.free_memory_bytes)} free when connected)"
+                summary += f" ({totals.free_memory_bytes / 2**30:.1f}G free when connected)"
         return HostInfo(kind=self.kind, hypervisor=f"Xen, {word} toolstack, {scheduler} scheduler",
                         version=totals.xen_version or "", hostname=totals.hostname or "", cpus=totals.nr_cpus,
                         memory_bytes=totals.total_memory_bytes, notes=(summary, *notes))
