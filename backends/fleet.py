@@ -23,7 +23,7 @@ import random
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import policy
 from .audit import AuditLog
@@ -58,6 +58,9 @@ from .options import Choice, Form
 from .plan import CheckResult, Executor, Operation, Plan, PlanEvent, PlanResult, StepCallback
 from .registry import make_backend, make_session
 from .transport.base import Channel, CommandTimeout, Limits, OutputCallback, Result, Session
+
+if TYPE_CHECKING:
+    from .xen.live import XentopView
 
 log = logging.getLogger(__name__)
 
@@ -345,6 +348,15 @@ class Fleet:
 
     async def open_console(self, domain: Domain, *, cols: int = 80, rows: int = 24, force: bool = False) -> Channel:
         return await self._connected(domain.host).open_console(domain, cols=cols, rows=rows, force=force)
+
+    def xentop_frame(self, host: str) -> XentopView | None:
+        """The latest xentop frame of a Xen dom0 (the summary xentop prints, every column of every domain, and
+        the rates between frames), immutable, for the xentop screen; None when ``host`` is not a connected Xen
+        dom0 with a live stream."""
+        from .xen.backend import XenBackend
+
+        backend = self.backend(host)
+        return backend.xentop_view() if isinstance(backend, XenBackend) else None
 
     async def storage(self, host: str) -> tuple[StoragePool, ...]:
         return await self._connected(host).storage()

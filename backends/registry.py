@@ -18,6 +18,8 @@ from .transport.base import Limits, Session
 #: kind -> (module, class), in the order ``kind: auto`` tries them
 BACKENDS: dict[str, tuple[str, str]] = {
     "ldoms": ("hvdeck.backends.ldoms.backend", "LdomsBackend"),
+    # before libvirt: a Xen dom0 may run libvirtd too, and `xl info` / `xm info` is the sharper test
+    "xen": ("hvdeck.backends.xen.backend", "XenBackend"),
     "libvirt": ("hvdeck.backends.libvirt.backend", "LibvirtBackend"),
     "zones": ("hvdeck.backends.zones.backend", "ZonesBackend"),
 }

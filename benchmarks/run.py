@@ -8,7 +8,8 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 BENCHMARKS = ["table_scale.py", "history_store.py", "demo_startup.py", "terminal_feed.py", "xentop_parse.py",
-              "zones_plans.py", "console_pane.py"]
+              "zones_plans.py", "console_pane.py",
+              "xentop_stream.py"]
 
 if __name__ == "__main__":
     failed = 0

@@ -54,6 +54,7 @@ from .screens.help import HelpScreen
 from .screens.host import HostScreen
 from .screens.host_key import HostKeyScreen
 from .screens.plan import PlanScreen
+from .screens.xentop import XentopScreen
 
 
 class HvdeckApp(App[None]):
@@ -398,6 +399,17 @@ class HvdeckApp(App[None]):
     def open_host(self, host: str) -> None:
         if host in self.snapshots:
             self.push_screen(HostScreen(host))
+
+    def open_xentop(self, host: str) -> None:
+        """The xentop screen of a Xen dom0 (`X` on the fleet and host screens); other kinds say what they are."""
+        snapshot = self.snapshots.get(host)
+        if snapshot is None:
+            return
+        if snapshot.kind != "xen":
+            self.notify(visible(f"X shows xentop for Xen dom0s; {host} is a {snapshot.kind} host"), severity="warning",
+                        markup=False)
+            return
+        self.push_screen(XentopScreen(host))
 
     async def load_host_detail(self, host: str) -> tuple[Section, ...]:
         return await self.fleet.host_detail(host)

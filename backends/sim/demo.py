@@ -1,5 +1,5 @@
-"""The built-in demo fleet: two libvirt test-driver hosts, two simulated LDoms control domains and two
-simulated global zones.
+"""The built-in demo fleet: two libvirt test-driver hosts, two simulated LDoms control domains, two
+simulated global zones and three simulated Xen dom0s (xl, xm and Sun xVM).
 
 The libvirt hosts are libvirt's own test driver loaded with the XML beside this file. The LDoms hosts are
 `LdomsWorld`s and the zones hosts `ZonesWorld`s (omni-a: an OmniOS global zone, the illumos layout;
@@ -8,7 +8,10 @@ own in a daemon thread, so the console reaches them through real SSH exactly as 
 domain or global zone. The LDoms hosts know each other by name (``ldm migrate-domain ... t7-b:NEWNAME``
 from t7-a, and back), and each guest's console answers ``telnet localhost PORT`` on its host. A zone moves
 between the two global zones through hvdeck's own connections (detach, ``zfs send`` on one piped into
-``zfs recv`` on the other, attach): the solaris10-branded zones each has can go either way. The demo
+``zfs recv`` on the other, attach): the solaris10-branded zones each has can go either way. The Xen dom0s (`XenWorld.demo`) stream
+xentop, and the xm and xVM dom0s, both run by xend, know each other and share the volume group
+``vg_guests`` (a SAN both see), so that the xm dom0's guests can migrate live to the xVM dom0
+(`xm migrate -l`); the xl dom0 has no peer (xl migrates only to xl). The demo
 creates every key itself — the client key, the servers' host keys, and a known_hosts that trusts those
 host keys — in a private directory; nothing of the user's ~/.ssh is read or written.
 """
@@ -35,6 +38,10 @@ ZONES_HOSTS = (("omni-a", "illumos"), ("sol-a", "solaris11"))
 #: seconds a long zoneadm operation (install, clone, attach, boot...) takes on the demo's global zones, so
 #: that its transitional state (incomplete, ready, shutting_down) shows in the table
 ZONES_OP_SECONDS = 1.5
+#: (name, toolstack) of the simulated Xen dom0s
+XEN_HOSTS = (("xen-a", "xl"), ("xm-a", "xm"), ("xvm-a", "xvm"))
+#: the Xen dom0s that know each other, and the volume group they share
+XEN_PEERS = ("xm-a", "xvm-a", ("vg_guests",))
 
 
 def demo_xml(host: str) -> str:
@@ -56,11 +63,13 @@ class DemoFleet:
     """``with DemoFleet() as inventory:`` — the whole demo, up while the block runs."""
 
     def __init__(self, ldoms: tuple[str, ...] = LDOMS_HOSTS, *, libvirt: bool = True,
-                 zones: tuple[tuple[str, str], ...] = ZONES_HOSTS, clock: Callable[[], float] = time.monotonic,
+                 zones: tuple[tuple[str, str], ...] = ZONES_HOSTS, xen: tuple[tuple[str, str], ...] = XEN_HOSTS,
+                 clock: Callable[[], float] = time.monotonic,
                  zones_clock: Callable[[], float] = time.time, zones_op_seconds: float = ZONES_OP_SECONDS) -> None:
         self.ldoms = ldoms
         self.libvirt = libvirt
         self.zones = zones
+        self.xen = xen
         self.clock = clock
         self.zones_clock = zones_clock
         self.zones_op_seconds = zones_op_seconds
@@ -111,14 +120,39 @@ class DemoFleet:
             lines.append(server.known_hosts_line())
             hosts.append(HostSpec(name=name, address="127.0.0.1", port=server.port, user="root", kind="zones",
                                   identity_file=str(key_path), tags=("demo", "sim")))
+        lines += self._start_xen(client, key_path, hosts)
         known_hosts.write_text("".join(lines))
         return Inventory(tuple(hosts), SshOptions(config=(str(config),), known_hosts=str(known_hosts)),
                          path="<demo>")
+
+    def _start_xen(self, client: asyncssh.SSHKey, key_path: Path, hosts: list[HostSpec]) -> list[str]:
+        """Serve the Xen dom0s on the demo's loop; their known_hosts lines."""
+        from .xen import XenWorld
+        from .xen import serve as serve_xen
+
+        assert self._loop is not None
+        worlds = {name: XenWorld.demo(name, toolstack, seed, clock=self.clock)
+                  for seed, (name, toolstack) in enumerate(self.xen, start=1)}
+        first, second, shared = XEN_PEERS
+        if first in worlds and second in worlds:
+            worlds[first].peer(worlds[second], share_vgs=shared)
+        lines = []
+        for name, world in worlds.items():
+            server = asyncio.run_coroutine_threadsafe(
+                serve_xen(world, host_key=asyncssh.generate_private_key("ssh-ed25519"), authorized_keys=[client]),
+                self._loop).result(timeout=30)
+            self.worlds[name] = world
+            self._servers.append(server)
+            lines.append(server.known_hosts_line())
+            hosts.append(HostSpec(name=name, address="127.0.0.1", port=server.port, user="root", kind="xen",
+                                  identity_file=str(key_path), tags=("demo", "sim")))
+        return lines
 
     def stop(self) -> None:
         if self._loop is not None:
             for server in self._servers:
                 asyncio.run_coroutine_threadsafe(server.close(), self._loop).result(timeout=10)
+            asyncio.run_coroutine_threadsafe(_cancel_the_rest(), self._loop).result(timeout=10)
             self._loop.call_soon_threadsafe(self._loop.stop)
             if self._thread is not None:
                 self._thread.join(timeout=10)
@@ -133,3 +167,11 @@ class DemoFleet:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+async def _cancel_the_rest() -> None:
+    """End what the hosts still run (a stream whose client hung up as the servers closed) before the loop stops."""
+    tasks = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)

@@ -347,12 +347,232 @@ def virsh_migrate(domain: str, target: str) -> tuple[str, ...]:
             f"xenmigr://{validate_host(target)}")
 
 
+def ssh_check(target: str) -> tuple[str, ...]:
+    """The pre-flight of `xl migrate`: can the source dom0 reach ``target`` over SSH without a prompt? xl runs
+    ``ssh TARGET xl migrate-receive`` itself (xen.md §5), so a key that is not accepted, or a host key that
+    asks, would stop the migration half-way. ``BatchMode=yes`` fails instead of asking (ssh_config(5))."""
+    return ("ssh", "-o", "BatchMode=yes", validate_host(target), "true")
+
+
+def start_managed(toolstack: Toolstack, domain: str) -> tuple[str, ...]:
+    """`xm start NAME`: start a domain xend manages (listed while shut off, xen.md §3)."""
+    if toolstack is not Toolstack.XM:
+        raise ValidationError("only xend manages domains that are not running: use a config file with xl")
+    return ("xm", "start", validate_name(domain, toolstack))
+
+
+def new_managed(path: str) -> tuple[str, ...]:
+    """`xm new PATH`: hand a config file to xend, which then lists the domain while it is shut off."""
+    return ("xm", "new", validate_path(path, "config file"))
+
+
+def delete_managed(domain: str) -> tuple[str, ...]:
+    """`xm delete NAME`: xend forgets a domain that is not running (the undo of `xm new`)."""
+    return ("xm", "delete", validate_name(domain, Toolstack.XM))
+
+
+def virsh_console(domain: str) -> tuple[str, ...]:
+    """xVM: `virsh console DOMAIN` (escape `^]`, libvirt.md §1.3)."""
+    return (VIRSH, "console", validate_name(domain, Toolstack.XM))
+
+
+# --- files and storage around guests ------------------------------------------------------------------
+
+#: where hvdeck saves a domain's memory by default (the directory Xen's packages create for it)
+SAVE_DIR = "/var/lib/xen/save"
+#: what `xl save` / `xm save` files are called here, so that a listing of SAVE_DIR finds them again
+SAVE_SUFFIX = ".save"
+_LVM_NAME = re.compile(r"[A-Za-z0-9+_.][A-Za-z0-9+_.-]{0,126}")
+_DATASET = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,254}(?:/[A-Za-z0-9_.:-]{1,255}){0,32}")
+_SNAPSHOT = re.compile(r"[A-Za-z0-9_.:-]{1,200}")
+
+
+def save_path(domain: str) -> str:
+    return f"{SAVE_DIR}/{validate_new_name(domain)}{SAVE_SUFFIX}"
+
+
+def list_dir(path: str) -> tuple[str, ...]:
+    """`ls DIR`: its names, one a line (not on a terminal)."""
+    return ("ls", validate_path(path, "directory"))
+
+
+def read_file(path: str) -> tuple[str, ...]:
+    return ("cat", validate_path(path, "file"))
+
+
+def remove_file(path: str) -> tuple[str, ...]:
+    return ("rm", "-f", validate_path(path, "file"))
+
+
+def validate_lvm_name(name: str, what: str = "logical volume") -> str:
+    """LVM's rule for VG and LV names (lvm(8) VALID NAMES): letters, digits and ``+_.-``, not starting with a
+    hyphen, at most 127 characters, not ``.`` or ``..``."""
+    if not isinstance(name, str) or not _LVM_NAME.fullmatch(name) or name in (".", ".."):
+        raise ValidationError(f"{what} {name!r}: use letters, digits and '+_.-', not starting with '-'")
+    return name
+
+
+def validate_dataset(name: str, what: str = "ZFS dataset") -> str:
+    """A ZFS dataset name (zfs(1M) "ZFS file system names"): components of letters, digits and ``_.:-``."""
+    if not isinstance(name, str) or not _DATASET.fullmatch(name):
+        raise ValidationError(f"{what} {name!r}: use POOL/NAME with letters, digits and '_.:-'")
+    return name
+
+
+def validate_snapshot_name(name: str) -> str:
+    if not isinstance(name, str) or not _SNAPSHOT.fullmatch(name) or name.startswith("-"):
+        raise ValidationError(f"snapshot name {name!r}: use letters, digits and '_.:-'")
+    return name
+
+
+def _mib(size: int) -> int:
+    """Bytes as whole MiB, rounded up (LVM and ZFS round up to their extent or block anyway)."""
+    if not isinstance(size, int) or size <= 0:
+        raise ValidationError(f"size {size!r}: must be a positive number of bytes")
+    return -(-size // MIB)
+
+
+MIB = 1 << 20
+LVM_REPORT = ("--noheadings", "--units", "b", "--nosuffix", "--separator", "|")
+
+
+def vgs() -> tuple[str, ...]:
+    """Volume groups with their size and free space, in bytes (storage.py reads it)."""
+    return ("vgs", *LVM_REPORT, "-o", "vg_name,vg_size,vg_free")
+
+
+def lvs(*volumes: str) -> tuple[str, ...]:
+    """Logical volumes (of ``VG`` or ``VG/LV`` each, or all), their size, origin and snapshot use."""
+    for volume in volumes:
+        vg, _, lv = volume.partition("/")
+        validate_lvm_name(vg, "volume group")
+        if lv:
+            validate_lvm_name(lv)
+    return ("lvs", *LVM_REPORT, "-o", "vg_name,lv_name,lv_size,origin,snap_percent", *volumes)
+
+
+def lvcreate(vg: str, name: str, size: int) -> tuple[str, ...]:
+    """`lvcreate -L SIZEm -n NAME VG`: a new logical volume of ``size`` bytes (rounded up to MiB)."""
+    return ("lvcreate", "-L", f"{_mib(size)}m", "-n", validate_lvm_name(name), validate_lvm_name(vg, "volume group"))
+
+
+def lvcreate_snapshot(vg: str, origin: str, name: str, size: int) -> tuple[str, ...]:
+    """`lvcreate -s -L SIZEm -n NAME VG/ORIGIN`: a copy-on-write snapshot with ``size`` bytes of change space
+    (lvcreate(8)); it becomes unusable once its changes fill that space."""
+    return ("lvcreate", "-s", "-L", f"{_mib(size)}m", "-n", validate_lvm_name(name),
+            f"{validate_lvm_name(vg, 'volume group')}/{validate_lvm_name(origin)}")
+
+
+def lvremove(vg: str, name: str) -> tuple[str, ...]:
+    """`lvremove -f VG/LV` (no question on stdin)."""
+    return ("lvremove", "-f", f"{validate_lvm_name(vg, 'volume group')}/{validate_lvm_name(name)}")
+
+
+def zfs_list() -> tuple[str, ...]:
+    return ("zfs", "list", "-H", "-p", "-o", "name,used,avail,volsize")
+
+
+def zfs_create_volume(dataset: str, size: int) -> tuple[str, ...]:
+    """`zfs create -V SIZE POOL/VOL` (xvm.md: how a zvol for a guest is made)."""
+    return ("zfs", "create", "-V", f"{_mib(size)}M", validate_dataset(dataset))
+
+
+def zfs_snapshot(dataset: str, snapshot: str) -> tuple[str, ...]:
+    return ("zfs", "snapshot", f"{validate_dataset(dataset)}@{validate_snapshot_name(snapshot)}")
+
+
+def zfs_clone(dataset: str, snapshot: str, target: str) -> tuple[str, ...]:
+    return ("zfs", "clone", f"{validate_dataset(dataset)}@{validate_snapshot_name(snapshot)}",
+            validate_dataset(target))
+
+
+def zfs_destroy(dataset: str, snapshot: str | None = None) -> tuple[str, ...]:
+    name = validate_dataset(dataset) + (f"@{validate_snapshot_name(snapshot)}" if snapshot else "")
+    return ("zfs", "destroy", name)
+
+
+def zvol_path(dataset: str, *, solaris: bool) -> str:
+    """The block device of a zvol: ``/dev/zvol/dsk/POOL/VOL`` on Solaris (xvm.md), ``/dev/zvol/POOL/VOL`` on
+    Linux (ZFS on Linux's udev rule)."""
+    return f"/dev/zvol/{'dsk/' if solaris else ''}{validate_dataset(dataset)}"
+
+
+def _vdisk_size(size: int) -> str:
+    mib = _mib(size)
+    return f"{mib // 1024}g" if mib % 1024 == 0 else f"{mib}m"
+
+
+def vdisk_create(path: str, size: int, vtype: str = "vmdk") -> tuple[str, ...]:
+    """`vdiskadm create -s SIZE -t TYPE PATH` (xvm.md; sparse by default)."""
+    if vtype not in ("vmdk", "vdi", "vhd", "raw"):
+        raise ValidationError(f"vdisk type {vtype!r}: use vmdk, vdi, vhd or raw")
+    return (VDISKADM, "create", "-s", _vdisk_size(size), "-t", vtype, validate_path(path, "vdisk"))
+
+
+def vdisk_snapshot(path: str, snapshot: str) -> tuple[str, ...]:
+    """`vdiskadm snapshot PATH@SNAP` (the vdisk must not be in use, xvm.md)."""
+    return (VDISKADM, "snapshot", f"{validate_path(path, 'vdisk')}@{validate_snapshot_name(snapshot)}")
+
+
+def vdisk_clone(path: str, snapshot: str | None, target: str) -> tuple[str, ...]:
+    """`vdiskadm clone VDNAME|SNAPSHOT CLONE`: a merged, writable copy (xvm.md)."""
+    source = validate_path(path, "vdisk") + (f"@{validate_snapshot_name(snapshot)}" if snapshot else "")
+    return (VDISKADM, "clone", source, validate_path(target, "vdisk"))
+
+
+def vdisk_rollback(path: str, snapshot: str) -> tuple[str, ...]:
+    """`vdiskadm rollback -r PATH@SNAP`: drops every later snapshot and the current changes (xvm.md)."""
+    return (VDISKADM, "rollback", "-r", f"{validate_path(path, 'vdisk')}@{validate_snapshot_name(snapshot)}")
+
+
+def vdisk_destroy(path: str, snapshot: str | None = None) -> tuple[str, ...]:
+    return (VDISKADM, "destroy", "-r", validate_path(path, "vdisk") +
+            (f"@{validate_snapshot_name(snapshot)}" if snapshot else ""))
+
+
+def virt_install(name: str, ram_mib: int, disk: str, *, hvm: bool, location: str | None = None,
+                 cdrom: str | None = None, file_size_gib: int | None = None, mac: str | None = None) -> tuple[str, ...]:
+    """xVM: `virt-install` with the options xvm.md shows, in their long ``--opt=VALUE`` forms (so that no value
+    reads as an option): ``--name --ram --file`` (a file, a zvol or a vdisk), ``--file-size`` (GB, for a new
+    file), ``--location`` (an install tree or ISO) or ``--cdrom``, ``--paravirt`` or ``--hvm`` (with
+    ``--vnc``; a PV guest gets ``--nographics``), ``--mac``. ``--noautoconsole`` (not in xvm.md) keeps
+    virt-install from attaching to the new guest's console, which a plan step has no terminal for."""
+    if (location is None) == (cdrom is None):
+        raise ValidationError("virt-install needs an install source: a location or a CD-ROM image, not both")
+    argv = [VIRT_INSTALL, "--hvm" if hvm else "--paravirt", "--vnc" if hvm else "--nographics", "--noautoconsole",
+            f"--name={validate_new_name(name)}", f"--ram={validate_memory_mib(ram_mib)}",
+            f"--file={validate_path(disk, 'disk')}"]
+    if file_size_gib is not None:
+        argv.append(f"--file-size={_whole(file_size_gib, 'disk size (GB)', 1, None)}")
+    if location is not None:
+        argv.append(f"--location={validate_install_source(location)}")
+    if cdrom is not None:
+        argv.append(f"--cdrom={validate_path(cdrom, 'CD-ROM image')}")
+    if mac is not None:
+        argv.append(f"--mac={validate_mac(mac)}")
+    return tuple(argv)
+
+
+VIRT_INSTALL = "virt-install"
+_NFS_SOURCE = re.compile(r"nfs:[A-Za-z0-9.-]{1,253}:/[A-Za-z0-9_./-]{0,1000}")
+
+
+def validate_install_source(source: str) -> str:
+    """An install location: an absolute path (ISO, install tree) or ``nfs:SERVER:/PATH`` (xvm.md)."""
+    if isinstance(source, str) and _NFS_SOURCE.fullmatch(source):
+        return source
+    if isinstance(source, str) and source.startswith("/") and not _PATH_UNSAFE.search(source.replace(":", "")):
+        return source
+    raise ValidationError(f"install source {source!r}: use an absolute path or nfs:SERVER:/PATH")
+
+
 # --- the domain config file (xl.cfg(5); also valid for xm, whose config files are Python) -------------------
 
 _VDEV = re.compile(r"(?:xvd|sd)[a-z]{1,3}|hd[a-d]")
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 _CMDLINE_UNSAFE = re.compile(r"[\x00-\x1f\x7f'\\]")
-DISK_KINDS = ("phy", "file", "tap:aio")
+#: ``tap:vdisk`` is Sun xVM's blktap driver for vdiskadm's disks (a vdisk directory)
+DISK_KINDS = ("phy", "file", "tap:aio", "tap:vdisk")
 
 
 @dataclass(frozen=True, slots=True)

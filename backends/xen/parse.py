@@ -131,8 +131,8 @@ def xm_state(letters: str) -> DomainState:
 
 
 def xentop_state(letters: str) -> DomainState:
-    """The normalised state of a xentop STATE cell (§1.4, flags d s b c p r). xentop's `c` is set with `s`
-    (crashed = shutdown with reason crash), so it is read first."""
+    """The normalised state of a xentop STATE cell (§1.4, flags d s b c p r). `c` is read first: libxenstat's
+    `s` leaves a crash out (xenstat_domain_shutdown), but a crashed domain is crashed whatever else is set."""
     if not XENTOP_STATE.fullmatch(letters):
         return DomainState.UNKNOWN
     if letters[3] == "c":

@@ -76,8 +76,9 @@ class XentopRow:
     KiB; VBD counters in requests/sectors, None for `-` or where an old header lacks the column.
     `cpu_percent` is xentop's own figure (% of ONE physical CPU, so up to 100 x vCPUs), None where xentop had no
     previous sample (the first iteration, a domain that just appeared) instead of its meaningless `0.0`.
-    `name_may_be_truncated`: printed without `-f`, xentop cuts names to 10 characters (`%10.10s`); resolve such
-    a name against `xl list` with `resolve_name`."""
+    `name_may_be_truncated`: printed without `-f`, xentop cuts names to 10 characters (`%10.10s`): a name of
+    exactly 10 characters under a 10-column NAME may be cut (a longer one, as Xen 4.1's `-f` prints with `%10s`,
+    is whole); resolve it against `xl list` with `resolve_name`."""
 
     name: str
     name_may_be_truncated: bool
@@ -492,7 +493,7 @@ class XentopStream:
             pct = values[2]
             if first or name not in previous or cpu < previous[name]:
                 pct = None
-            rows.append(XentopRow(name, truncating and len(name) >= 10, values[0], cpu, pct, *values[3:],  # type: ignore[call-arg]
+            rows.append(XentopRow(name, truncating and len(name) == 10, values[0], cpu, pct, *values[3:],  # type: ignore[call-arg]
                                   builder.line_no, tuple(builder.vcpus), tuple(builder.nets), tuple(builder.vbds),
                                   builder.tmem))
         self._previous = current

@@ -147,7 +147,7 @@ async def test_no_socket_names_every_path_tried(tmp_path, ssh_world, ssh_server,
     finally:
         await fleet.close()
     assert snapshot.status is HostStatus.ERROR
-    assert ("could not tell what kind of host this is (tried: ldoms; libvirt (no socket at "
+    assert ("could not tell what kind of host this is (tried: ldoms; xen; libvirt (no socket at "
             "/run/libvirt/virtxend-sock, /run/libvirt/libvirt-sock); zones)") in snapshot.error
 
 

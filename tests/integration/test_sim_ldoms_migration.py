@@ -236,7 +236,7 @@ async def test_the_demo_hosts_migrate_to_each_other():
     comes back, with the demo's own keys and known_hosts."""
     from hvdeck.backends.sim.demo import DemoFleet
 
-    with DemoFleet(libvirt=False, zones=()) as inventory:
+    with DemoFleet(libvirt=False, zones=(), xen=()) as inventory:
         a, b = (SshSession(spec, inventory.ssh) for spec in inventory.hosts)
         try:
             refused = await a.run(["ldm", "migrate-domain", "-n", "-c", "ldg-web1", "t7-b"], check=False)

@@ -27,7 +27,7 @@ from .helpers import SIZE, click_when_shown, fleet_loaded, highlight, make_app, 
 def ldoms_fleet():
     from hvdeck.backends.sim.demo import DemoFleet
 
-    with DemoFleet(libvirt=False, zones=()) as inventory:
+    with DemoFleet(libvirt=False, zones=(), xen=()) as inventory:
         yield inventory
 
 

@@ -107,7 +107,7 @@ async def test_a_confirm_phrase_typed_before_the_plan_was_drawn_is_dropped(tmp_p
 async def test_the_action_menu_and_the_inputs_dialog_drop_keys_typed_before_they_were_drawn(tmp_path: Path):
     from hvdeck.backends.sim.demo import DemoFleet
 
-    with DemoFleet(libvirt=False, zones=()) as inventory:
+    with DemoFleet(libvirt=False, zones=(), xen=()) as inventory:
         app = make_app(tmp_path, inventory)
         async with app.run_test(size=SIZE) as pilot:
             await fleet_loaded(pilot, 12)

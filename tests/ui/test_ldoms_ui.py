@@ -20,7 +20,7 @@ from .helpers import SIZE, click_when_shown, fleet_loaded, highlight, make_app, 
 
 @pytest.fixture
 def ldoms_fleet():
-    with DemoFleet(libvirt=False, zones=()) as inventory:
+    with DemoFleet(libvirt=False, zones=(), xen=()) as inventory:
         yield inventory
 
 

@@ -78,7 +78,7 @@ async def test_domain_screen_survives_reloads_in_quick_succession(tmp_path: Path
 async def test_host_screen_survives_reloads_in_quick_succession(tmp_path: Path):
     from hvdeck.backends.sim.demo import DemoFleet
 
-    with DemoFleet(libvirt=False, zones=()) as inventory:
+    with DemoFleet(libvirt=False, zones=(), xen=()) as inventory:
         app = make_app(tmp_path, inventory)
         async with app.run_test(size=SIZE) as pilot:
             await fleet_loaded(pilot, 12)

@@ -41,7 +41,7 @@ def shown(widget: Widget) -> bool:
 def ldoms_fleet():
     from hvdeck.backends.sim.demo import DemoFleet
 
-    with DemoFleet(libvirt=False, zones=()) as inventory:
+    with DemoFleet(libvirt=False, zones=(), xen=()) as inventory:
         yield inventory
 
 

@@ -123,7 +123,7 @@ def test_host_key_prompt(snap_compare, tmp_path: Path, size):
 def frozen_ldoms():
     from hvdeck.backends.sim.demo import DemoFleet
 
-    with DemoFleet(libvirt=False, zones=(), clock=lambda: 5000.0) as inventory:
+    with DemoFleet(libvirt=False, zones=(), xen=(), clock=lambda: 5000.0) as inventory:
         yield inventory
 
 

@@ -9,13 +9,29 @@ from __future__ import annotations
 
 import pytest
 
-from hvdeck.backends.sim.xen.formats import (ListRow, format_dominfo, format_vsh_table, format_xl_list,
-                                             format_xm_list, print_bitmap, xl_state, xm_state)
+from hvdeck.backends.sim.xen.formats import (
+    ListRow,
+    format_dominfo,
+    format_vsh_table,
+    format_xl_list,
+    format_xm_list,
+    print_bitmap,
+    xl_state,
+    xm_state,
+)
 from hvdeck.backends.sim.xen.model import Disk, GuestConfig, Machine, Vif
 from hvdeck.backends.sim.xen.storage import report
 from hvdeck.backends.sim.xen.world import XenWorld
-from hvdeck.backends.sim.xen.xentop import (XEN_33_SOLARIS, XEN_41, DomainSample, NetSample, NodeSample, Options,
-                                            VbdSample, format_frame)
+from hvdeck.backends.sim.xen.xentop import (
+    XEN_33_SOLARIS,
+    XEN_41,
+    DomainSample,
+    NetSample,
+    NodeSample,
+    Options,
+    VbdSample,
+    format_frame,
+)
 
 
 class Clock:
@@ -122,7 +138,7 @@ Persistent:     yes
 Autostart:      disable
 Managed save:   no
 Security model: testSecurity
-Security DOI:   
+Security DOI:  \x20
 Security label: libvirt-test (enforcing)
 """
 

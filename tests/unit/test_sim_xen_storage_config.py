@@ -7,9 +7,15 @@ import random
 import pytest
 
 from hvdeck.backends.sim.xen import XenWorld
-from hvdeck.backends.sim.xen.config import (ConfigSyntaxError, guest_config, parse_config_text, parse_disk,
-                                            render_config, vdev_number)
-from hvdeck.backends.sim.xen.model import G, M, CommandError
+from hvdeck.backends.sim.xen.config import (
+    ConfigSyntaxError,
+    guest_config,
+    parse_config_text,
+    parse_disk,
+    render_config,
+    vdev_number,
+)
+from hvdeck.backends.sim.xen.model import CommandError, G, M
 from hvdeck.backends.sim.xen.storage import Lvm, lvm_size, report_size
 
 

@@ -143,7 +143,7 @@ def test_virsh_list_and_dominfo(xvm):
     assert listing.endswith("shut off\n\n")
     assert " sol2 " not in ok(xvm, "virsh list")
     info = ok(xvm, "virsh dominfo sol2").splitlines()
-    assert info[0] == "Id:             -" and "Persistent:     yes" in info and not any("CPU time" in l for l in info)
+    assert info[0] == "Id:             -" and "Persistent:     yes" in info and not any("CPU time" in line for line in info)
     assert sh(xvm, "virsh dominfo nosuch") == Reply("", "error: failed to get domain 'nosuch'\n", 1)
 
 

@@ -47,7 +47,7 @@ def test_replay_answers_the_argv_commands_builds_byte_for_byte(argv):
 
 def test_replay_errors_and_data_directory(tmp_path):
     missing = _replay("xl", "list", "nosuch")
-    assert (missing.returncode, missing.stdout, missing.stderr) == (1, b"", b"Error: Domain 'nosuch' does not exist.\n")
+    assert (missing.returncode, missing.stdout, missing.stderr) == (1, b"", b"nosuch is an invalid domain identifier (rc=-6)\n")
     unknown = _replay("xm", "frobnicate", "sol1")
     assert (unknown.returncode, unknown.stdout) == (1, b"")
     assert unknown.stderr == b"xm: no recorded answer for: frobnicate sol1\n"

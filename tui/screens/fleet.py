@@ -64,6 +64,8 @@ class FleetScreen(DomainActions, HvdeckScreen):
                 tooltip="Clone the highlighted domain from a snapshot of its disk"),
         Binding("S", "snapshots", "Snapshots", show=False, id="fleet.snapshots",
                 tooltip="The snapshots of the highlighted domain's disks: take, roll back, destroy"),
+        Binding("X", "xentop", "xentop", show=False, id="fleet.xentop",
+                tooltip="The highlighted domain's Xen dom0, as xentop shows it, live"),
         Binding("ctrl+r", "refresh_all", "Refresh", show=False, id="fleet.refresh",
                 tooltip="Poll every host now"),
         *CONSOLE_BINDINGS,
@@ -295,6 +297,10 @@ class FleetScreen(DomainActions, HvdeckScreen):
 
     def action_snapshots(self) -> None:
         self.hvdeck.open_snapshots(self.table.cursor_domain)
+    def action_xentop(self) -> None:
+        domain = self.table.cursor_domain
+        if domain is not None:
+            self.hvdeck.open_xentop(domain.host)
 
     def action_refresh_all(self) -> None:
         self.hvdeck.refresh_hosts()

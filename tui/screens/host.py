@@ -57,6 +57,7 @@ class HostScreen(HvdeckScreen):
                 tooltip="Show the host's unknown SSH key again, to trust it or not"),
         Binding("n", "create", "New guest", id="host.create",
                 tooltip="Create a guest on this host (the plan is shown first)"),
+        Binding("X", "xentop", "xentop", id="host.xentop", tooltip="This Xen dom0 as xentop shows it, live"),
     ]
 
     DEFAULT_CSS = """
@@ -101,7 +102,13 @@ class HostScreen(HvdeckScreen):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "trust":
             return self.host in self.hvdeck.untrusted_hosts()
+        if action == "xentop":
+            snapshot = self.hvdeck.snapshots.get(self.host)
+            return snapshot is not None and snapshot.kind == "xen"
         return True
+
+    def action_xentop(self) -> None:
+        self.hvdeck.open_xentop(self.host)
 
     def action_trust(self) -> None:
         self.hvdeck.ask_host_key(self.host)

@@ -7,6 +7,11 @@ the Linux dom0s; ``xentop`` everywhere. The small file tools an operator or hvde
 ``mkdir``, ``test``, ``hostname``, ``uname``, ``echo`` — print GNU coreutils' messages. A program the host
 does not have raises `CommandNotFound` (the shell prints dash's ``not found``).
 
+``ssh HOST COMMAND`` reaches the dom0's peers (``XenWorld.peers``, as ``xl migrate`` does) and runs a short
+command there; it knows no other host, has no keys to check and ignores its options (``-o BatchMode=yes``):
+an unknown host fails with OpenSSH's ``Could not resolve hostname`` (exit 255). ``pkill xentop`` signals the
+running xentop streams, which end at their next wake-up (xentop's SIGTERM handler ends its loop, exit 0).
+
 ``xentop`` here prints its frames at once, without waiting between them (over SSH ``server.py`` streams it
 instead); a ``xentop`` without ``-i`` prints one frame. A console or a migration needs the stream too.
 """
@@ -36,7 +41,7 @@ def xentop_style(world: XenWorld) -> XentopStyle:
 
 def programs(world: XenWorld) -> set[str]:
     names = {"hostname", "uname", "tee", "cat", "ls", "rm", "mkdir", "test", "echo", "true", "false", "xentop",
-             "which", "command"}
+             "which", "command", "ssh", "pkill"}
     if world.toolstack is Toolstack.XL:
         names.add("xl")
     else:
@@ -183,7 +188,8 @@ def _cat(world: XenWorld, args: list[str], stdin: str | None) -> Reply:
 
 def _ls(world: XenWorld, args: list[str], stdin: str | None) -> Reply:
     paths = [a for a in args if not a.startswith("-")] or ["/root"]
-    out, errors = [], []
+    out: list[str] = []
+    errors: list[str] = []
     for path in paths:
         kind = world.path_kind(path)
         if kind is None:
@@ -230,11 +236,54 @@ def _mkdir(world: XenWorld, args: list[str], stdin: str | None) -> Reply:
 
 
 def _test(world: XenWorld, args: list[str], stdin: str | None) -> Reply:
-    if len(args) == 2 and args[0] in ("-e", "-f", "-d", "-b"):
+    if len(args) == 2 and args[0] in ("-e", "-f", "-d", "-b", "-r", "-w", "-s"):
         kind = world.path_kind(args[1])
-        ok = {"-e": kind is not None, "-f": kind == "file", "-d": kind == "dir", "-b": kind == "block"}[args[0]]
+        ok = {"-e": kind is not None, "-f": kind == "file", "-d": kind == "dir", "-b": kind == "block",
+              "-r": kind is not None, "-w": kind is not None, "-s": kind in ("file", "block")}[args[0]]
         return Reply("", "", 0 if ok else 1)
-    return Reply("", "", 0 if args and args[0] else 1)
+    if len(args) == 2 and args[0] in ("-S", "-c", "-p", "-L", "-h"):  # no sockets, character devices, FIFOs
+        return Reply("", "", 1)                                      # or links on the simulated file system
+    return Reply("", "", 0 if len(args) == 1 and args[0] else 1)
+
+
+#: OpenSSH's options that take an argument (ssh.c getopt string)
+_SSH_ARGS = "BbcDEeFIiJLlmOoPpQRSWw"
+
+
+def _ssh(world: XenWorld, args: list[str], stdin: str | None) -> Reply:
+    """``ssh [OPTIONS] [USER@]HOST COMMAND...`` to a peer dom0 (see the module docstring)."""
+    from ..shell import run_line
+    from .migrate import resolve
+
+    short = "".join(f"{letter}:" for letter in _SSH_ARGS) + "1246AaCfGgKkMNnqsTtVvXxYy"
+    try:
+        _, operands = getopt.getopt(args, short)
+    except getopt.GetoptError as error:
+        return Reply("", f"unknown option -- {error.opt}\nusage: ssh [-46AaCfGgKkMNnqsTtVvXxYy] destination "
+                         "[command [argument ...]]\n", 255)
+    if not operands:
+        return Reply("", "usage: ssh [-46AaCfGgKkMNnqsTtVvXxYy] destination [command [argument ...]]\n", 255)
+    destination, command = operands[0], operands[1:]
+    peer = resolve(world, destination)
+    if peer is None:
+        host = destination.rpartition("@")[2]
+        return Reply("", f"ssh: Could not resolve hostname {host}: Name or service not known\n", 255)
+    if not command:
+        return Reply("", "Pseudo-terminal will not be allocated because stdin is not a terminal.\n", 255)
+    return run_line(" ".join(command), lambda argv: run(peer, argv, stdin))
+
+
+def _pkill(world: XenWorld, args: list[str], stdin: str | None) -> Reply:
+    """``pkill [-x] [-SIGNAL] NAME``: only xentop streams run long enough to be signalled here."""
+    patterns = [a for a in args if not a.startswith("-")]
+    if len(patterns) != 1:
+        return Reply("", "pkill: no matching criteria specified\nTry `pkill --help' for more information.\n", 2)
+    exact = "-x" in args
+    matched = world.xentops > 0 and (patterns[0] == "xentop" if exact else patterns[0] in "xentop")
+    if not matched:
+        return Reply("", "", 1)
+    world.xentop_kills += 1
+    return Reply()
 
 
 def _uname(world: XenWorld, args: list[str], stdin: str | None) -> Reply:
@@ -264,7 +313,8 @@ def _which(world: XenWorld, args: list[str], stdin: str | None) -> Reply:
 
 
 _FILE_TOOLS = {
-    "which": _which, "command": _which, "tee": _tee, "cat": _cat, "ls": _ls, "rm": _rm, "mkdir": _mkdir,
+    "which": _which, "command": _which, "ssh": _ssh, "pkill": _pkill, "tee": _tee, "cat": _cat, "ls": _ls,
+    "rm": _rm, "mkdir": _mkdir,
     "test": _test, "uname": _uname,
     "hostname": lambda world, args, stdin: Reply(f"{world.hostname}\n"),
     "echo": lambda world, args, stdin: Reply(" ".join(args) + "\n"),

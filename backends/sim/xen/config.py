@@ -247,7 +247,7 @@ class _Parser:
             if isinstance(old, list) != isinstance(value, list):
                 self._report(key, "can't add [list] to \"string\" or vice versa")
                 return
-            value = old + value
+            value = old + value  # type: ignore[operator]  # both lists or both strings, checked above
         settings[key.text] = Setting(value, key.line, op == '"+="')
 
     def _value(self) -> str | list | None:

@@ -108,7 +108,8 @@ def print_bitmap(cpus: Iterable[int] | None, nr_cpus: int) -> str:
         return "all"
     parts, ordered = [], sorted(cpuset)
     start = prev = ordered[0]
-    for cpu in ordered[1:] + [None]:  # type: ignore[list-item]
+    following: list[int | None] = [*ordered[1:], None]
+    for cpu in following:
         if cpu is not None and cpu == prev + 1:
             prev = cpu
             continue

@@ -39,10 +39,8 @@ SLICES = 4
 def resolve(world: "XenWorld", host: str) -> "XenWorld | None":
     """The peer a host name (``user@host``, ``host:port`` or a URI's host) names."""
     host = host.rpartition("@")[2]
-    if host.startswith("[") and "]" in host:
-        host = host[1:host.index("]")]
-    else:
-        host = host.partition(":")[0]
+    bracketed = host.startswith("[") and "]" in host  # [IPv6]:port
+    host = host[1:host.index("]")] if bracketed else host.partition(":")[0]
     return world.peers.get(host)
 
 
@@ -141,7 +139,7 @@ def xend_migrate(world: "XenWorld", domain: "Domain", host: str, *, live: bool) 
 
 def run_now(steps: Steps) -> tuple[str, int]:
     """Run a migration without waiting: (stderr, exit status)."""
-    stderr = []
+    stderr: list[str] = []
     while True:
         try:
             kind, value = next(steps)

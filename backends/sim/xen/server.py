@@ -217,8 +217,11 @@ async def _xentop(world: "XenWorld", argv: tuple[str, ...], io: _Io, *, interact
     delay = max(options.delay, MIN_DELAY)
     previous = None
     done = 0
-    keys: asyncio.Task | None = asyncio.ensure_future(io.process.stdin.read(1)) \
-        if interactive and io.process is not None else None
+    process = io.process
+    keys: asyncio.Task | None = asyncio.ensure_future(process.stdin.read(1)) \
+        if interactive and process is not None else None
+    generation = world.xentop_kills
+    world.xentops += 1
     try:
         while True:
             world.settle()
@@ -233,18 +236,25 @@ async def _xentop(world: "XenWorld", argv: tuple[str, ...], io: _Io, *, interact
                 return 0
             if io.closed():
                 return 0
-            if keys is not None:
+            if keys is not None and process is not None:
                 finished, _ = await asyncio.wait({keys}, timeout=delay)
                 if finished:
                     data = keys.result() if not keys.exception() else b"q"
                     if not data or data in (b"q", b"Q", b"\x1b"):
                         return 0
-                    keys = asyncio.ensure_future(io.process.stdin.read(1))
+                    keys = asyncio.ensure_future(process.stdin.read(1))
+            elif process is not None:  # a hangup ends the wait (xentop dies of SIGHUP, not at its next write)
+                pause = asyncio.ensure_future(world.sleep(delay))
+                hangup = asyncio.ensure_future(process.channel.wait_closed())
+                await asyncio.wait({pause, hangup}, return_when=asyncio.FIRST_COMPLETED)
+                pause.cancel()
+                hangup.cancel()
             else:
                 await world.sleep(delay)
-            if io.closed():
+            if io.closed() or world.xentop_kills != generation:  # hung up, or signalled (`pkill xentop`)
                 return 0
     finally:
+        world.xentops -= 1
         if keys is not None and not keys.done():
             keys.cancel()
 
@@ -262,7 +272,7 @@ async def _console(world: "XenWorld", argv: tuple[str, ...], io: _Io) -> int:
     from .xm import Xm
     from .xvm import Virsh
 
-    tool = {"xl": Xl, "xm": Xm, "virsh": Virsh}[program](world)
+    tool: Xl | Xm | Virsh = Xl(world) if program == "xl" else Xm(world) if program == "xm" else Virsh(world)
     try:
         domain = tool.console_target(list(argv[2:]))
     except CommandError as error:
@@ -273,6 +283,7 @@ async def _console(world: "XenWorld", argv: tuple[str, ...], io: _Io) -> int:
     io.out(session.attach_text(program))
     domid = domain.domid
     process = io.process
+    assert process is not None  # consoles run on a channel only (`_stream_kind`)
     while not session.detached:
         read = asyncio.ensure_future(process.stdin.read(4096))
         while True:

@@ -112,6 +112,9 @@ class XenWorld:
         self.transfer_rate = 8 * (1 << 30)
         #: how streams and migrations wait (tests replace it to drive a manual clock)
         self.sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+        #: xentop processes running on the host's channels, and how many times they were signalled (``pkill``)
+        self.xentops = 0
+        self.xentop_kills = 0
         dom0 = Domain(DOM0, "00000000-0000-0000-0000-000000000000",
                       GuestConfig(DOM0, memory_mib=dom0_mem_mib, vcpus=dom0_vcpus), domid=0,
                       mem_kb=dom0_mem_mib * KIB_PER_MIB, maxmem_kb=dom0_mem_mib * KIB_PER_MIB,
@@ -263,8 +266,8 @@ class XenWorld:
         running = domain.executing
         for index, counter in enumerate(domain.vcpu_counters):
             counter.run(t, running and index < domain.vcpus_online)
-        for device in (*domain.vifs, *domain.vbds):
-            for counter in device.counters():
+        for counters in _device_counters(domain):
+            for counter in counters:
                 counter.run(t, running)
 
     def set_counters(self, domain: Domain, *, cpu_seconds: float | None = None,
@@ -286,19 +289,17 @@ class XenWorld:
         if vcpu_seconds is not None:
             for counter, seconds in zip(domain.vcpu_counters, vcpu_seconds):
                 counter.value, counter.t0 = seconds * NS, t
-        for stats, values in ((domain.vifs, vifs), (domain.vbds, vbds)):
-            if values is None:
-                continue
-            for device, numbers in zip(stats, values):
-                counters = device.counters()
-                if len(numbers) == 2:  # bytes only: packets follow
-                    numbers = (*numbers, numbers[0] // 1000, numbers[1] // 1000)
-                for counter, value in zip(counters, numbers):
-                    counter.value, counter.t0 = float(value), t
+        given: list[tuple[tuple[Counter, ...], Sequence[int]]] = []
+        given += [(vif.counters(), (*numbers, numbers[0] // 1000, numbers[1] // 1000))  # bytes only: packets follow
+                  for vif, numbers in zip(domain.vifs, vifs or ())]
+        given += [(vbd.counters(), numbers) for vbd, numbers in zip(domain.vbds, vbds or ())]
+        for counters, values in given:
+            for counter, value in zip(counters, values):
+                counter.value, counter.t0 = float(value), t
         for counter in domain.vcpu_counters:
             counter.t0 = t
-        for device in (*domain.vifs, *domain.vbds):
-            for counter in device.counters():
+        for counters in _device_counters(domain):
+            for counter in counters:
                 counter.t0 = t
                 if still:
                     counter.rate = 0.0
@@ -469,7 +470,8 @@ class XenWorld:
         for domain in self.active_domains():
             nets = tuple(NetSample(int(v.rx.at(t)), int(v.rx_pkts.at(t)), 0, 0, int(v.tx.at(t)), int(v.tx_pkts.at(t)),
                                    0, 0) for v in domain.vifs)
-            vbds = tuple(VbdSample(vdev_number(disk.vdev) or 0, *(int(c.at(t)) for c in stats.counters()),
+            vbds = tuple(VbdSample(vdev_number(disk.vdev) or 0, int(stats.oo.at(t)), int(stats.rd.at(t)),
+                                   int(stats.wr.at(t)), int(stats.rd_sect.at(t)), int(stats.wr_sect.at(t)),
                                    kind=self._vbd_kind(disk))
                          for disk, stats in zip(domain.config.disks, domain.vbds))
             domains.append(DomainSample(
@@ -493,3 +495,8 @@ class XenWorld:
         cpus = sorted(domain.config.cpus) if domain.config.cpus else list(range(self.machine.nr_cpus))
         step = int(t // 10)
         return cpus[random.Random(f"{self.seed}/{domain.name}/{domain.domid}/{index}/{step}").randrange(len(cpus))]
+
+
+def _device_counters(domain: Domain) -> list[tuple[Counter, ...]]:
+    """The counters of every network interface and disk of an active domain."""
+    return [vif.counters() for vif in domain.vifs] + [vbd.counters() for vbd in domain.vbds]

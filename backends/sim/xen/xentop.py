@@ -49,11 +49,13 @@ class XentopStyle:
     linux: bool = True
     #: ``-z`` (2024) and ``-p`` (2025)
     newest: bool = True
+    #: ``-f``, full names (Xen 4.0; the Xen 3.3 of xVM cuts every name to 10 characters)
+    full_names: bool = True
 
 
 CURRENT = XentopStyle()
 XEN_41 = XentopStyle(dynamic=False, newest=False)
-XEN_33_SOLARIS = XentopStyle(rsect=False, dynamic=False, linux=False, newest=False)
+XEN_33_SOLARIS = XentopStyle(rsect=False, dynamic=False, linux=False, newest=False, full_names=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,9 +75,9 @@ class Options:
 def parse_options(args: Sequence[str], style: XentopStyle, program: str = "xentop") -> Options:
     """getopt as xentop's ``main`` does; ``-d`` and ``-i`` go through ``atoi`` (``-d 0.5`` is 0). Raises
     CommandError carrying the usage (exit 1 for a bad option, 0 for ``-h``) or the version (``-V``)."""
-    short = "hVnxrvd:bpi:f" + ("z" if style.newest else "")
+    short = "hVnxrvd:bpi:" + ("f" if style.full_names else "") + ("z" if style.newest else "")
     longs = ["help", "version", "networks", "vbds", "repeat-header", "vcpus", "delay=", "batch", "pcpus",
-             "iterations=", "full-name"] + (["dom0-first"] if style.newest else [])
+             "iterations="] + (["full-name"] if style.full_names else []) + (["dom0-first"] if style.newest else [])
     try:
         opts, _ = getopt.gnu_getopt(list(args), short, longs)
     except getopt.GetoptError as error:  # glibc's message; then `case '?'`: the usage, exit 0
@@ -244,10 +246,8 @@ def _cpu_percent(domain: DomainSample, node: NodeSample, previous: NodeSample | 
 
 def _row(domain: DomainSample, node: NodeSample, previous: NodeSample | None, old: DomainSample | None,
          widths: dict[str, int], options: Options, style: XentopStyle) -> str:
-    if options.full_name:
-        name = f"{domain.name:>{widths['name'] if style.dynamic else 10}}"
-    else:
-        name = f"{domain.name[:10]:>10}"
+    width = widths["name"] if style.dynamic else 10
+    name = f"{domain.name:>{width}}" if options.full_name else f"{domain.name[:10]:>10}"
     total = node.total_mem
     if domain.max_mem is None:
         maxmem, maxpct = f"{'no limit':>10}", f"{'n/a':>9}"

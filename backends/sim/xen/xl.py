@@ -261,7 +261,7 @@ class Xl:
                 if operands[0].isdigit():
                     raise CommandError(f"Error: Domain '{operands[0]}' does not exist.\n", 1)
                 self.find(operands[0])
-            domains = [domain]
+            domains = [self.find(operands[0])]
         else:
             domains = self.world.active_domains()
         if "-l" in opts or "--long" in opts:

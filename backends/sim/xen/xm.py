@@ -35,7 +35,7 @@ from .formats import (
     xm_state,
 )
 from .migrate import run_now, xend_migrate
-from .model import KIB_PER_MIB, CommandError, Domain, Toolstack
+from .model import KIB_PER_MIB, CommandError, Domain, GuestConfig, Toolstack
 from .world import XenWorld
 from .xl import Xl, parse_mem_kb
 
@@ -277,7 +277,7 @@ class Xm:
 
     # -- the life cycle ----------------------------------------------------------------------------
 
-    def _config(self, command: str, args: list[str]) -> tuple[object, str, dict, str]:
+    def _config(self, command: str, args: list[str]) -> tuple[GuestConfig, str, dict, str]:
         """Read and check a configuration file as create.py does: (config, path, options, stdout)."""
         opts, operands = self._opts(command, args, "cpqn:f:F:", ["console_autoconnect", "paused", "quiet",
                                                                   "dryrun", "defconfig=", "config="])
@@ -306,7 +306,7 @@ class Xm:
             raise CommandError(f"Error: {error.stderr.splitlines()[-1]}\n", 1, stdout=out) from None
         return config, path, opts, out
 
-    def _check(self, config, out: str) -> None:
+    def _check(self, config: GuestConfig, out: str) -> None:
         """xend's checks before building: the name (XendDomainInfo._checkName), free, memory, disks
         (create.py's ``err``: no usage)."""
         if not re.fullmatch(r"[A-Za-z0-9_\-.:+]+", config.name):

@@ -255,8 +255,8 @@ def virt_install(world: XenWorld, args: Sequence[str]) -> Reply:
             "name=", "ram=", "uuid=", "vcpus=", "file=", "file-size=", "nonsparse", "mac=", "bridge=",
             "network=", "vnc", "nographics", "paravirt", "hvm", "cdrom=", "location=", "extra-args=",
             "os-type=", "os-variant=", "noautoconsole", "autocf=", "accelerate", "debug", "disk="])
-    except getopt.GetoptError as error:
-        return Reply("", f"virt-install: error: {error.msg}\n", 2)
+    except getopt.GetoptError as bad:
+        return Reply("", f"virt-install: error: {bad.msg}\n", 2)
     values: dict[str, str] = {}
     short = {"-n": "name", "-r": "ram", "-u": "uuid", "-f": "file", "-s": "file-size", "-m": "mac", "-b": "bridge",
              "-w": "network", "-c": "cdrom", "-l": "location", "-x": "extra-args", "-p": "paravirt", "-v": "hvm"}
