@@ -129,6 +129,74 @@ def loadavg() -> list[float]:
     return [round(v, 2) for v in os.getloadavg()]
 
 
+class Neighbours:
+    """CPU that processes outside this benchmark use meanwhile (the machine is shared): /proc is read
+    once a second, and every process that is neither this one's descendant nor under one of the
+    ``own_roots`` (the tmux server, which detaches from its parent) counts. A process that starts and ends
+    between two reads is missed, unless its parent reaps it (its parent's cutime/cstime grow)."""
+
+    def __init__(self) -> None:
+        self.own_roots: set[int] = {os.getpid()}
+        self._last: dict[int, float] = {}
+        self._total = 0.0
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._scan(initial=True)
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(1.0):
+            self._scan()
+
+    def _scan(self, initial: bool = False) -> None:
+        table: dict[int, tuple[int, float]] = {}
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            try:
+                fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            table[int(entry)] = (int(fields[1]), sum(int(v) for v in fields[11:15]) / CLK_TCK)
+        mine: set[int] = set()
+        for pid in table:
+            chain, cursor = [], pid
+            while cursor in table and cursor not in mine and cursor not in self.own_roots and cursor > 1:
+                chain.append(cursor)
+                cursor = table[cursor][0]
+            if cursor in mine or cursor in self.own_roots:
+                mine.update(chain)
+        with self._lock:
+            current = {pid: cpu for pid, (_, cpu) in table.items() if pid not in mine and pid not in self.own_roots}
+            if not initial:
+                self._total += sum(max(0.0, cpu - self._last.get(pid, 0.0)) for pid, cpu in current.items())
+            self._last = current
+
+    def cpu_seconds(self) -> float:
+        """Others' CPU seconds since this monitor started."""
+        with self._lock:
+            return self._total
+
+    def stop(self) -> None:
+        self._stop.set()
+
+
+NEIGHBOURS: Neighbours | None = None
+
+
+def others_percent(since: tuple[float, float]) -> float | None:
+    """Others' CPU over the time since ``since`` (a `others_mark()`), in % of one core."""
+    if NEIGHBOURS is None:
+        return None
+    seconds = time.perf_counter() - since[0]
+    return round(100 * (NEIGHBOURS.cpu_seconds() - since[1]) / max(seconds, 1e-6), 1)
+
+
+def others_mark() -> tuple[float, float]:
+    return time.perf_counter(), NEIGHBOURS.cpu_seconds() if NEIGHBOURS is not None else 0.0
+
+
 @dataclass
 class Run:
     """One timed run of one client."""
@@ -141,6 +209,8 @@ class Run:
     note: str = ""
     #: the client's own clock where it keeps one (the floor), else None
     inner_s: float | None = None
+    #: CPU that other people's processes used meanwhile, in % of one core (`Neighbours`)
+    others_cpu_percent: float | None = None
 
 
 TIME = shutil.which("time", path="/usr/bin:/bin")
@@ -208,9 +278,11 @@ class Fleet:
         self.key = work.parent / "id_ed25519"
         say(f"  starting {hosts} simulated control domains ({domains} domains each) ...")
         start = time.perf_counter()
-        self.server = subprocess.Popen(
-            [*self.prefix, sys.executable, str(SIM), "serve", "--dir", str(work), "--hosts", str(hosts),
-             "--domains", str(domains), "--client-key", f"{self.key}.pub"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
+        with (work / "server.stderr").open("wb") as log:
+            self.server = subprocess.Popen(
+                [*self.prefix, sys.executable, str(SIM), "serve", "--dir", str(work), "--hosts", str(hosts),
+                 "--domains", str(domains), "--client-key", f"{self.key}.pub"],
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log, env=env)
         _wait_ready(self.server, 120 + hosts * 0.5, "the simulated hosts")
         self.hosts = json.loads((work / "hosts.json").read_text())
         self.ports = {h["name"]: h["port"] for h in self.hosts}
@@ -221,10 +293,11 @@ class Fleet:
     def add_proxy(self, count: int, rtt_ms: float) -> None:
         """Put the delaying proxy in front of the first ``count`` hosts; clients then reach it instead."""
         out = self.work / "proxy.json"
-        self.proxy = subprocess.Popen(
-            [sys.executable, str(SIM), "proxy", "--hosts-json", str(self.work / "hosts.json"), "--rtt-ms",
-             str(rtt_ms), "--out", str(out), "--count", str(count)],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=self.env)
+        with (self.work / "proxy.stderr").open("wb") as log:
+            self.proxy = subprocess.Popen(
+                [sys.executable, str(SIM), "proxy", "--hosts-json", str(self.work / "hosts.json"), "--rtt-ms",
+                 str(rtt_ms), "--out", str(out), "--count", str(count)],
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log, env=self.env)
         _wait_ready(self.proxy, 60, "the delaying proxy")
         self.ports = json.loads(out.read_text())
         self.pids.append(self.proxy.pid)
@@ -253,6 +326,15 @@ class Fleet:
         pssh_hosts = directory / "pssh_hosts"
         pssh_hosts.write_text("".join(f"{h['name']}\n" for h in hosts))
         return View(directory, [h["name"] for h in hosts], inventory, ssh_config, pssh_hosts)
+
+    def complaints(self) -> dict[str, str]:
+        """What the server and proxy processes wrote on stderr (nothing, when all went well)."""
+        out = {}
+        for name in ("server", "proxy"):
+            text = _tail(self.work / f"{name}.stderr", 2000)
+            if text:
+                out[name] = text
+        return out
 
     def close(self) -> None:
         for process in (self.proxy, self.server):
@@ -390,15 +472,18 @@ def measure_set(clients: Clients, fleet: Fleet, view: View, measures: list[str],
     runs: dict[str, list[Run]] = {m: [] for m in measures}
     busy0 = system_busy()
     load0 = loadavg()
+    phase_mark = others_mark()
     for attempt in range(repeat):
         for name in measures:
+            run_mark = others_mark()
             run = clients.measure(name, view, fleet)
+            run.others_cpu_percent = others_percent(run_mark)
             runs[name].append(run)
             mark = "ok" if run.ok else f"FAILED: {run.note}"
             inner = f" (own clock {run.inner_s:.2f} s)" if run.inner_s is not None else ""
             rss = "-" if run.maxrss_mib is None else f"{run.maxrss_mib:.1f}"
             say(f"    [{attempt + 1}/{repeat}] {LABELS[name]:<30} {run.wall_s:7.2f} s{inner}  cpu {run.cpu_s:6.2f} s"
-                f"  rss {rss:>6} MiB  server cpu {run.server_cpu_s:5.2f} s  {mark}")
+                f"  rss {rss:>6} MiB  server cpu {run.server_cpu_s:5.2f} s  others {run.others_cpu_percent:3.0f}%  {mark}")
             time.sleep(0.5)
     busy1 = system_busy()
     figures: dict[str, object] = {}
@@ -416,7 +501,8 @@ def measure_set(clients: Clients, fleet: Fleet, view: View, measures: list[str],
             "runs": [asdict(r) for r in rs],
         }
     return {"figures": figures, "load_before": load0, "load_after": loadavg(),
-            "machine_busy_percent": round(100 * (busy1[0] - busy0[0]) / max(1, busy1[1] - busy0[1]), 1)}
+            "machine_busy_percent": round(100 * (busy1[0] - busy0[0]) / max(1, busy1[1] - busy0[1]), 1),
+            "others_cpu_percent": others_percent(phase_mark)}
 
 
 def ratios(figures: dict) -> dict[str, float | None]:
@@ -521,9 +607,11 @@ class Console:
         subprocess.run([*self.tmux, "start-server", ";", "set-option", "-g", "default-terminal", "tmux-256color",
                         ";", "new-session", "-d", "-x", "160", "-y", "48", "-s", "fleet", *self.argv],
                        env=self.env, check=True)
-        pid = subprocess.run([*self.tmux, "display-message", "-p", "-t", "fleet", "#{pane_pid}"],
-                             capture_output=True, text=True, check=True).stdout.strip()
-        self.pid = int(pid)
+        pids = subprocess.run([*self.tmux, "display-message", "-p", "-t", "fleet", "#{pane_pid} #{pid}"],
+                              capture_output=True, text=True, check=True).stdout.split()
+        self.pid, server = int(pids[0]), int(pids[1])
+        if NEIGHBOURS is not None:  # the tmux server detaches: its CPU and the console's are ours
+            NEIGHBOURS.own_roots.add(server)
 
     def capture(self, escapes: bool = True) -> str:
         argv = [*self.tmux, "capture-pane", "-p", "-t", "fleet"] + (["-e"] if escapes else [])
@@ -581,7 +669,9 @@ def console_run(work: Path, view: View, env: dict[str, str], hvdeck: str, domain
     """First full table, then CPU %, RSS and key-to-screen latency over ``seconds``."""
     expected = len(view.names) * domains
     console = Console(work, view, env, hvdeck)
-    result: dict[str, object] = {"hosts": len(view.names), "load_before": loadavg()}
+    result: dict[str, object] = {"hosts": len(view.names), "load_before": loadavg(),
+                                 # a lone ESC byte is held this long to tell Escape from an escape sequence
+                                 "escdelay_ms": float(env.get("ESCDELAY", 100))}
     try:
         console.start()
         deadline = time.perf_counter() + 120 + len(view.names)
@@ -624,6 +714,7 @@ def console_run(work: Path, view: View, env: dict[str, str], hvdeck: str, domain
                 last_t, last_cpu = t, c
 
         sampler = threading.Thread(target=sample, daemon=True)
+        window_mark = others_mark()
         window_start = time.perf_counter()
         sampler.start()
         kinds = key_kinds()
@@ -639,6 +730,7 @@ def console_run(work: Path, view: View, env: dict[str, str], hvdeck: str, domain
         stop.set()
         sampler.join()
         result["window_s"] = time.perf_counter() - window_start
+        result["others_cpu_percent"] = others_percent(window_mark)
         result["cpu_percent"] = {"median": statistics.median(cpu), "p95": percentile(cpu, 95), "max": max(cpu),
                                  "mean": statistics.fmean(cpu), "samples": [round(c, 1) for c in cpu]}
         sixth = max(1, len(cpu) // 6)  # does the console cost more as the session ages?
@@ -813,6 +905,11 @@ def print_report(report: dict) -> None:
                 f" {_fmt(fig['maxrss_mib'], 1):>22} {server:>14.2f}  {notes}")
     for name in report.get("skipped", []):
         say(f"  ({name})")
+    say("  machine while measuring (other people's processes, % of one core; load average before -> after):")
+    for phase in report["phases"]:
+        rtt = f"{phase['rtt_ms']:g}ms" if phase["rtt_ms"] else "-"
+        say(f"{phase['hosts']:>7} {rtt:>6}  others {phase['others_cpu_percent']}%, load {phase['load_before']}"
+            f" -> {phase['load_after']}")
     say("\n== ratios: hvdeck ls median wall time / the other's (below 1: hvdeck ls is faster; the floor by its"
         " own clock)")
     say(f"{'hosts':>5} {'RTT':>6}  {'vs loop':>20} {'vs pssh -p 32':>20} {'vs pssh -p N':>20} {'vs floor':>20}")
@@ -821,7 +918,7 @@ def print_report(report: dict) -> None:
         cells = []
         for name in MEASURES[1:]:
             value = phase["ratios"].get(name)
-            cells.append("-" if not value else f"{value:.2f} ({1 / value:.1f}x faster)" if value < 1
+            cells.append("-" if not value else f"{value:.2f} ({1 / value:.2f}x faster)" if value < 1
                          else f"{value:.2f}")
         say(f"{phase['hosts']:>5} {rtt:>6}  " + " ".join(f"{c:>20}" for c in cells))
     if report["console"]:
@@ -834,10 +931,12 @@ def print_report(report: dict) -> None:
             say(f"{c['hosts']:>5} hosts: first full table {c['first_full_table_s']:.2f} s; CPU % of one core over"
                 f" {c['window_s']:.0f} s: median {cpu['median']:.0f}, p95 {cpu['p95']:.0f}, max {cpu['max']:.0f}"
                 f" (first sixth {cpu['first_sixth_mean']:.0f}, last sixth {cpu['last_sixth_mean']:.0f});"
-                f" RSS {c['rss_mib']['start']:.0f} -> {c['rss_mib']['end']:.0f} MiB")
+                f" RSS {c['rss_mib']['start']:.0f} -> {c['rss_mib']['end']:.0f} MiB; others used"
+                f" {c['others_cpu_percent']}% of a core meanwhile, load {c['load_before']} -> {c['load_after']}")
             cost = c["capture_cost_ms"]
             say(f"       key to screen, ms (capture-pane costs {cost['median']:.1f} median / {cost['p95']:.1f} p95,"
-                f" {c['poll_sleep_ms']:g} ms sleep between captures; corrected = raw - median capture cost)")
+                f" {c['poll_sleep_ms']:g} ms sleep between captures; corrected = raw - median capture cost;"
+                f" Escape includes Textual's ESCDELAY of {c['escdelay_ms']:g} ms)")
             say(f"       {'key':<26} {'n':>3} {'raw median':>11} {'raw p95':>9} {'corr. median':>13} {'corr. p95':>10}"
                 f" {'max':>7}  missed")
             for name, k in c["keys"].items():
@@ -847,6 +946,8 @@ def print_report(report: dict) -> None:
                 say(f"       {name:<26} {k['n']:>3} {k['raw_ms']['median']:>11.0f} {k['raw_ms']['p95']:>9.0f}"
                     f" {k['corrected_ms']['median']:>13.0f} {k['corrected_ms']['p95']:>10.0f}"
                     f" {k['raw_ms']['max']:>7.0f}  {k['missed']}")
+    for complaint in report.get("complaints", []):
+        say(f"\nWARNING: the {complaint}")
     m = report["machine"]
     say(f"\nmachine: {m['cpus']} CPUs; load average at start {m['load_start']}, at end {report['load_end']};"
         f" RTT by {report['rtt_method']}; {report['pssh']}")
@@ -913,7 +1014,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def main(argv: list[str] | None = None) -> int:
+    global NEIGHBOURS
     args = parse_args(argv)
+    NEIGHBOURS = Neighbours()
     started = time.strftime("%Y-%m-%d %H:%M:%S")
     say(f"fleet_scale: {started}; hosts {args.hosts} x {args.domains} domains; {args.repeat} run(s) of each;"
         f" load average {loadavg()} on {os.cpu_count()} CPUs")
@@ -971,10 +1074,10 @@ def main(argv: list[str] | None = None) -> int:
             phase = measure_set(clients, rtt_fleet, view, measures, args.repeat)
             report["phases"].append({"hosts": r, "rtt_ms": args.rtt_ms, **phase, "ratios": ratios(phase["figures"])})
     finally:
-        if rtt_fleet is not None and rtt_fleet is not fleet:
-            rtt_fleet.close()
-        if fleet is not None:
-            fleet.close()
+        for f in {id(f): f for f in (fleet, rtt_fleet) if f is not None}.values():
+            f.close()
+            for name, text in f.complaints().items():
+                report.setdefault("complaints", []).append(f"{name} ({f.work.name}): {text}")
         if netns is not None:
             netns.close()
         if args.keep:

@@ -28,10 +28,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import json
 import sys
 import time
+from collections.abc import Coroutine
 from pathlib import Path
+from typing import Any
 
 import asyncssh
 
@@ -104,67 +107,70 @@ class DelayProxy:
     is pipelined (a delay, not a bandwidth limit). The kernel completes a TCP handshake with the proxy at
     once, so the proxy opens the upstream connection 1.5 x RTT after accepting: on a real link that is
     when the server's accept() returns (the client's SYN, the SYN-ACK back, the ACK), and the server's
-    first bytes then reach the client 2 x RTT after it started to connect, as they would.
+    first bytes then reach the client 2 x RTT after it started to connect, as they would. An end-of-file
+    is forwarded (delayed too) as a half-close.
     """
 
     def __init__(self, rtt: float) -> None:
         self.rtt = rtt
         self.connections = 0
+        #: every task of every link: the event loop keeps only weak references to tasks
+        self._tasks: set[asyncio.Task] = set()
 
-    async def handle(self, client_r: asyncio.StreamReader, client_w: asyncio.StreamWriter, port: int) -> None:
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> asyncio.Task:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    def accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, port: int) -> None:
+        """``asyncio.start_server``'s callback: link this client to the host's ``port``."""
         self.connections += 1
-        loop = asyncio.get_running_loop()
-        upstream: asyncio.Future = loop.create_future()
+        self._spawn(self._link(reader, writer, port))
 
-        async def open_upstream() -> None:
+    async def _read(self, reader: asyncio.StreamReader, queue: asyncio.Queue[tuple[float, bytes]]) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            while data := await reader.read(65536):
+                queue.put_nowait((loop.time() + self.rtt / 2, data))
+        except (ConnectionError, OSError):
+            pass
+        queue.put_nowait((loop.time() + self.rtt / 2, b""))
+
+    async def _write(self, queue: asyncio.Queue[tuple[float, bytes]], writer: asyncio.StreamWriter) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            while True:
+                due, data = await queue.get()
+                if (wait := due - loop.time()) > 0:
+                    await asyncio.sleep(wait)
+                if not data:
+                    if writer.can_write_eof():
+                        writer.write_eof()
+                    return
+                writer.write(data)
+                await writer.drain()
+        except (ConnectionError, OSError):
+            pass
+
+    async def _link(self, client_r: asyncio.StreamReader, client_w: asyncio.StreamWriter, port: int) -> None:
+        to_server: asyncio.Queue[tuple[float, bytes]] = asyncio.Queue()
+        to_client: asyncio.Queue[tuple[float, bytes]] = asyncio.Queue()
+        client_reading = self._spawn(self._read(client_r, to_server))
+        try:
             await asyncio.sleep(1.5 * self.rtt)
             try:
-                upstream.set_result(await asyncio.open_connection("127.0.0.1", port))
-            except OSError as exc:
-                upstream.set_exception(exc)
-
-        async def pump(reader: asyncio.StreamReader, writer_of: asyncio.Future | asyncio.StreamWriter) -> None:
-            queue: asyncio.Queue[tuple[float, bytes]] = asyncio.Queue()
-
-            async def read() -> None:
-                try:
-                    while data := await reader.read(65536):
-                        queue.put_nowait((loop.time() + self.rtt / 2, data))
-                except (ConnectionError, OSError):
-                    pass
-                queue.put_nowait((loop.time() + self.rtt / 2, b""))
-
-            reading = asyncio.ensure_future(read())
-            try:
-                writer = writer_of if isinstance(writer_of, asyncio.StreamWriter) else (await writer_of)[1]
-                while True:
-                    due, data = await queue.get()
-                    wait = due - loop.time()
-                    if wait > 0:
-                        await asyncio.sleep(wait)
-                    if not data:
-                        if writer.can_write_eof():
-                            writer.write_eof()
-                        break
-                    writer.write(data)
-                    await writer.drain()
-            except (ConnectionError, OSError):
-                pass
-            finally:
-                reading.cancel()
-
-        opening = asyncio.ensure_future(open_upstream())
-        try:
-            to_server = asyncio.ensure_future(pump(client_r, upstream))
-            try:
-                server_r, server_w = await upstream
+                server_r, server_w = await asyncio.open_connection("127.0.0.1", port)
             except OSError:
-                to_server.cancel()
                 return
-            await asyncio.gather(to_server, pump(server_r, client_w))
-            server_w.close()
+            server_reading = self._spawn(self._read(server_r, to_client))
+            try:
+                await asyncio.gather(self._write(to_server, server_w), self._write(to_client, client_w))
+            finally:
+                server_reading.cancel()
+                server_w.close()
         finally:
-            opening.cancel()
+            client_reading.cancel()
             client_w.close()
 
 
@@ -173,10 +179,8 @@ async def run_proxy(args: argparse.Namespace) -> None:
     proxy = DelayProxy(args.rtt_ms / 1000)
     listeners, ports = [], {}
     for host in hosts:
-        async def handle(r: asyncio.StreamReader, w: asyncio.StreamWriter, port: int = host["port"]) -> None:
-            await proxy.handle(r, w, port)
-
-        listener = await asyncio.start_server(handle, "127.0.0.1", 0, backlog=1024)
+        listener = await asyncio.start_server(functools.partial(proxy.accept, port=host["port"]), "127.0.0.1", 0,
+                                              backlog=1024)
         listeners.append(listener)
         ports[host["name"]] = listener.sockets[0].getsockname()[1]
     Path(args.out).write_text(json.dumps(ports))
