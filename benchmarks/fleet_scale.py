@@ -26,18 +26,24 @@ One run, on one set of hosts:
   not timed.
 * The live console: ``hvdeck --inventory INV`` in tmux (160x48, a scratch HOME) at the default 2 s
   interval: the time from process start to a full table (the status line says ``N*40 of N*40
-  domains``), then for ``--console-seconds`` its CPU % (utime + stime deltas from /proc/PID/stat, one
-  sample a second) and RSS (VmRSS), and key-to-screen latency in the real terminal: a key sent with
-  ``tmux send-keys``, then ``capture-pane -p -e`` in a tight loop (``--poll-sleep-ms`` between) until
-  the key's own effect shows — the highlighted domain changed (Down, PageDown), the filter box opened
-  (``/``), the status line shows the filter (a letter typed in it) or no longer shows it (Escape), the
-  sort column changed (``o``). Checking the effect, not any change, keeps the pollers' redraws out of
-  the figure. ``raw`` is from the start of send-keys to the end of the capture that showed the effect;
-  ``corrected`` subtracts the median cost of one capture-pane (measured with nothing changing).
+  domains``); its CPU % (utime + stime deltas from /proc/PID/stat, one sample a second) and RSS (VmRSS)
+  for ``--idle-seconds`` without keys, then for ``--console-seconds`` while keys are sent; and
+  key-to-screen latency in the real terminal, ``--key-samples`` of each kind spread over that window:
+  a key sent with ``tmux send-keys``, then ``capture-pane -p -e`` in a tight loop (``--poll-sleep-ms``
+  between) until the key's own effect shows — the highlighted domain changed (Down, PageDown), the
+  filter box opened (``/``), the status line shows the filter (a letter typed in it) or no longer shows
+  it (Escape), the sort column changed (``o``). Checking the effect, not any change, keeps the pollers'
+  redraws out of the figure. ``raw`` is from the start of send-keys to the end of the capture that
+  showed the effect; ``corrected`` subtracts the median cost of one capture-pane (measured with nothing
+  sent). Escape includes Textual's ESCDELAY (100 ms): a lone ESC byte is held that long before it
+  counts as the Escape key.
+* The machine is likely shared: every phase records the load average and the CPU that processes
+  outside the benchmark used meanwhile (`Neighbours`), so that a figure taken on a busy machine shows
+  as such.
 
 Prints a table of figures (min / median / max) and ratios (median wall times), writes everything as
 JSON (``--json-out``), and with ``--compare EARLIER.json`` prints each median against an earlier run.
-``--quick`` is N=50, one run of each and 20 s of console; the smoke test runs
+``--quick`` is N=50, one run of each and 5 + 20 s of console; the smoke test runs
 ``--quick --no-console --hosts 5 --no-install``.
 
 pssh comes from Debian's ``pssh`` package: if ``parallel-ssh`` is missing the benchmark installs it
@@ -59,6 +65,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -639,9 +646,7 @@ class KeyKind:
     name: str
     keys: tuple[str, ...]
     #: (screen before, screen now) -> the key's effect shows
-    done: object
-    #: keys to send first (unmeasured), given the screen: e.g. open the filter before typing in it
-    ready: object = None
+    done: Callable[[Screen, Screen], bool]
     samples: list[float] = field(default_factory=list)
     first_change: list[float] = field(default_factory=list)
     missed: int = 0
@@ -664,9 +669,17 @@ def key_kinds() -> list[KeyKind]:
     ]
 
 
-def console_run(work: Path, view: View, env: dict[str, str], hvdeck: str, domains: int,
+def _cpu_figures(cpu: list[float]) -> dict[str, object]:
+    sixth = max(1, len(cpu) // 6)  # does the console cost more as the session ages?
+    return {"median": statistics.median(cpu), "p95": percentile(cpu, 95), "max": max(cpu),
+            "mean": statistics.fmean(cpu), "first_sixth_mean": statistics.fmean(cpu[:sixth]),
+            "last_sixth_mean": statistics.fmean(cpu[-sixth:]), "samples": [round(c, 1) for c in cpu]}
+
+
+def console_run(work: Path, view: View, env: dict[str, str], hvdeck: str, domains: int, idle: float,
                 seconds: float, samples: int, poll_sleep: float) -> dict:
-    """First full table, then CPU %, RSS and key-to-screen latency over ``seconds``."""
+    """First full table; CPU % and RSS over ``idle`` seconds without keys; then CPU %, RSS and
+    key-to-screen latency over ``seconds`` (longer when the keys take longer)."""
     expected = len(view.names) * domains
     console = Console(work, view, env, hvdeck)
     result: dict[str, object] = {"hosts": len(view.names), "load_before": loadavg(),
@@ -714,9 +727,13 @@ def console_run(work: Path, view: View, env: dict[str, str], hvdeck: str, domain
                 last_t, last_cpu = t, c
 
         sampler = threading.Thread(target=sample, daemon=True)
+        sampler.start()
+        idle_mark = others_mark()
+        time.sleep(idle)
+        idle_samples = len(cpu)
+        result["idle_others_cpu_percent"] = others_percent(idle_mark)
         window_mark = others_mark()
         window_start = time.perf_counter()
-        sampler.start()
         kinds = key_kinds()
         slot = seconds / (samples * len(kinds))
         for round_ in range(samples):
@@ -731,11 +748,9 @@ def console_run(work: Path, view: View, env: dict[str, str], hvdeck: str, domain
         sampler.join()
         result["window_s"] = time.perf_counter() - window_start
         result["others_cpu_percent"] = others_percent(window_mark)
-        result["cpu_percent"] = {"median": statistics.median(cpu), "p95": percentile(cpu, 95), "max": max(cpu),
-                                 "mean": statistics.fmean(cpu), "samples": [round(c, 1) for c in cpu]}
-        sixth = max(1, len(cpu) // 6)  # does the console cost more as the session ages?
-        result["cpu_percent"]["first_sixth_mean"] = statistics.fmean(cpu[:sixth])  # type: ignore[index]
-        result["cpu_percent"]["last_sixth_mean"] = statistics.fmean(cpu[-sixth:])  # type: ignore[index]
+        result["idle_s"] = idle
+        result["idle_cpu_percent"] = _cpu_figures(cpu[:idle_samples]) if idle_samples else None
+        result["cpu_percent"] = _cpu_figures(cpu[idle_samples:])
         result["rss_mib"] = {"start": rss[0], "end": rss[-1], "max": max(rss)}
         keys = {}
         for kind in kinds:
@@ -785,7 +800,7 @@ def _press(console: Console, kind: KeyKind, poll_sleep: float, capture_cost: flo
         if raw != before.raw:
             if first_change is None:
                 first_change = now - start
-            if kind.done(before, Screen(raw)):  # type: ignore[operator]
+            if kind.done(before, Screen(raw)):
                 kind.samples.append(now - start)
                 kind.first_change.append(first_change)
                 return
@@ -927,12 +942,16 @@ def print_report(report: dict) -> None:
             if "error" in c:
                 say(f"{c['hosts']:>5} hosts: {c['error']}")
                 continue
-            cpu = c["cpu_percent"]
-            say(f"{c['hosts']:>5} hosts: first full table {c['first_full_table_s']:.2f} s; CPU % of one core over"
-                f" {c['window_s']:.0f} s: median {cpu['median']:.0f}, p95 {cpu['p95']:.0f}, max {cpu['max']:.0f}"
-                f" (first sixth {cpu['first_sixth_mean']:.0f}, last sixth {cpu['last_sixth_mean']:.0f});"
-                f" RSS {c['rss_mib']['start']:.0f} -> {c['rss_mib']['end']:.0f} MiB; others used"
-                f" {c['others_cpu_percent']}% of a core meanwhile, load {c['load_before']} -> {c['load_after']}")
+            cpu, idle = c["cpu_percent"], c["idle_cpu_percent"]
+            say(f"{c['hosts']:>5} hosts: first full table {c['first_full_table_s']:.2f} s after start;"
+                f" RSS {c['rss_mib']['start']:.0f} -> {c['rss_mib']['end']:.0f} MiB")
+            if idle:
+                say(f"       CPU % of one core, no keys, {c['idle_s']:.0f} s: median {idle['median']:.0f},"
+                    f" p95 {idle['p95']:.0f}, max {idle['max']:.0f} (others used {c['idle_others_cpu_percent']}%)")
+            say(f"       CPU % of one core, keys, {c['window_s']:.0f} s: median {cpu['median']:.0f},"
+                f" p95 {cpu['p95']:.0f}, max {cpu['max']:.0f} (first sixth {cpu['first_sixth_mean']:.0f}, last sixth"
+                f" {cpu['last_sixth_mean']:.0f}; others used {c['others_cpu_percent']}%; load {c['load_before']} ->"
+                f" {c['load_after']})")
             cost = c["capture_cost_ms"]
             say(f"       key to screen, ms (capture-pane costs {cost['median']:.1f} median / {cost['p95']:.1f} p95,"
                 f" {c['poll_sleep_ms']:g} ms sleep between captures; corrected = raw - median capture cost;"
@@ -997,6 +1016,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--no-rtt", action="store_true", help="skip the runs with an added RTT")
     parser.add_argument("--no-console", action="store_true", help="skip the live console in tmux")
     parser.add_argument("--console-seconds", type=float, default=None, help="sampling window (default 60; --quick 20)")
+    parser.add_argument("--idle-seconds", type=float, default=None,
+                        help="CPU sampled without keys before the key window (default 20; --quick 5)")
     parser.add_argument("--key-samples", type=int, default=None, help="samples per key kind (default 20; --quick 5)")
     parser.add_argument("--poll-sleep-ms", type=float, default=3.0, help="sleep between two captures (default 3)")
     parser.add_argument("--kind", choices=("ldoms", "auto"), default="ldoms", help="the inventory's kind: (default ldoms)")
@@ -1010,6 +1031,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args.repeat = args.repeat or (1 if args.quick else 3)
     args.console_seconds = args.console_seconds or (20.0 if args.quick else 60.0)
     args.key_samples = args.key_samples or (5 if args.quick else 20)
+    args.idle_seconds = args.idle_seconds if args.idle_seconds is not None else (5.0 if args.quick else 20.0)
     return args
 
 
@@ -1049,8 +1071,8 @@ def main(argv: list[str] | None = None) -> int:
             report["phases"].append({"hosts": n, "rtt_ms": 0, **phase, "ratios": ratios(phase["figures"])})
             if not args.no_console:
                 say(f"  console: {n} hosts in tmux for {args.console_seconds:g} s (load average {loadavg()})")
-                c = console_run(view.dir, view, env, clients.hvdeck, args.domains, args.console_seconds,
-                                args.key_samples, args.poll_sleep_ms / 1000)
+                c = console_run(view.dir, view, env, clients.hvdeck, args.domains, args.idle_seconds,
+                                args.console_seconds, args.key_samples, args.poll_sleep_ms / 1000)
                 report["console"].append(c)
                 if "error" in c:
                     say(f"    console FAILED: {c['error']}")
