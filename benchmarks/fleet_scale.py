@@ -137,71 +137,65 @@ def loadavg() -> list[float]:
 
 
 class Neighbours:
-    """CPU that processes outside this benchmark use meanwhile (the machine is shared): /proc is read
-    once a second, and every process that is neither this one's descendant nor under one of the
-    ``own_roots`` (the tmux server, which detaches from its parent) counts. A process that starts and ends
-    between two reads is missed, unless its parent reaps it (its parent's cutime/cstime grow)."""
+    """How much CPU other people's processes take while the benchmark measures (the machine is shared).
+
+    Others' CPU over an interval = the machine's busy time (/proc/stat) minus this benchmark's: the CPU
+    of every process under one of ``own_roots`` (this process, and the tmux server, which detaches from
+    its parent), each counted as utime + stime + cutime + cstime, so that a CPU second is counted once
+    whether its process still runs or was reaped by a parent in the tree. A root that ends is `retire`d
+    with its last total (its reaper, init, is not ours). Kernel work not charged to any process (softirq
+    time in ksoftirqd) counts as others'.
+    """
 
     def __init__(self) -> None:
         self.own_roots: set[int] = {os.getpid()}
-        self._last: dict[int, float] = {}
-        self._total = 0.0
-        self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._scan(initial=True)
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
+        self._retired = 0.0
+        self._trees: dict[int, float] = {}
 
-    def _run(self) -> None:
-        while not self._stop.wait(1.0):
-            self._scan()
-
-    def _scan(self, initial: bool = False) -> None:
+    def _ours(self) -> float:
         table: dict[int, tuple[int, float]] = {}
         for entry in os.listdir("/proc"):
-            if not entry.isdigit():
-                continue
-            try:
-                fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            table[int(entry)] = (int(fields[1]), sum(int(v) for v in fields[11:15]) / CLK_TCK)
-        mine: set[int] = set()
-        for pid in table:
-            chain, cursor = [], pid
-            while cursor in table and cursor not in mine and cursor not in self.own_roots and cursor > 1:
-                chain.append(cursor)
+            if entry.isdigit():
+                try:
+                    fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+                except OSError:
+                    continue
+                table[int(entry)] = (int(fields[1]), sum(int(v) for v in fields[11:15]) / CLK_TCK)
+        totals = dict.fromkeys(self.own_roots, 0.0)
+        for pid, (_, cpu) in table.items():
+            cursor = pid
+            while cursor in table and cursor not in self.own_roots and cursor > 1:
                 cursor = table[cursor][0]
-            if cursor in mine or cursor in self.own_roots:
-                mine.update(chain)
-        with self._lock:
-            current = {pid: cpu for pid, (_, cpu) in table.items() if pid not in mine and pid not in self.own_roots}
-            if not initial:
-                self._total += sum(max(0.0, cpu - self._last.get(pid, 0.0)) for pid, cpu in current.items())
-            self._last = current
+            if cursor in self.own_roots:
+                totals[cursor] += cpu
+        self._trees = totals
+        return sum(totals.values()) + self._retired
 
-    def cpu_seconds(self) -> float:
-        """Others' CPU seconds since this monitor started."""
-        with self._lock:
-            return self._total
+    def mark(self) -> tuple[float, float, float]:
+        """(now, the machine's busy CPU seconds, this benchmark's CPU seconds)."""
+        return time.perf_counter(), system_busy()[0] / CLK_TCK, self._ours()
 
-    def stop(self) -> None:
-        self._stop.set()
+    def others_percent(self, since: tuple[float, float, float]) -> float:
+        """Others' CPU since a `mark`, in % of one core."""
+        now = self.mark()
+        return round(100 * max(0.0, (now[1] - since[1]) - (now[2] - since[2])) / max(now[0] - since[0], 1e-6), 1)
 
-
-NEIGHBOURS: Neighbours | None = None
-
-
-def others_percent(since: tuple[float, float]) -> float | None:
-    """Others' CPU over the time since ``since`` (a `others_mark()`), in % of one core."""
-    if NEIGHBOURS is None:
-        return None
-    seconds = time.perf_counter() - since[0]
-    return round(100 * (NEIGHBOURS.cpu_seconds() - since[1]) / max(seconds, 1e-6), 1)
+    def retire(self, root: int) -> None:
+        """``root`` (a tree of ours) is about to end: keep its CPU as ours."""
+        self._ours()
+        self._retired += self._trees.get(root, 0.0)
+        self.own_roots.discard(root)
 
 
-def others_mark() -> tuple[float, float]:
-    return time.perf_counter(), NEIGHBOURS.cpu_seconds() if NEIGHBOURS is not None else 0.0
+NEIGHBOURS = Neighbours()
+
+
+def others_mark() -> tuple[float, float, float]:
+    return NEIGHBOURS.mark()
+
+
+def others_percent(since: tuple[float, float, float]) -> float:
+    return NEIGHBOURS.others_percent(since)
 
 
 @dataclass
@@ -607,6 +601,7 @@ class Console:
         self.tmux = ["tmux", "-S", str(self.socket), "-f", "/dev/null"]
         self.argv = [hvdeck, "--inventory", str(view.inventory)]
         self.pid = 0
+        self.server = 0
         self.started = 0.0
 
     def start(self) -> None:
@@ -616,9 +611,8 @@ class Console:
                        env=self.env, check=True)
         pids = subprocess.run([*self.tmux, "display-message", "-p", "-t", "fleet", "#{pane_pid} #{pid}"],
                               capture_output=True, text=True, check=True).stdout.split()
-        self.pid, server = int(pids[0]), int(pids[1])
-        if NEIGHBOURS is not None:  # the tmux server detaches: its CPU and the console's are ours
-            NEIGHBOURS.own_roots.add(server)
+        self.pid, self.server = int(pids[0]), int(pids[1])
+        NEIGHBOURS.own_roots.add(self.server)  # the tmux server detaches: its CPU and the console's are ours
 
     def capture(self, escapes: bool = True) -> str:
         argv = [*self.tmux, "capture-pane", "-p", "-t", "fleet"] + (["-e"] if escapes else [])
@@ -631,6 +625,8 @@ class Console:
         return Path(f"/proc/{self.pid}").exists()
 
     def stop(self) -> None:
+        if self.server:
+            NEIGHBOURS.retire(self.server)
         subprocess.run([*self.tmux, "kill-server"], capture_output=True)
         deadline = time.monotonic() + 10
         while self.pid and self.alive() and time.monotonic() < deadline:
@@ -1036,9 +1032,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def main(argv: list[str] | None = None) -> int:
-    global NEIGHBOURS
     args = parse_args(argv)
-    NEIGHBOURS = Neighbours()
+    # a TERM (a stopped CI job, a kill) ends the run through the finally blocks: no servers or tmux left
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
     started = time.strftime("%Y-%m-%d %H:%M:%S")
     say(f"fleet_scale: {started}; hosts {args.hosts} x {args.domains} domains; {args.repeat} run(s) of each;"
         f" load average {loadavg()} on {os.cpu_count()} CPUs")
