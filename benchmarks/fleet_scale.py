@@ -76,7 +76,6 @@ CLK_TCK = os.sysconf("SC_CLK_TCK")
 PAGE = os.sysconf("SC_PAGE_SIZE")
 
 sys.path.insert(0, str(HERE))
-from fleet_sim import host_name  # noqa: E402
 
 MEASURES = ("hvdeck_ls", "ssh_loop", "pssh_p32", "pssh_pN", "floor")
 LABELS = {"hvdeck_ls": "hvdeck ls --json", "ssh_loop": "ssh loop (sequential)", "pssh_p32": "pssh -p 32",
@@ -578,9 +577,7 @@ def _background(params: str, current: str) -> str:
     i = 0
     while i < len(codes):
         code = codes[i]
-        if code in ("0", ""):
-            current = ""
-        elif code == "49":
+        if code in ("0", "") or code == "49":
             current = ""
         elif code == "48" and i + 1 < len(codes):
             width = 4 if codes[i + 1] == "2" else 2

@@ -5,9 +5,9 @@ with a GIL) with the client being measured. Three modes:
 
     python benchmarks/fleet_sim.py serve --dir DIR --hosts N --client-key KEY.pub [--domains 40]
         N simulated LDoms control domains (`LdomsWorld`), each behind its own SSH server on a free
-        127.0.0.1 port, all on one event loop. Lets in the client key KEY.pub only, generates an ed25519 host key per host, writes DIR/hosts.json (a list of
-        ``{"name", "port", "host_key"}``, host_key an OpenSSH public-key line), prints ``ready`` and
-        serves until its stdin closes.
+        127.0.0.1 port, all on one event loop. Lets in the client key KEY.pub only, generates an ed25519
+        host key per host, writes DIR/hosts.json (a list of ``{"name", "port", "host_key"}``, host_key an
+        OpenSSH public-key line), prints ``ready`` and serves until its stdin closes.
 
     python benchmarks/fleet_sim.py proxy --hosts-json FILE --rtt-ms 50 --out FILE [--count N]
         One listening port per host in FILE that forwards to the host's port, delaying the bytes of each
