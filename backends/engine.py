@@ -20,9 +20,16 @@ and unasked: ``("snapshots", [HostSnapshot, ...])``, batched every `BATCH_S`.
 from __future__ import annotations
 
 import asyncio
+import inspect
+import io
+import itertools
 import logging
 import multiprocessing.connection
+import pickle
 import signal
+import types
+from collections import OrderedDict
+from collections.abc import Callable
 from typing import Any
 
 from .audit import AuditLog
@@ -39,7 +46,8 @@ BATCH_S = 0.1
 #: the `Fleet` methods the console may call
 PUBLIC = frozenset({
     "bindings", "host_detail", "plan_extra", "preflight", "storage", "volumes", "snapshots", "networks",
-    "resources", "create_choices", "plan_create", "clone_choices", "plan_clone", "plan_migrate",
+    "resources", "create_choices", "plan_create", "clone_choices", "plan_clone", "plan_migrate", "plan_snapshot",
+    "poll_host", "xentop_frame",
 })
 
 
@@ -83,7 +91,15 @@ class Engine:
 
     def _send(self, message: tuple[Any, ...]) -> None:
         try:
-            self.conn.send(message)
+            data = dumps(message)
+        except (pickle.PicklingError, AttributeError, TypeError) as exc:
+            # a bug (a value that cannot cross): the caller gets an error, the engine keeps serving
+            log.exception("cannot send %s", message[0])
+            if message[0] != "reply":
+                return
+            data = dumps(("reply", message[1], False, HvdeckError(f"the engine could not send its answer: {exc}")))
+        try:
+            self.conn.send_bytes(data)
         except (BrokenPipeError, EOFError, OSError):
             self._stopped.set()  # the console is gone
 
@@ -136,7 +152,9 @@ class Engine:
             self._send(("reply", request, False, HvdeckError(f"the engine has no method {method}")))
             return
         try:
-            value = await getattr(self.fleet, method)(*args)
+            value = getattr(self.fleet, method)(*args)
+            if inspect.isawaitable(value):
+                value = await value
         except Exception as exc:  # noqa: BLE001 - every failure goes back to the caller, who shows it
             self._send(("reply", request, False, _portable(exc)))
         else:
@@ -201,6 +219,60 @@ class Engine:
             channel.write_eof()
         else:
             self._spawn(channel.close())
+
+
+# -- what crosses the pipe -----------------------------------------------------------------------------------
+#
+# A plan's checks and progress readers are often closures (a parser bound to the values the wizard was given),
+# which pickle cannot send. They stay where they were made: one crosses as an `EngineCallable` handle, and
+# when the plan comes back to be checked or run, the handle turns back into the function.
+
+#: functions sent as handles, by token (the newest `KEEP_CALLABLES`); filled in the process that made them
+_CALLABLES: OrderedDict[int, Callable[..., Any]] = OrderedDict()
+KEEP_CALLABLES = 4096
+_tokens = itertools.count(1)
+
+
+class EngineCallable:
+    """A function that stayed in the other process (a closure of a plan's check or progress reader). Calling
+    it here is an error; sent back, it is the function again."""
+
+    __slots__ = ("token",)
+
+    def __init__(self, token: int) -> None:
+        self.token = token
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return _resolve, (self.token,)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        raise HvdeckError("this check or progress reader runs in the engine process, not here")
+
+
+def _resolve(token: int) -> Any:
+    return _CALLABLES.get(token) or EngineCallable(token)
+
+
+def _remember(fn: Callable[..., Any]) -> int:
+    token = next(_tokens)
+    _CALLABLES[token] = fn
+    while len(_CALLABLES) > KEEP_CALLABLES:
+        _CALLABLES.popitem(last=False)
+    return token
+
+
+class _Pickler(pickle.Pickler):
+    def reducer_override(self, obj: Any) -> Any:
+        if isinstance(obj, types.FunctionType) and "<" in obj.__qualname__:  # <locals>, <lambda>
+            return _resolve, (_remember(obj),)
+        return NotImplemented
+
+
+def dumps(message: Any) -> bytes:
+    """``message`` pickled, closures as `EngineCallable` handles (read with `Connection.recv`)."""
+    buffer = io.BytesIO()
+    _Pickler(buffer, pickle.HIGHEST_PROTOCOL).dump(message)
+    return buffer.getvalue()
 
 
 def _portable(exc: BaseException) -> BaseException:

@@ -14,12 +14,14 @@ from __future__ import annotations
 import asyncio
 import itertools
 import multiprocessing
+import pickle
 import time
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import policy
 from .base import Action, Backend, ExtraAction
+from .engine import dumps
 from .errors import ConnectionLost, HostUnreachable, HvdeckError, Unsupported
 from .inventory import Inventory
 from .model import (
@@ -39,6 +41,9 @@ from .options import Choice, Form
 from .plan import CheckResult, Plan, PlanEvent, PlanResult, StepCallback, StepFinished, StepStarted
 from .registry import backend_class
 from .transport.base import Channel, Limits
+
+if TYPE_CHECKING:
+    from .xen.live import XentopView
 
 UpdateCallback = Callable[[HostSnapshot], None]
 
@@ -71,6 +76,10 @@ class RemoteFleet:
         self._gone = asyncio.Event()
         self._closing = False
         self._listening = False
+        #: the latest xentop frame the engine sent for each Xen dom0 asked about, and the hosts being asked
+        self._xentop: dict[str, XentopView | None] = {}
+        self._xentop_asking: set[str] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
 
     # -- the process ---------------------------------------------------------------------------------
 
@@ -125,7 +134,11 @@ class RemoteFleet:
         if self._gone.is_set():
             raise EngineGone("the engine process is not running")
         try:
-            self._conn.send(message)
+            data = dumps(message)
+        except (pickle.PicklingError, AttributeError, TypeError) as exc:
+            raise HvdeckError(f"cannot send {message[0]} to the engine process: {exc}") from exc
+        try:
+            self._conn.send_bytes(data)
         except (OSError, ValueError) as exc:
             self._lost(f"the engine process stopped ({exc})")
             raise EngineGone("the engine process stopped") from None
@@ -293,6 +306,32 @@ class RemoteFleet:
 
     async def plan_clone(self, domain: Domain, values: dict[str, Any]) -> Plan:
         return await self._call("plan_clone", domain, values)
+
+    async def plan_snapshot(self, host: str, of: str, snapshot: str, operation: str) -> Plan:
+        return await self._call("plan_snapshot", host, of, snapshot, operation)
+
+    async def poll_host(self, name: str) -> HostSnapshot:
+        """One poll now, in the engine (besides its own schedule); the snapshot also reaches `on_update`."""
+        return await self._call("poll_host", name)
+
+    def xentop_frame(self, host: str) -> XentopView | None:
+        """The latest xentop frame the engine sent for ``host`` (None before the first); each call asks the
+        engine for a newer one in the background, so a screen that calls this on a timer sees the stream
+        one call late."""
+        if host not in self._xentop_asking:
+            self._xentop_asking.add(host)
+
+            async def ask() -> None:
+                try:
+                    self._xentop[host] = await self._call("xentop_frame", host)
+                except HvdeckError:
+                    self._xentop[host] = None
+                finally:
+                    self._xentop_asking.discard(host)
+
+            self._tasks.add(task := asyncio.get_running_loop().create_task(ask()))
+            task.add_done_callback(self._tasks.discard)
+        return self._xentop.get(host)
 
     async def plan_migrate(self, domain: Domain, target: str, values: dict[str, Any]) -> Plan:
         return await self._call("plan_migrate", domain, target, values)

@@ -10,7 +10,7 @@ import pytest
 
 from hvdeck.backends.audit import AuditLog
 from hvdeck.backends.base import Action
-from hvdeck.backends.errors import Unsupported, ValidationError
+from hvdeck.backends.errors import HvdeckError, Unsupported, ValidationError
 from hvdeck.backends.model import HostStatus
 from hvdeck.backends.plan import StepFinished
 from hvdeck.backends.remote import EngineGone, RemoteFleet
@@ -100,3 +100,45 @@ async def test_a_console_through_the_engine(demo):
         await fleet.close()
         poller.cancel()
         await asyncio.gather(poller, return_exceptions=True)
+
+
+def test_the_remote_fleet_offers_every_method_of_the_fleet():
+    """The console holds a RemoteFleet by default: a Fleet method it lacks is an AttributeError in front of a user
+    (the migration wizard's poll_host, the xentop screen's frames were)."""
+    from hvdeck.backends.engine import PUBLIC
+    from hvdeck.backends.fleet import Fleet
+
+    # the engine's own: the whole fleet's one-shot poll (hvdeck ls), the executor's plumbing and the shutdown
+    engine_side = {"poll_once", "target", "close"}
+    public = {name for name in vars(Fleet) if not name.startswith("_") and callable(getattr(Fleet, name))}
+    missing = {name for name in public - engine_side if not hasattr(RemoteFleet, name)}
+    assert not missing, f"RemoteFleet lacks {sorted(missing)}"
+    assert PUBLIC <= public
+
+
+async def test_xentop_frames_a_poll_now_and_snapshot_plans_cross_the_pipe(demo):
+    seen: dict = {}
+    fleet = RemoteFleet(demo, on_update=lambda s: seen.__setitem__(s.host, s))
+    pollers = [asyncio.create_task(fleet.run_host(name)) for name in ("xen-a", "t7-a")]
+    try:
+        await _up(fleet, seen, {"xen-a", "t7-a"})
+        async with asyncio.timeout(30):
+            while (view := fleet.xentop_frame("xen-a")) is None or not view.rows:
+                await asyncio.sleep(0.1)
+        assert view.host == "xen-a" and "Domain-0" in {row.name for row in view.rows}
+        assert fleet.xentop_frame("t7-a") is None  # not a Xen dom0: no frame, no error
+        snapshot = await fleet.poll_host("t7-a")
+        assert snapshot.status is HostStatus.UP and "ldg-web1" in {d.name for d in snapshot.domains}
+        plan = await fleet.plan_snapshot("t7-a", "ldg-web1", "before-patch", "create")
+        assert any("@before-patch" in step.operation.display() for step in plan.steps)
+        # its checks are closures: they stay in the engine, and run there when the plan comes back
+        assert plan.checks and any(c.parser is not None for c in plan.checks)
+        results = await fleet.preflight(plan)
+        assert len(results) == len(plan.checks) and all(r.ok for r in results), results
+        with pytest.raises(HvdeckError, match="runs in the engine"):
+            next(c.parser for c in plan.checks if c.parser is not None)(None)
+    finally:
+        await fleet.close()
+        for task in pollers:
+            task.cancel()
+        await asyncio.gather(*pollers, return_exceptions=True)
