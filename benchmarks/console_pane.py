@@ -319,7 +319,7 @@ def main() -> None:
           f"({result['keys']} keys)")
     from hvdeck.backends.sim.demo import DemoFleet
 
-    with DemoFleet(libvirt=False) as inventory:
+    with DemoFleet(libvirt=False, zones=(), xen=()) as inventory:
         _print_echo("echo over loopback SSH, simulated LDoms guest (t7-a/ldg-web1, vntsd)",
                     asyncio.run(measure_echo(inventory, "t7-a", "ldg-web1", "login:", args.keys, size)))  # type: ignore[arg-type]
     bed = _testbed_inventory(Path(tempfile.mkdtemp(prefix="hvdeck-bench-")))

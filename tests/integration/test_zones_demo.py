@@ -31,7 +31,7 @@ def test_hvdeck_ls_demo_lists_the_global_zones_after_the_other_hosts():
 
 
 async def test_a_zone_moves_between_the_demo_global_zones_and_back(tmp_path: Path):
-    with DemoFleet(libvirt=False, ldoms=(), zones_op_seconds=0.0) as inventory:
+    with DemoFleet(libvirt=False, ldoms=(), xen=(), zones_op_seconds=0.0) as inventory:
         assert [h.name for h in inventory.hosts] == [name for name, _ in ZONES_HOSTS]
         fleet = Fleet(inventory, audit=AuditLog(tmp_path / "audit.log"))
         try:

@@ -26,7 +26,7 @@ def frozen_ldoms(monkeypatch: pytest.MonkeyPatch):
     from hvdeck.backends.sim.demo import DemoFleet
 
     monkeypatch.setattr(migration, "password_file", lambda: "/tmp/hvdeck-migrate-0123456789abcdef")
-    with DemoFleet(libvirt=False, clock=lambda: 5000.0) as inventory:
+    with DemoFleet(libvirt=False, zones=(), xen=(), clock=lambda: 5000.0) as inventory:
         yield inventory
 
 

@@ -30,7 +30,7 @@ SIZES = pytest.mark.parametrize("size", [(160, 48), (80, 24)], ids=["160x48", "8
 
 @pytest.fixture
 def ldoms():
-    with DemoFleet(libvirt=False, clock=lambda: 5000.0) as inventory:
+    with DemoFleet(libvirt=False, zones=(), xen=(), clock=lambda: 5000.0) as inventory:
         yield inventory
 
 
@@ -150,7 +150,7 @@ def test_create_wizard_done_with_what_comes_next(snap_compare, tmp_path: Path, l
 
 @SIZES
 def test_snapshot_browser_with_a_snapshot_that_has_clones(snap_compare, tmp_path: Path, size):
-    fleet = DemoFleet(libvirt=False, clock=lambda: 5000.0)
+    fleet = DemoFleet(libvirt=False, zones=(), xen=(), clock=lambda: 5000.0)
     inventory = fleet.start()
     world = fleet.worlds["t7-a"]
     for line in ("zfs snapshot ldompool/ldg-db1-boot@monday", "zfs snapshot ldompool/ldg-db1-data@monday",

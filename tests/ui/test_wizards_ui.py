@@ -28,7 +28,7 @@ SIZE = (120, 40)
 
 @pytest.fixture
 def demo():
-    fleet = DemoFleet(libvirt=False)
+    fleet = DemoFleet(libvirt=False, zones=(), xen=())
     inventory = fleet.start()
     yield fleet, inventory
     fleet.stop()

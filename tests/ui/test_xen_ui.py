@@ -18,7 +18,7 @@ from .helpers import SIZE, fleet_loaded, highlight, make_app, names, plain, tabl
 
 @pytest.fixture(scope="module")
 def xen_fleet():
-    with DemoFleet(ldoms=(), libvirt=False) as inventory:
+    with DemoFleet(ldoms=(), libvirt=False, zones=()) as inventory:
         yield inventory
 
 

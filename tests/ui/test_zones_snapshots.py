@@ -23,7 +23,7 @@ SIZES = pytest.mark.parametrize("size", [(160, 48), (80, 24)], ids=["160x48", "8
 
 @pytest.fixture(scope="module")
 def frozen_zones():
-    with DemoFleet(libvirt=False, ldoms=(), zones_clock=lambda: 1_700_000_000.0, zones_op_seconds=0.0) as inventory:
+    with DemoFleet(libvirt=False, ldoms=(), xen=(), zones_clock=lambda: 1_700_000_000.0, zones_op_seconds=0.0) as inventory:
         yield inventory
 
 

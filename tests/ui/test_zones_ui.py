@@ -23,7 +23,7 @@ ZONES = 19  # 9 on omni-a, 10 on sol-a, the global zones included
 
 @pytest.fixture
 def zones_fleet():
-    with DemoFleet(libvirt=False, ldoms=(), zones_op_seconds=0.0) as inventory:
+    with DemoFleet(libvirt=False, ldoms=(), xen=(), zones_op_seconds=0.0) as inventory:
         yield inventory
 
 
