@@ -11,17 +11,17 @@ from pathlib import Path
 from hvdeck.backends.audit import AuditLog
 from hvdeck.backends.fleet import Fleet
 from hvdeck.backends.model import DomainState
-from hvdeck.backends.sim.demo import LDOMS_HOSTS, LIBVIRT_HOSTS, ZONES_HOSTS, DemoFleet
+from hvdeck.backends.sim.demo import LDOMS_HOSTS, LIBVIRT_HOSTS, XEN_HOSTS, ZONES_HOSTS, DemoFleet
 
 
-def test_hvdeck_ls_demo_lists_the_global_zones_after_the_other_hosts():
+def test_hvdeck_ls_demo_lists_the_global_zones_after_ldoms_and_before_xen():
     done = subprocess.run([sys.executable, "-m", "hvdeck.tui.cli", "ls", "--demo", "--json"], capture_output=True,
                           text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     hosts = json.loads(done.stdout)["hosts"]
     assert [(h["name"], h["kind"], h["status"]) for h in hosts] == [
         *((name, "libvirt", "up") for name in LIBVIRT_HOSTS), *((name, "ldoms", "up") for name in LDOMS_HOSTS),
-        ("omni-a", "zones", "up"), ("sol-a", "zones", "up")]
+        ("omni-a", "zones", "up"), ("sol-a", "zones", "up"), *((name, "xen", "up") for name, _ in XEN_HOSTS)]
     zones = {h["name"]: {d["name"]: d["native_state"] for d in h["domains"]} for h in hosts if h["kind"] == "zones"}
     assert zones["omni-a"] == {"broken": "incomplete", "build": "installed", "db1": "running", "global": "running",
                                "legacy10": "installed", "newapp": "configured", "staging": "ready",
