@@ -427,7 +427,7 @@ class FleetTable(ScrollView, can_focus=True):
         self._layout_for: tuple = ()
         self._strips: LRUCache[tuple, Strip] = LRUCache(2048)
         self._ticks: dict[str, int] = {}  # polls seen per host: the CPU HIST column's version
-        self._history: Callable[[str], Sequence[float | None]] = lambda key: ()
+        self._history: Callable[[str, int], Sequence[float | None]] = lambda key, last: ()
         self._styles: dict[str, Style] = {}
         #: marked row keys, in the order they were marked (a dict as an ordered set); a mark outlives
         #: polls and filters, and a row that goes away keeps its mark until it is cleared
@@ -468,9 +468,9 @@ class FleetTable(ScrollView, can_focus=True):
             self._strips.clear()
             self.refresh()
 
-    def set_history_source(self, source: Callable[[str], Sequence[float | None]]) -> None:
-        """Where the CPU HIST column reads a domain's samples (by row key), at render time and for the rows
-        on screen only: the table keeps no copy of any history."""
+    def set_history_source(self, source: Callable[[str, int], Sequence[float | None]]) -> None:
+        """Where the CPU HIST column reads a domain's last samples (``source(row key, how many)``), at render
+        time and for the rows on screen only: the table keeps no copy of any history."""
         self._history = source
 
     def set_host_domains(self, host: str, domains: Iterable[Domain], *, stale: bool = False) -> int:
@@ -1003,7 +1003,7 @@ class FleetTable(ScrollView, can_focus=True):
             text = row.cells[i]
             return self._host_cuts.get(text) or fmt.fit(text, width)
         if column.key == "history":
-            return fmt.sparkline(self._history(row.domain.key), width, top=100.0)
+            return fmt.sparkline(self._history(row.domain.key, width), width, top=100.0)
         return fmt.fit(row.cells[i], width, column.align)
 
     def _header(self) -> Strip:
