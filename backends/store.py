@@ -51,9 +51,10 @@ class _Ring:
         if self.count < size:
             self.count += 1
 
-    def series(self, size: int, which: int) -> tuple[float | None, ...]:
+    def series(self, size: int, which: int, last: int | None = None) -> tuple[float | None, ...]:
         start = which * size
-        order = range(self.head - self.count, self.head)
+        count = self.count if last is None else min(self.count, max(0, last))
+        order = range(self.head - count, self.head)
         values = self.values
         return tuple(None if math.isnan(v := values[start + i % size]) else v for i in order)
 
@@ -101,10 +102,12 @@ class Store:
             return DomainHistory()
         return DomainHistory(ring.series(self.size, 0), ring.series(self.size, 1), ring.series(self.size, 2))
 
-    def cpu(self, key: str) -> tuple[float | None, ...]:
-        """One domain's CPU % samples, oldest first (the fleet table's sparkline)."""
+    def cpu(self, key: str, last: int | None = None) -> tuple[float | None, ...]:
+        """One domain's CPU % samples, oldest first; only the ``last`` ones if given (the fleet table's
+        sparkline asks for as many as its column is wide: a row's redraw costs the same however old the
+        session is)."""
         ring = self._rings.get(key)
-        return ring.series(self.size, 0) if ring is not None else ()
+        return ring.series(self.size, 0, last) if ring is not None else ()
 
     def domain(self, key: str) -> Domain | None:
         host = key.split("\x1f", 1)[0]

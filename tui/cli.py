@@ -46,6 +46,8 @@ def _parser(*, wizard_flags: bool = True) -> argparse.ArgumentParser:
     ls.add_argument("--json", action="store_true", help="machine-readable output")
     ls.add_argument("--timeout", type=float, default=30.0, help="seconds per host (default 30)")
     ls.add_argument("--demo", action="store_true", help="list the built-in demo fleet instead of the inventory")
+    ls.add_argument("--processes", type=int, default=None, metavar="N",
+                    help="poll in N processes (default: one per core from 200 hosts, each taking 100 or more)")
     ls.add_argument("hosts", nargs="*", metavar="HOST", help="only these inventory hosts")
     audit = sub.add_parser("audit", parents=[audit_opt], help="the audit log of every operation run")
     audit.add_argument("audit_command", choices=("verify", "show"))
@@ -280,16 +282,16 @@ def fleet_json(snapshots: Sequence[HostSnapshot]) -> dict[str, Any]:
 
 
 def ls(args: argparse.Namespace) -> int:
-    from hvdeck.backends.fleet import Fleet
+    from hvdeck.backends.fleet import poll_sharded
 
     if args.demo:
         from hvdeck.backends.sim.demo import DemoFleet
 
         with DemoFleet() as demo:
-            snapshots = asyncio.run(Fleet(demo.select(args.hosts)).poll_once(timeout=args.timeout))
+            snapshots = poll_sharded(demo.select(args.hosts), timeout=args.timeout, workers=args.processes)
     else:
         inventory = _inventory(args).select(args.hosts)
-        snapshots = asyncio.run(Fleet(inventory).poll_once(timeout=args.timeout))
+        snapshots = poll_sharded(inventory, timeout=args.timeout, workers=args.processes)
     if args.json:
         json.dump(fleet_json(snapshots), sys.stdout, indent=2)
         sys.stdout.write("\n")

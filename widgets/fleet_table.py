@@ -427,7 +427,7 @@ class FleetTable(ScrollView, can_focus=True):
         self._layout_for: tuple = ()
         self._strips: LRUCache[tuple, Strip] = LRUCache(2048)
         self._ticks: dict[str, int] = {}  # polls seen per host: the CPU HIST column's version
-        self._history: Callable[[str], Sequence[float | None]] = lambda key: ()
+        self._history: Callable[[str, int], Sequence[float | None]] = lambda key, last: ()
         self._styles: dict[str, Style] = {}
         #: marked row keys, in the order they were marked (a dict as an ordered set); a mark outlives
         #: polls and filters, and a row that goes away keeps its mark until it is cleared
@@ -468,9 +468,9 @@ class FleetTable(ScrollView, can_focus=True):
             self._strips.clear()
             self.refresh()
 
-    def set_history_source(self, source: Callable[[str], Sequence[float | None]]) -> None:
-        """Where the CPU HIST column reads a domain's samples (by row key), at render time and for the rows
-        on screen only: the table keeps no copy of any history."""
+    def set_history_source(self, source: Callable[[str, int], Sequence[float | None]]) -> None:
+        """Where the CPU HIST column reads a domain's last samples (``source(row key, how many)``), at render
+        time and for the rows on screen only: the table keeps no copy of any history."""
         self._history = source
 
     def set_host_domains(self, host: str, domains: Iterable[Domain], *, stale: bool = False) -> int:
@@ -478,13 +478,16 @@ class FleetTable(ScrollView, can_focus=True):
         the host's rows on screen redraw their CPU history).
 
         The index is rebuilt once, after the current batch of messages (many hosts reporting in one go
-        cost one sort). Returns the number of rows added, changed or removed.
+        cost one sort), and only when a row came, went or moved (a new sort value, a wider name) or a
+        filter is set: figures that change in place (CPU % under a HOST sort) redraw their rows and
+        nothing else. Returns the number of rows added, changed or removed.
         """
         self._ticks[host] = self._ticks.get(host, 0) + 1
         rows = self._rows
         old_keys = set(self._host_keys.get(host, ()))
         new_keys: list[str] = []
         changed = 0
+        moved = False  # the index (which rows, where) or the layout (column widths) must be rebuilt
         for domain in domains:
             key = domain.key
             new_keys.append(key)
@@ -493,22 +496,26 @@ class FleetTable(ScrollView, can_focus=True):
                 continue
             self._version += 1
             new = rows[key] = _Row(domain, self._version)
-            if row is None or row.domain != domain:
-                self._place(key)
-                if row is None or row.cells[_NAME] != new.cells[_NAME]:
-                    self._count_name(new.cells[_NAME], 1)
-                    if row is not None:
-                        self._count_name(row.cells[_NAME], -1)
+            moved = self._place(key) or moved
+            if row is None or row.cells[_NAME] != new.cells[_NAME]:
+                moved = True
+                self._count_name(new.cells[_NAME], 1)
+                if row is not None:
+                    self._count_name(row.cells[_NAME], -1)
             changed += 1
         gone = old_keys.difference(new_keys)
         for key in gone:
             self._count_name(rows.pop(key).cells[_NAME], -1)
             self._unplace(key)
         changed += len(gone)
+        moved = moved or bool(gone) or len(new_keys) != len(old_keys) or host not in self._host_keys
         self._host_keys[host] = new_keys
         if changed:
-            self._name_width[host] = max((rows[k].name_width for k in new_keys), default=0)
-            self._native_width[host] = max((rows[k].native_width for k in new_keys), default=0)
+            widths = (max((rows[k].name_width for k in new_keys), default=0),
+                      max((rows[k].native_width for k in new_keys), default=0))
+            if widths != (self._name_width.get(host), self._native_width.get(host)):
+                moved = True
+                self._name_width[host], self._native_width[host] = widths
         if host not in self._host_order:
             self._host_order.append(host)
             self._invalidate(resort=True)  # host ranks changed
@@ -518,9 +525,9 @@ class FleetTable(ScrollView, can_focus=True):
             for key in new_keys:
                 self._version += 1
                 rows[key].version = self._version
-        if changed:
+        if changed and (moved or self.filter_text.strip()):
             self._invalidate()
-        elif _HISTORY in self._order[:self._shown]:
+        elif changed or _HISTORY in self._order[:self._shown]:
             self.refresh()  # the figures stayed, the sparklines moved on
         return changed
 
@@ -682,14 +689,19 @@ class FleetTable(ScrollView, can_focus=True):
         value = row.sort_values[_INDEX[column.key]]
         return (False, tie) if value is None else (True, (value, *tie))
 
-    def _place(self, key: str) -> None:
-        """Put a new or changed row where it sorts (unless a full sort is due anyway)."""
+    def _place(self, key: str) -> bool:
+        """Put a new or changed row where it sorts (unless a full sort is due anyway); False when its place
+        is the one it had."""
         if self._resort:
-            return
+            return True
+        placed = self._entry(key, _BY_KEY[self.sort_column])
+        if self._entries.get(key) == placed:
+            return False
         self._unplace(key)
-        known, entry = self._entry(key, _BY_KEY[self.sort_column])
+        known, entry = placed
         bisect.insort(self._present if known else self._absent, entry)
-        self._entries[key] = (known, entry)
+        self._entries[key] = placed
+        return True
 
     def _unplace(self, key: str) -> None:
         placed = self._entries.pop(key, None)
@@ -991,7 +1003,7 @@ class FleetTable(ScrollView, can_focus=True):
             text = row.cells[i]
             return self._host_cuts.get(text) or fmt.fit(text, width)
         if column.key == "history":
-            return fmt.sparkline(self._history(row.domain.key), width, top=100.0)
+            return fmt.sparkline(self._history(row.domain.key, width), width, top=100.0)
         return fmt.fit(row.cells[i], width, column.align)
 
     def _header(self) -> Strip:

@@ -21,6 +21,7 @@ def test_histories_keep_the_last_samples_oldest_first_with_unknowns():
         store.update(snap("h", cpu))
     key = "h\x1fd0"
     assert store.cpu(key) == (2.0, 3.0, 4.0, 5.0)
+    assert store.cpu(key, 2) == (4.0, 5.0) and store.cpu(key, 9) == store.cpu(key) and store.cpu(key, 0) == ()
     history = store.history(key)
     assert history.net == (1.0,) * 4 and history.disk == (None,) * 4
     store2 = Store(history=4)
