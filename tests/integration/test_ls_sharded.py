@@ -3,6 +3,8 @@ inventory order, whichever process polled them; a host no process can reach is s
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from hvdeck.backends.fleet import Fleet, poll_sharded
@@ -25,8 +27,6 @@ async def test_three_processes_poll_what_one_does(demo):
     unreachable = HostSpec(name="gone", address="127.0.0.1", port=1, user="root", kind="ldoms")
     inventory = Inventory((*demo.hosts, unreachable), demo.ssh, demo.path)
     one = await Fleet(inventory).poll_once(timeout=20)
-    import asyncio
-
     three = await asyncio.to_thread(poll_sharded, inventory, timeout=20, workers=3)
     assert [s.host for s in three] == [h.name for h in inventory.hosts]
     assert _rows(three) == _rows(one)
