@@ -2,9 +2,9 @@
 
     .venv/bin/python scripts/screenshots.py
 
-Runs the real app headless (120x36) on the built-in demo fleet (libvirt test-driver hosts and simulated
-LDoms control domains over SSH), polls each host a few times so the CPU history has samples, drives to
-each screen and saves an SVG per screen and theme.
+Runs the real app headless (120x36) on the built-in demo fleet (libvirt test-driver hosts, simulated LDoms
+control domains, global zones and Xen dom0s over SSH), polls each host a few times so the CPU history has
+samples, drives to each screen and saves an SVG per screen and theme.
 """
 
 from __future__ import annotations
@@ -24,7 +24,11 @@ from hvdeck.tui.app import HvdeckApp  # noqa: E402
 from hvdeck.tui.screens.domain import DomainScreen  # noqa: E402
 from hvdeck.tui.screens.host import HostScreen  # noqa: E402
 from hvdeck.tui.screens.host_key import HostKeyScreen  # noqa: E402
+from hvdeck.tui.screens.xentop import XentopScreen  # noqa: E402
+from hvdeck.tui.wizards.base import WizardScreen  # noqa: E402
+from hvdeck.tui.wizards.migrate import MigrateWizard  # noqa: E402
 from hvdeck.widgets.bindings_view import BindingsView  # noqa: E402
+from hvdeck.widgets.console_pane import ConsolePane  # noqa: E402
 from hvdeck.widgets.fleet_table import FleetTable  # noqa: E402
 
 OUT = ROOT / "screenshots"
@@ -55,7 +59,8 @@ async def shoot(theme: str, audit_dir: Path, inventory) -> list[Path]:
                 await app.fleet.poll_host(host)
             await asyncio.sleep(0.25)
         table = app.screen.query_one(FleetTable)
-        await until(pilot, lambda: table.total_count == 43)  # 24 libvirt and LDoms guests, 19 zones
+        # 24 libvirt and LDoms guests, 19 zones, 24 Xen domains
+        await until(pilot, lambda: table.total_count == 67)
         await pilot.pause()
 
         def save(name: str) -> None:
@@ -100,6 +105,45 @@ async def shoot(theme: str, audit_dir: Path, inventory) -> list[Path]:
         await app.push_screen(HostKeyScreen(EXAMPLE_KEY))
         await pilot.pause()
         save("host-key")
+        await pilot.press("escape")
+
+        def highlight(name: str, host: str) -> None:
+            table.move_to(next(k for k in table.visible_keys()
+                               if table.domain(k).name == name and table.domain(k).host == host))
+
+        highlight("web01", "xen-a")
+        await pilot.press("X")
+        await until(pilot, lambda: isinstance(app.screen, XentopScreen) and app.screen.view() is not None)
+        await asyncio.sleep(2.5)  # a second frame: rates
+        await pilot.pause()
+        save("xentop")
+        await pilot.press("escape")
+        highlight("ldg-web1", "t7-a")
+        await pilot.press("n")
+        await until(pilot, lambda: isinstance(app.screen, WizardScreen))
+        await pilot.pause(0.5)
+        await pilot.press(*"ldg-web3")
+        await pilot.pause()
+        save("wizard-create")
+        await pilot.press("escape")
+        await until(pilot, lambda: not isinstance(app.screen, WizardScreen))
+        await pilot.press("m")
+        await until(pilot, lambda: isinstance(app.screen, MigrateWizard))
+        await pilot.press("enter")  # t7-b
+        await pilot.pause(0.5)
+        await pilot.press(*"secret", "tab", "tab", "ctrl+u", *"ldg-web1b", "enter")
+        await asyncio.sleep(3)  # the pre-flight checks, ldm's dry run included
+        await pilot.pause()
+        save("migrate-checks")
+        await pilot.press("escape")
+        await until(pilot, lambda: not isinstance(app.screen, MigrateWizard))
+        highlight("ldg-db1", "t7-a")
+        await pilot.press("c")
+        await until(pilot, lambda: bool(app.screen.query(ConsolePane))
+                    and (tab := app.screen.query_one(ConsolePane).active_tab) is not None
+                    and "ok" in tab.terminal.plain_text())
+        await pilot.pause(0.5)
+        save("console-pane")
     return written
 
 
