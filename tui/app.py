@@ -292,7 +292,7 @@ class HvdeckApp(App[None]):
         keys = {action: key for key, action, _label in ACTION_KEYS}
         items = [MenuItem(action.value, action.label, keys.get(action), self.why_not(action, domain))
                  for action in Action]
-        items += [MenuItem(f"extra:{extra.id}", extra.label + ("…" if extra.params else ""), None,
+        items += [MenuItem(f"extra:{extra.id}", extra.label.rstrip("…") + ("…" if extra.params else ""), None,
                            self.why_not(extra, domain)) for extra in self._extras(domain)]
         return items
 

@@ -16,6 +16,9 @@ from hvdeck.backends.model import Domain, HostSnapshot, HostStatus
 from . import __version__
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
+    from hvdeck.backends.inventory import Inventory
     from hvdeck.backends.settings import Settings
 
 EXIT_OK, EXIT_HOSTS_FAILED, EXIT_USAGE = 0, 1, 2
@@ -69,7 +72,16 @@ def _parser(*, wizard_flags: bool = True) -> argparse.ArgumentParser:
     from . import cli_migrate
 
     cli_migrate.add_parsers(sub, common, audit_opt)
+    for verb in DEMO_VERBS:
+        sub.choices[verb].add_argument(
+            "--demo", action="store_true",
+            help="on the built-in demo fleet instead of the inventory (started for this command: what it "
+                 "changes is gone when the command ends)")
     return parser
+
+
+#: the verbs that also run on the demo fleet (`--demo`)
+DEMO_VERBS = ("show", "plan", "create", "clone", "migrate", "evacuate")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -109,16 +121,26 @@ def main(argv: Sequence[str] | None = None) -> int:
 def host_verb(args: argparse.Namespace) -> int:
     """`hvdeck show` / `plan` / `create` / `clone` / `migrate` / `evacuate`: through the same fleet, gate,
     executor and audit log."""
-    from hvdeck.backends.audit import AuditLog, default_path
+    from hvdeck.backends.audit import default_path, demo_path
+
+    if getattr(args, "demo", False):
+        from hvdeck.backends.sim.demo import DemoFleet
+
+        with DemoFleet() as inventory:
+            return _host_verb(inventory, args, demo_path())
+    return _host_verb(_inventory(args), args, default_path())
+
+
+def _host_verb(inventory: Inventory, args: argparse.Namespace, audit_path: Path) -> int:
+    from hvdeck.backends.audit import AuditLog
     from hvdeck.widgets.format import visible
 
     from . import verbs
 
-    inventory = _inventory(args)
     try:
         if args.command == "show":
             return verbs.show(inventory, args)
-        audit = AuditLog(getattr(args, "audit_log", None) or default_path())
+        audit = AuditLog(getattr(args, "audit_log", None) or audit_path)
         if args.command in ("migrate", "evacuate"):
             from . import cli_migrate
 

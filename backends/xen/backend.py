@@ -827,7 +827,9 @@ class XenBackend(Backend):
         if domain.state is DomainState.STOPPED or flags is None or flags.dying or flags.shutdown:
             raise Unsupported(f"{domain.name} is not running: it has no console now")
         argv = self._console_argv(domain.name)
-        return ConsoleRef(kind=argv[0], description=" ".join(argv), detach_hint="Ctrl+] (^]) detaches")
+        # xl/xm console's own way out is Ctrl+], hvdeck's detach key by default: the pane names its key, and
+        # a second hint for the same key would say the guest sees it, which it does not
+        return ConsoleRef(kind=argv[0], description=" ".join(argv))
 
     async def open_console(self, domain: Domain, *, cols: int = 80, rows: int = 24, force: bool = False) -> Channel:
         self.console(domain)

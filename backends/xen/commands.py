@@ -67,6 +67,9 @@ def validate_new_name(name: str) -> str:
     """A name for a new guest that every toolstack accepts: xend's rule (letters, digits, `_-.:+`), none of
     xl's exceptions above, not `Domain-0`, and not ending in xl's `--migratedaway` (a guest so named would
     look like a migration in progress)."""
+    if isinstance(name, str) and name and not _CONTROL.search(name) and not _XEND_NAME.fullmatch(name):
+        raise ValidationError(f"domain name {name!r}: a new guest's name takes letters, digits and '_-.:+' only "
+                              "(so that xl and xend both accept it)")
     validate_name(name, Toolstack.XM)
     if name == DOM0:
         raise ValidationError(f"domain name {name!r} is the control domain's")

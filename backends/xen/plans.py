@@ -608,14 +608,16 @@ def migrate_plan(dom0: Dom0, domain: Domain, target: Target, disks: Sequence[str
     if (dom0.toolstack is Toolstack.XL) != (target.toolstack is Toolstack.XL):
         raise ValidationError(f"{dom0.host} runs {dom0.tool} and {target.host} runs {target.toolstack.value}: xl "
                               "migrates to xl only, xend (xm, Sun xVM) to xend only")
+    # a decided check's reason is shown under it whether it passed or not: give one only to a failure
+    name_free = name not in target.names
     checks = [Check(f"{target.host} runs {target.toolstack.value}, like {dom0.host}", passed=True),
-              Check(f"{target.host} has no domain called {name}", passed=name not in target.names,
-                    reason=f"{target.host} already has a domain called {name}")]
+              Check(f"{target.host} has no domain called {name}", passed=name_free,
+                    reason="" if name_free else f"{target.host} already has a domain called {name}")]
     memory = domain.memory_bytes
     if target.free_memory_bytes is not None and memory is not None:
-        checks.append(Check(f"{target.host} has {format_size(memory)} of memory free",
-                            passed=memory <= target.free_memory_bytes,
-                            reason=f"{target.host} has {format_size(target.free_memory_bytes)} free"))
+        fits = memory <= target.free_memory_bytes
+        checks.append(Check(f"{target.host} has {format_size(memory)} of memory free", passed=fits,
+                            reason="" if fits else f"{target.host} has {format_size(target.free_memory_bytes)} free"))
     for path in disks:
         checks.append(Check(f"{path} is there on {target.host} too (storage both dom0s see)",
                             Operation.command("test", "-e", commands.validate_path(path, "disk")), host=target.host))

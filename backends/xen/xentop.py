@@ -108,11 +108,12 @@ class XentopRow:
 
     def domain(self, host: str, *, name: str | None = None, domid: int | None = None) -> Domain:
         """The fleet row: `cpu_percent` becomes the share of the domain's own vCPUs (xentop's % of one CPU
-        divided by VCPUS, 0-100 like every other backend). `name`/`domid` come from `xl list` when resolved."""
+        divided by VCPUS, 0-100 like every other backend: xentop's own figure runs over 100 x VCPUS when its
+        interval stretches, and is capped). `name`/`domid` come from `xl list` when resolved."""
         name = name or self.name
         pct = None
         if self.cpu_percent is not None and self.vcpus:
-            pct = self.cpu_percent / self.vcpus
+            pct = min(100.0, self.cpu_percent / self.vcpus)
         extra = _dom0_extra(name, domid) + (("time(s)", str(self.cpu_seconds)),)
         return Domain(host=host, name=name, state=xentop_state(self.state), native_state=self.state, id=domid,
                       vcpus=self.vcpus, memory_bytes=self.mem_kib * KIB,

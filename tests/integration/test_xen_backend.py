@@ -273,7 +273,7 @@ async def test_console_on_a_pty(one):
     name = BUSY[one.worlds["h"].toolstack.value]
     row = next(d for d in snapshot.domains if d.name == name)
     ref = one.fleet.console(row)
-    assert ref.detach_hint.startswith("Ctrl+]") and name in ref.description
+    assert ref.detach_hint == "" and name in ref.description  # Ctrl+] is hvdeck's detach key: the pane names it
     with pytest.raises(Exception, match="control domain"):
         one.fleet.console(next(d for d in snapshot.domains if d.name == "Domain-0"))
     channel = await one.fleet.open_console(row, cols=100, rows=30)

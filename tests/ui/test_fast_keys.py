@@ -150,3 +150,13 @@ async def test_the_host_key_prompt_cannot_be_answered_by_keys_typed_before_it_ap
         await pilot.press("escape")
         assert answers == [False]
     assert known_hosts.read_text() == ""
+
+
+async def test_a_slash_typed_in_the_filter_is_a_character(tmp_path: Path):
+    """`/` opens the filter, and in the box it is typed like any other key (names such as `a/b`)."""
+    app = make_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await fleet_loaded(pilot)
+        await pilot.press("/", *"a/b", "left", "/")
+        box = app.screen.query_one("#filter", Input)
+        assert box.value == "a//b" and app.focused is box, box.value

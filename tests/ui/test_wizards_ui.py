@@ -317,3 +317,25 @@ async def test_the_palette_offers_the_wizards_and_says_why_one_is_unavailable(tm
         assert hits["Clone primary… (unavailable)"][1] == "ldoms hosts offer no clone wizard for primary"
         await pilot.press("escape")
         assert "Snapshots of primary…" in await _palette(pilot, "Snapshots of primary")
+
+
+async def test_tab_then_enter_never_cancels_a_wizard_and_a_fast_burst_fills_each_field(tmp_path: Path, demo):
+    """Tab then Enter is how the plan screen runs; in a wizard it must not reach Cancel and throw the input
+    away. Keys typed in one burst once the page is drawn (a paste, a fast typist) go field by field."""
+    fleet, inventory = demo
+    app = make_app(tmp_path, inventory)
+    async with app.run_test(size=SIZE) as pilot:
+        await fleet_loaded(pilot, 12)
+        await highlight(pilot, "ldg-web1")
+        await pilot.press("n")
+        wizard = await _wizard(pilot)
+        await burst(pilot, *"ldg-x", "tab", "7", "tab", *"3G")
+        await pilot.pause(0.2)
+        assert (wizard.view.text("name"), wizard.view.text("vcpus"), wizard.view.text("memory")) == \
+            ("ldg-x", "7", "3G")
+        for _ in range(8):
+            await pilot.press("tab")
+            assert app.focused is not None and app.focused.id != "wizard-cancel"
+        await pilot.press("enter")
+        await pilot.pause(0.2)
+        assert app.screen is wizard and wizard.view.text("name") == "ldg-x"

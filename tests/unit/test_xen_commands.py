@@ -48,8 +48,8 @@ def test_xm_applies_xends_name_rule(name):
 
 
 @pytest.mark.parametrize(("name", "message"), [
-    ("Domain-0", "control domain"), ("web--migratedaway", "--migratedaway"), ("web 1", "xend accepts"),
-    ("-web", "must not start"), ("42", "domain id"), ("web/1", "xend accepts"),
+    ("Domain-0", "control domain"), ("web--migratedaway", "--migratedaway"), ("web 1", "xl and xend both accept"),
+    ("-web", "must not start"), ("42", "domain id"), ("web/1", "xl and xend both accept"),
 ])
 def test_new_names_follow_every_toolstack(name, message):
     with pytest.raises(ValidationError, match=message):
@@ -247,7 +247,7 @@ def test_pv_guest_with_a_kernel_and_hvm_guest():
 
 @pytest.mark.parametrize(("config", "message"), [
     (GuestConfig("web01", 1024, 1), "needs a bootloader"),
-    (GuestConfig("web 01", 1024, 1, bootloader="pygrub"), "xend accepts"),
+    (GuestConfig("web 01", 1024, 1, bootloader="pygrub"), "so that xl and xend both accept it"),
     (GuestConfig("web01", 0, 1, bootloader="pygrub"), "memory"),
     (GuestConfig("web01", 1024, 0, bootloader="pygrub"), "vCPU count"),
     (GuestConfig("web01", 1024, 2, maxvcpus=1, bootloader="pygrub"), "maxvcpus 1 is outside"),

@@ -251,6 +251,7 @@ def test_migrate_plans_checks_and_progress():
     disk = next(c for c in plan.checks if c.operation is not None and c.operation.argv[0] == "test")
     assert disk.operation.argv == ("test", "-e", "/dev/san0/web01-disk") and disk.host == "xen-b"
     assert all(c.passed for c in checks.values() if c.operation is None)
+    assert all(c.reason == "" for c in checks.values() if c.operation is None), "a passed check shows no failure"
     crowded = plans.migrate_plan(XL, web, plans.Target("xen-b", "b", Toolstack.XL, False, frozenset({"web01"}), G), ())
     assert [c.reason for c in crowded.checks if c.passed is False] == ["xen-b already has a domain called web01",
                                                                        "xen-b has 1G free"]

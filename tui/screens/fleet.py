@@ -218,8 +218,11 @@ class FleetScreen(DomainActions, HvdeckScreen):
     def action_filter(self) -> None:
         """Open the filter box and focus it at once, not after a refresh (`Widget.focus` defers): keys
         typed in the same burst as `/` are already queued behind it and must reach the box, not the
-        table, where s, h, r, p and u are lifecycle keys."""
+        table, where s, h, r, p and u are lifecycle keys. In the box, `/` is a character like any other."""
         box = self.query_one("#filter", Input)
+        if self.focused is box:
+            box.insert_text_at_cursor("/")
+            return
         box.add_class("-active")
         box.display = True
         self.set_focus(box)

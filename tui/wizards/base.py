@@ -89,6 +89,10 @@ class WizardScreen(GuardedModal[PlanResult | None]):
         Binding("ctrl+b", "back", "Back", id="wizard.back", show=False, tooltip="The previous page"),
         Binding("enter", "next", "Next", id="wizard.next", show=False,
                 tooltip="The next page; on the last, show the plan (nothing runs before the plan screen's Run)"),
+        # priority: the field changes as Tab arrives, so that the keys after it in one burst (a paste, a
+        # fast typist) reach the next field rather than the one they were queued behind
+        Binding("tab", "move_focus(1)", "Next field", show=False, priority=True),
+        Binding("shift+tab", "move_focus(-1)", "Previous field", show=False, priority=True),
     ]
 
     DEFAULT_CSS = """
@@ -179,9 +183,19 @@ class WizardScreen(GuardedModal[PlanResult | None]):
             with Vertical(id="wizard-foot"):
                 yield Static(Text(visible(self.reading)), id="wizard-status")
                 with Horizontal(id="wizard-buttons"):
-                    yield Button("Cancel", id="wizard-cancel")
+                    # Escape cancels; Tab never lands on Cancel, so that Tab then Enter (as on the plan
+                    # screen) cannot throw away what was typed
+                    cancel = Button("Cancel", id="wizard-cancel")
+                    cancel.can_focus = False
+                    yield cancel
                     yield Button("Back", id="wizard-back", disabled=True)
                     yield Button("Next", id="wizard-next", variant="primary", disabled=True)
+
+    def action_move_focus(self, step: int) -> None:
+        if step > 0:
+            self.focus_next()
+        else:
+            self.focus_previous()
 
     @property
     def view(self) -> FormView:
@@ -372,6 +386,7 @@ class WizardScreen(GuardedModal[PlanResult | None]):
             self.query_one(name).display = False
         cancel = self.query_one("#wizard-cancel", Button)
         cancel.label = "Close"
+        cancel.can_focus = True  # now the only way on
         cancel.focus()
         self._status("")
         self._show_outcome()
@@ -415,7 +430,10 @@ class WizardScreen(GuardedModal[PlanResult | None]):
         could not be read can only be closed."""
         if worker.group == "choices":
             self._status(f"Cannot read what {self.host} offers: {text}", error=True)
-            self.query_one("#wizard-cancel", Button).label = "Close"
+            close = self.query_one("#wizard-cancel", Button)
+            close.label = "Close"
+            close.can_focus = True
+            close.focus()
             return True
         if worker.group == "build":
             self._busy = False

@@ -66,9 +66,9 @@ def domain_follow_ups(app: HvdeckApp, host: str) -> Callable[[PlanResult], list[
             if extra.id not in FOLLOW_UP_ACTIONS:
                 continue
             if domain is None:
-                items.append(FollowUp(extra.label + "…", lambda: None, f"waiting for {host} to list the guest"))
+                items.append(FollowUp(extra.label.rstrip("…") + "…", lambda: None, f"waiting for {host} to list the guest"))
                 continue
-            items.append(FollowUp(extra.label + "…", partial(app.request_extra, domain, extra),
+            items.append(FollowUp(extra.label.rstrip("…") + "…", partial(app.request_extra, domain, extra),
                                   app.why_not(extra, domain)))
         return items
 
