@@ -141,7 +141,7 @@ async def shoot(theme: str, audit_dir: Path, inventory) -> list[Path]:
         await pilot.press("c")
         await until(pilot, lambda: bool(app.screen.query(ConsolePane))
                     and (tab := app.screen.query_one(ConsolePane).active_tab) is not None
-                    and "ok" in tab.terminal.plain_text())
+                    and tab.state == "attached" and bool(tab.terminal.plain_text().strip()))
         await pilot.pause(0.5)
         save("console-pane")
     return written
