@@ -295,6 +295,8 @@ class FleetTable(ScrollView, can_focus=True):
         Binding("j", "cursor(1)", "Down", show=False),
         Binding("pageup", "page(-1)", "Page up", show=False),
         Binding("pagedown", "page(1)", "Page down", show=False),
+        Binding("right", "columns(1)", "Scroll right", show=False),
+        Binding("left", "columns(-1)", "Scroll left", show=False),
         Binding("home", "edge(-1)", "Top", show=False),
         Binding("end", "edge(1)", "Bottom", show=False),
         Binding("G", "edge(1)", "Bottom", show=False),
@@ -903,6 +905,20 @@ class FleetTable(ScrollView, can_focus=True):
             self.scroll_to(y=self._cursor, animate=False)
         elif self._cursor >= top + rows:
             self.scroll_to(y=self._cursor - rows + 1, animate=False)
+
+    def action_columns(self, step: int) -> None:
+        """Scroll sideways by one column (HOST and NAME stay put), not by one cell."""
+        starts, x = [], 0
+        for i, gap in list(zip(self._order, self._gaps))[2:]:  # after HOST and NAME
+            starts.append(x)
+            x += self._widths[i] + len(gap)
+        current = round(self.scroll_offset.x)
+        if step > 0:
+            target = next((s for s in starts if s > current), None)
+            target = min(target, round(self.max_scroll_x)) if target is not None else round(self.max_scroll_x)
+        else:
+            target = next((s for s in reversed(starts) if s < current), 0)
+        self.scroll_to(x=target, animate=False)
 
     def action_cursor(self, step: int) -> None:
         self._flush()

@@ -22,7 +22,7 @@ before it was drawn).
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
 from rich.text import Text
@@ -101,10 +101,13 @@ class FormView(Vertical):
             return self.form_view
 
     def __init__(self, form: Form, *, values: Mapping[str, str] | None = None, id: str | None = None,
-                 classes: str | None = None) -> None:
+                 classes: str | None = None, field_checks: Mapping[str, Callable[[str], str | None]] | None = None
+                 ) -> None:
         super().__init__(id=id, classes=classes)
         self.form = form
         self._initial = dict(values or {})
+        #: option name -> a check of its text beyond the option's own (a name the host already has), as you type
+        self.field_checks = dict(field_checks or {})
         #: fields the user has edited: only these say "required" before the whole form is checked
         self._touched: set[str] = set()
         #: errors shown now, by option name
@@ -249,11 +252,13 @@ class FormView(Vertical):
             self._show(option.name, None)
 
     def _field_error(self, option: Option) -> str | None:
+        text = self.text(option.name)
         try:
-            option.parse(self.text(option.name))
+            option.parse(text)
         except ValidationError as exc:
             return exc.message
-        return None
+        check = self.field_checks.get(option.name)
+        return check(text.strip()) if check is not None and text.strip() else None
 
     def _show(self, name: str, error: str | None) -> None:
         if error is None:

@@ -12,6 +12,9 @@ from hvdeck.backends.model import DomainState, HostSnapshot, HostStatus
 
 from . import format as fmt
 
+#: lines the strip takes at most, and the cells kept on the last for "+480 more: 478 up, 2 stale"
+LINES = 3
+MORE_CELLS = 32
 _MARK = {
     HostStatus.CONNECTING: "◌",
     HostStatus.UP: "●",
@@ -93,7 +96,6 @@ class HostStrip(Static):
         the end ("+480 more: 478 up, 2 stale"). The cost follows what is shown, not the fleet's size: a
         fleet of 500 hosts draws the ~20 chips that fit."""
         width = max(20, (self.content_region.width or self.app.size.width or 80))
-        room = width * 3 - 2  # cells: three lines
         styles = {status: self.get_component_rich_style(name, partial=True) for status, name in _COMPONENT.items()}
         counts: dict[HostStatus, int] = {}
         trouble: list[HostSnapshot] = []
@@ -101,25 +103,37 @@ class HostStrip(Static):
         for snapshot in snapshots:
             counts[snapshot.status] = counts.get(snapshot.status, 0) + 1
             (fine if snapshot.status is HostStatus.UP else trouble).append(snapshot)
-        text = Text(no_wrap=False, overflow="fold")
-        used, shown, total = 0, 0, len(trouble) + len(fine)
+        # laid out here, line by line: Rich would wrap at the spaces inside a chip ("kvm-a libvirt" / "6 (3 run)")
+        text = Text(no_wrap=True, overflow="ellipsis")
+        line, column, shown, total = 0, 0, 0, len(trouble) + len(fine)
         for snapshot in (*trouble, *fine):
             words = f"{_MARK[snapshot.status]} {fmt.visible(chip(snapshot, now, self._running_count(snapshot)))}"
-            need = fmt.cells(words) + 2
-            # keep room for the count of the hosts not shown, unless this is the last one
-            reserve = 0 if shown == total - 1 else 32
-            if used + need + reserve > room:
+            if fmt.cells(words) > width:
+                words = fmt.fit(words, width).rstrip()
+            need = fmt.cells(words) + (2 if column else 0)
+            if column and column + need > width:
+                if line == LINES - 1:
+                    break
+                line, column, need = line + 1, 0, fmt.cells(words)
+                text.append("\n")
+            # on the last line, keep room for the count of the hosts not shown, unless this is the last one
+            reserve = 0 if shown == total - 1 or line < LINES - 1 else MORE_CELLS
+            if line == LINES - 1 and column + need + reserve > width:
                 break
-            if shown:
+            if column:
                 text.append("  ")
             text.append(words, styles[snapshot.status])
-            used += need
+            column += need
             shown += 1
         summary = ", ".join(f"{n} {status.value}" for status, n in counts.items())
         if shown < total:
             rest = Counter(s.status.value for s in (*trouble, *fine)[shown:])
-            text.append(f"  +{total - shown} more: " + ", ".join(f"{n} {k}" for k, n in rest.items()),
-                        styles[HostStatus.CONNECTING])
+            more = f"+{total - shown} more: " + ", ".join(f"{n} {k}" for k, n in rest.items())
+            if column and column + 2 + fmt.cells(more) > width and line < LINES - 1:
+                text.append("\n")
+            elif column:
+                text.append("  ")
+            text.append(more, styles[HostStatus.CONNECTING])
         tooltip = f"hosts: {summary}" if summary else None
         if tooltip != self._last_tooltip:
             self._last_tooltip = tooltip

@@ -161,3 +161,26 @@ async def test_the_cursor_starts_on_the_first_row_whichever_host_answers_first(t
         t.sort_by("memory", reverse=True)
         await pilot.pause()
         assert t.domain(t.cursor_key).name == "db01" and t.visible_keys()[0] != t.cursor_key
+
+
+async def test_right_and_left_scroll_by_whole_columns(tmp_path: Path):
+    """At 80x24 the columns past the edge are reached a column a key, not a cell a key (75 presses)."""
+    app = make_app(tmp_path, start_pollers=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _load(pilot)
+        t = table(app)
+        t.focus()
+        seen = []
+        for _ in range(12):
+            await pilot.press("right")
+            await pilot.pause()
+            seen.append(t.scroll_offset.x)
+        assert seen[0] >= 5, "one key moves past a whole column"
+        assert seen[-1] == t.max_scroll_x > 0 and seen.index(seen[-1]) < 10, "the right edge within ten keys"
+        assert "CONS" in screen_text(app).splitlines()[t.region.y]
+        await pilot.press("left")
+        await pilot.pause()
+        assert 0 < t.scroll_offset.x < seen[-1]
+        await pilot.press(*["left"] * 12)
+        await pilot.pause()
+        assert t.scroll_offset.x == 0

@@ -339,3 +339,19 @@ async def test_tab_then_enter_never_cancels_a_wizard_and_a_fast_burst_fills_each
         await pilot.press("enter")
         await pilot.pause(0.2)
         assert app.screen is wizard and wizard.view.text("name") == "ldg-x"
+
+
+async def test_a_name_the_host_already_has_is_refused_as_you_type(tmp_path: Path, demo):
+    fleet, inventory = demo
+    app = make_app(tmp_path, inventory)
+    async with app.run_test(size=SIZE) as pilot:
+        await fleet_loaded(pilot, 12)
+        await highlight(pilot, "ldg-web1")
+        await pilot.press("n")
+        wizard = await _wizard(pilot)
+        await pilot.press(*"ldg-web1")
+        await pilot.pause(0.1)
+        assert "t7-a already has a domain named ldg-web1" in plain(wizard.query_one("#error-name"))
+        await pilot.press("0")
+        await pilot.pause(0.1)
+        assert not wizard.query_one("#error-name").has_class("-shown")

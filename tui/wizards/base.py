@@ -144,8 +144,10 @@ class WizardScreen(GuardedModal[PlanResult | None]):
                  intro: str = "", values: Mapping[str, str] | None = None,
                  outcome: Callable[[PlanResult], str | None] | None = None,
                  follow_ups: Callable[[PlanResult], Sequence[FollowUp]] | None = None,
-                 page_size: int = PAGE_SIZE) -> None:
+                 page_size: int = PAGE_SIZE,
+                 field_checks: Mapping[str, Callable[[str], str | None]] | None = None) -> None:
         super().__init__()
+        self.field_checks = dict(field_checks or {})
         self.title_text = title
         self.form = form
         self.host = host
@@ -219,7 +221,8 @@ class WizardScreen(GuardedModal[PlanResult | None]):
         await self._show_form()
 
     async def _show_form(self) -> None:
-        await self.query_one("#wizard-body").mount(FormView(self.form, values=self.values, id="wizard-form"),
+        await self.query_one("#wizard-body").mount(FormView(self.form, values=self.values, id="wizard-form",
+                                                             field_checks=self.field_checks),
                                                     before="#wizard-done")
         self.pages = pages_of(self.form, self.page_size)
         self._status("")

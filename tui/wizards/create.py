@@ -80,7 +80,15 @@ def create_wizard(app: HvdeckApp, host: str) -> WizardScreen:
     fleet = app.fleet
     form = fleet.create_form(host)
     assert form is not None
+    def name_free(name: str) -> str | None:
+        """As you type: a name the host's last poll lists (the plan's pre-flight checks the host itself)."""
+        snapshot = app.snapshots.get(host)
+        if snapshot is not None and any(d.name == name for d in snapshot.domains):
+            return f"{host} already has a domain named {name}"
+        return None
+
     return WizardScreen(f"Create a guest on {host}", form, host=host, runner=fleet,
+                        field_checks={"name": name_free} if any(o.name == "name" for o in form.options) else None,
                         choices=lambda: fleet.create_choices(host),
                         reading=f"reading the pools, switches and free resources of {host}…",
                         build=lambda values: fleet.plan_create(host, values),
