@@ -85,7 +85,7 @@ def test_create_wizard_pages(snap_compare, tmp_path: Path, ldoms, size, page):
 def test_create_wizard_with_the_hosts_refusals_on_their_fields(snap_compare, tmp_path: Path, ldoms, size):
     async def run_before(pilot: Pilot) -> None:
         wizard = await _wizard(pilot, "n")
-        await pilot.press(*"ldg-db1", "tab", "end", "backspace", "9", "tab", "ctrl+u", *"300G")
+        await pilot.press(*"ldg-db9", "tab", "end", "backspace", "9", "tab", "ctrl+u", *"300G")
         await _page(pilot, wizard, 1)
         await pilot.press(*"20G")
         await _page(pilot, wizard, 2)

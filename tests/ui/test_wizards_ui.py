@@ -135,18 +135,22 @@ async def test_what_the_host_would_refuse_is_shown_on_its_field_before_anything_
         await highlight(pilot, "ldg-web1")
         await pilot.press("n")
         wizard = await _wizard(pilot)
-        await pilot.press(*"ldg-db1", "tab", "end", "backspace", *"9")
+        await pilot.press(*"ldg-db1")
+        await pilot.pause(0.1)
+        assert wizard.view.errors == {"name": "t7-a already has a domain named ldg-db1"}, "as you type"
+        await _next(pilot, wizard)
+        assert wizard.page == 0, "a field with an error keeps the page"
+        await pilot.press("backspace", "9", "tab", "end", "backspace", *"9")
         await _next(pilot, wizard)
         await pilot.press(*"3T")
         await _next(pilot, wizard)
         await _next(pilot, wizard)
         await wait_for(pilot, lambda: bool(wizard.view.errors) and not wizard._busy)
         assert not isinstance(app.screen, PlanScreen)
-        assert wizard.view.errors == {"name": "t7-a already has a domain named ldg-db1", "vcpus": "t7-a has 8 strands free",
-                                      "disk": "ldompool/ldg-db1-boot already exists"}
+        assert wizard.view.errors == {"vcpus": "t7-a has 8 strands free", "disk": "ldompool has 1.6T free"}
         assert wizard.page == 0, "the wizard goes back to the first page with an error"
-        assert app.focused is wizard.query_one("#input-name")
-        assert plain(wizard.query_one("#wizard-status")) == "To change: Name, vCPUs, New disk (the reason is under each)"
+        assert app.focused is wizard.query_one("#input-vcpus")
+        assert plain(wizard.query_one("#wizard-status")) == "To change: vCPUs, New disk (the reason is under each)"
     assert app.audit.records() == [], "nothing ran"
 
 
