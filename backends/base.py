@@ -291,6 +291,12 @@ class Backend(abc.ABC):
         cannot be migrated live."""
         return None
 
+    def migration_refusal(self, source: HostInfo | None, target: HostInfo | None) -> str | None:
+        """Why a host of this kind (``target``, as its probe described it) cannot take a live migration from
+        ``source`` whatever the domain, or None (or not known yet). Pure: the migration wizard greys the
+        target out with this reason before any check runs."""
+        return None
+
     async def plan_migrate(self, domain: Domain, target: "Backend", values: dict[str, Any]) -> Plan:
         """A Plan (with pre-flight checks, progress and cancel) that moves ``domain`` to ``target``, a
         backend of the same kind on another host."""

@@ -870,6 +870,16 @@ class XenBackend(Backend):
         source = self._catalog.configs.get(domain.handle or "") if self._catalog and domain.handle else None
         return plans.clone_plan(self.dom0, domain, source, values, facts)
 
+    def migration_refusal(self, source: HostInfo | None, target: HostInfo | None) -> str | None:
+        """xl migrates to xl only, xend (xm, Sun xVM) to xend only: told by each dom0's probe (`HostInfo`)."""
+        if source is None or target is None:
+            return None
+        source_xl, target_xl = (" xl toolstack" in info.hypervisor for info in (source, target))
+        if source_xl != target_xl:
+            return (f"runs {'xl' if target_xl else 'xend'}: xl migrates to xl only, xend (xm, Sun xVM) to xend "
+                    "only")
+        return None
+
     def migrate_form(self, domain: Domain) -> Form | None:
         if states.is_dom0(domain) or domain.state is DomainState.STOPPED or states.migrating(domain.name):
             return None

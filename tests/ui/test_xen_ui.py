@@ -122,3 +122,25 @@ async def test_a_paused_guest_shows_paused_in_the_table(tmp_path: Path, xen_flee
         rows = {t.domain(k).name: t.domain(k) for k in t.visible_keys()}
         assert rows["cache01"].state is DomainState.PAUSED and rows["cache01"].native_state == "----p-"
         assert rows["legacy-app"].state is DomainState.CRASHED
+
+
+async def test_the_migration_wizard_greys_out_a_dom0_of_the_other_toolstack(tmp_path: Path, xen_fleet):
+    """xm-a (xend) lists xvm-a (xend) as a target, and xen-a (xl) greyed out with the reason, before any check."""
+    from textual.widgets import OptionList
+
+    from hvdeck.tui.wizards.migrate import MigrateWizard
+
+    app = make_app(tmp_path, xen_fleet)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await fleet_loaded(pilot, 20)
+        t = table(app)
+        key = next(k for k in t.visible_keys() if t.domain(k).host == "xm-a"
+                   and t.domain(k).state is DomainState.RUNNING and t.domain(k).name != "Domain-0")
+        assert t.move_to(key)
+        await pilot.press("m")
+        await wait_for(pilot, lambda: isinstance(app.screen, MigrateWizard))
+        options = app.screen.query_one("#targets", OptionList)
+        await wait_for(pilot, lambda: options.option_count == 2)
+        shown = {options.get_option_at_index(i).id: options.get_option_at_index(i) for i in range(2)}
+        assert not shown["target:xvm-a"].disabled
+        assert shown["target:xen-a"].disabled and "xl migrates to xl only" in str(shown["target:xen-a"].prompt)

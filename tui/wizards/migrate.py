@@ -164,9 +164,13 @@ class MigrateWizard(GuardedModal[Plan | None]):
     def _target_options(self) -> list[Option]:
         app = self.hvdeck
         options = []
+        source = app.snapshots.get(self.domain.host)
+        backend = app.fleet.backend(self.domain.host)
         for name in app.fleet.migration_targets(self.domain):
             snapshot = app.snapshots.get(name)
             why = app.host_reason(name)
+            if why is None and backend is not None:
+                why = backend.migration_refusal(source.info if source else None, snapshot.info if snapshot else None)
             free = free_memory(snapshot) if snapshot is not None else None
             detail = f"{len(snapshot.domains)} domains" if snapshot is not None else ""
             if free is not None:
