@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from textual.widgets import Checkbox, Input
+from textual.widgets import Button, Checkbox, Input
 
 from hvdeck.backends import inventory as inv
 from hvdeck.tui.screens.plan import PlanScreen
@@ -44,6 +44,9 @@ async def test_the_console_migrates_the_running_guest_to_hv2(bed: MigrationBed, 
         await pilot.click("#migrate-next")
         await wait_for(pilot, lambda: wizard.page == "page-checks", 60)
         assert all(r.ok for r in wizard.results), [(r.check.description, r.reason) for r in wizard.results if not r.ok]
+        # the button became "Show the plan" (wider): click it where it is drawn now, not where it was
+        await wait_for(pilot, lambda: not wizard.query_one("#migrate-next", Button).disabled)
+        await pilot.pause(0.2)
         await pilot.click("#migrate-next")
         await wait_for(pilot, lambda: isinstance(app.screen, PlanScreen), 30)
         plan_screen = app.screen

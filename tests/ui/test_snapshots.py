@@ -22,7 +22,7 @@ from hvdeck.tui.screens.domain import DomainScreen
 from hvdeck.tui.screens.host_key import HostKeyScreen
 from hvdeck.widgets.bindings_view import BindingsView
 
-from .helpers import highlight, make_app, wait_for
+from .helpers import highlight, make_app, plain, wait_for
 
 FIXED = Path("/tmp/hvdeck-snapshots")  # the test-driver URI is shown in plans: keep it the same everywhere
 
@@ -193,6 +193,9 @@ def test_ldoms_params_dialog_with_an_error(snap_compare, tmp_path: Path, frozen_
         app.request_extra(app.screen.current_domain(), extra)
         await pilot.pause(0.2)
         await pilot.press(*"lots", "enter")
+        # the host's answer, then its styles settled (a loaded machine drew the dialog half-way through)
+        await wait_for(pilot, lambda: "checking" not in plain(app.screen.query_one("#params-error")))
+        await pilot.pause(0.2)
         _no_blink(pilot)
         await pilot.pause()
 
