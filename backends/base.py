@@ -291,6 +291,12 @@ class Backend(abc.ABC):
         cannot be migrated live."""
         return None
 
+    def adopt(self, facts: tuple[tuple[str, str], ...]) -> None:
+        """Take what another copy's probe learned (`HostInfo.facts`): the console's session-less copy of a
+        host's backend calls this with each snapshot, so that its plans, forms and reasons are the probed
+        backend's (an xm dom0's start is `xm create`, never `xl create`). Default: nothing to take."""
+        return None
+
     def migration_refusal(self, source: HostInfo | None, target: HostInfo | None) -> str | None:
         """Why a host of this kind (``target``, as its probe described it) cannot take a live migration from
         ``source`` whatever the domain, or None (or not known yet). Pure: the migration wizard greys the

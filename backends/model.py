@@ -88,6 +88,9 @@ class HostInfo:
     memory_bytes: int | None = None
     #: what the host lacks that the UI should say (e.g. "ldm list-bindings not available")
     notes: tuple[str, ...] = ()
+    #: what the probe learned that decides plans and forms (Xen's toolstack, a global zone's layout), as
+    #: (name, value): a session-less copy of the backend (`Backend.adopt`) decides as the probed one does
+    facts: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -65,6 +65,8 @@ class RemoteFleet:
         self._specs = {spec.name: spec for spec in inventory.hosts}
         self._kinds: dict[str, str] = {}
         self._shadows: dict[str, Backend] = {}
+        #: each host's `HostInfo.facts` from its latest snapshot, for its shadow
+        self._facts: dict[str, tuple[tuple[str, str], ...]] = {}
         self._ids = itertools.count(1)
         self._replies: dict[int, asyncio.Future[Any]] = {}
         self._events: dict[int, Callable[[PlanEvent], None]] = {}
@@ -157,6 +159,12 @@ class RemoteFleet:
         if kind == "snapshots":
             for snapshot in message[1]:
                 self._kinds[snapshot.host] = snapshot.kind
+                facts = snapshot.info.facts if snapshot.info is not None else None
+                if facts is not None and facts != self._facts.get(snapshot.host):
+                    self._facts[snapshot.host] = facts
+                    shadow = self._shadows.get(snapshot.host)
+                    if shadow is not None and shadow.kind == snapshot.kind:
+                        shadow.adopt(facts)
                 if self.on_update is not None:
                     self.on_update(snapshot)
         elif kind == "reply":
@@ -219,6 +227,7 @@ class RemoteFleet:
         if shadow is None or shadow.kind != kind:
             try:
                 shadow = self._shadows[host] = backend_class(kind)(self._specs[host], None)  # type: ignore[arg-type]
+                shadow.adopt(self._facts.get(host, ()))  # what the engine's probe of the host learned
             except (HvdeckError, KeyError):
                 return None
         return shadow

@@ -151,6 +151,18 @@ class XenBackend(Backend):
     def dom0(self) -> plans.Dom0:
         return plans.Dom0(self.spec.name, self.toolstack, self.xvm)
 
+    def facts(self) -> tuple[tuple[str, str], ...]:
+        """What the probe learned that the plans and forms depend on (`HostInfo.facts`, `adopt`)."""
+        return (("toolstack", self.toolstack.value), ("solaris", "yes" if self.solaris else "no"))
+
+    def adopt(self, facts: tuple[tuple[str, str], ...]) -> None:
+        known = dict(facts)
+        if known.get("toolstack") in {t.value for t in Toolstack}:
+            self.toolstack = Toolstack(known["toolstack"])
+        if "solaris" in known:
+            self.solaris = known["solaris"] == "yes"
+        self.xvm = self.toolstack is Toolstack.XM and self.solaris
+
     # -- probe --------------------------------------------------------------------------------------------
 
     @classmethod
@@ -213,7 +225,7 @@ class XenBackend(Backend):
                 summary += f" ({totals.free_memory_bytes / 2**30:.1f}G free when connected)"
         return HostInfo(kind=self.kind, hypervisor=f"Xen, {word} toolstack, {scheduler} scheduler",
                         version=totals.xen_version or "", hostname=totals.hostname or "", cpus=totals.nr_cpus,
-                        memory_bytes=totals.total_memory_bytes, notes=(summary, *notes))
+                        memory_bytes=totals.total_memory_bytes, notes=(summary, *notes), facts=self.facts())
 
     async def _probe_xentop(self) -> XentopFrame | None:
         """One frame of `xentop -b -i 1`, with -f first (Xen >= 4.0); None where neither answers with a frame."""
@@ -874,7 +886,7 @@ class XenBackend(Backend):
         """xl migrates to xl only, xend (xm, Sun xVM) to xend only: told by each dom0's probe (`HostInfo`)."""
         if source is None or target is None:
             return None
-        source_xl, target_xl = (" xl toolstack" in info.hypervisor for info in (source, target))
+        source_xl, target_xl = (dict(info.facts).get("toolstack") == Toolstack.XL.value for info in (source, target))
         if source_xl != target_xl:
             return (f"runs {'xl' if target_xl else 'xend'}: xl migrates to xl only, xend (xm, Sun xVM) to xend "
                     "only")

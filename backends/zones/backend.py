@@ -108,7 +108,14 @@ class ZonesBackend(Backend):
         elif self.uname is not None and self.layout not in self.uname.layouts:
             notes.append(f"zoneadm list -p prints the {self.layout.value} layout, unexpected on "
                          f"{self.uname.system} {self.uname.release}")
-        return HostInfo(kind=self.kind, hypervisor="zones", version=self._version(), notes=tuple(notes))
+        return HostInfo(kind=self.kind, hypervisor="zones", version=self._version(), notes=tuple(notes),
+                        facts=(("layout", self.layout.value),) if self.layout is not None else ())
+
+    def adopt(self, facts: tuple[tuple[str, str], ...]) -> None:
+        """The layout the probe found (`HostInfo.facts`): the create form differs on Solaris 11."""
+        layout = dict(facts).get("layout")
+        if layout in {item.value for item in Layout}:
+            self.layout = Layout(layout)
 
     def _version(self) -> str:
         system = f"{self.uname.system} {self.uname.release}" if self.uname is not None else ""

@@ -142,3 +142,37 @@ async def test_xentop_frames_a_poll_now_and_snapshot_plans_cross_the_pipe(demo):
         for task in pollers:
             task.cancel()
         await asyncio.gather(*pollers, return_exceptions=True)
+
+
+async def test_the_consoles_copies_decide_as_the_probed_backends_do(demo):
+    """The console decides plans and forms with session-less copies of the backends: they learn what the
+    engine's probe found (`HostInfo.facts`), or an xm dom0's start would be `xl create` (it was)."""
+    from hvdeck.backends.model import DomainState
+
+    seen: dict = {}
+    fleet = RemoteFleet(demo, on_update=lambda s: seen.__setitem__(s.host, s))
+    hosts = ("xen-a", "xm-a", "xvm-a", "sol-a")
+    pollers = [asyncio.create_task(fleet.run_host(name)) for name in hosts]
+    try:
+        await _up(fleet, seen, set(hosts))
+        for host, tool in (("xen-a", "xl"), ("xm-a", "xm"), ("xvm-a", "xm")):
+            stopped = next(d for d in seen[host].domains if d.state is DomainState.STOPPED)
+            plan = fleet.plan_action(Action.START, stopped, seen[host])
+            assert plan.steps[0].operation.argv[0] == tool, (host, plan.steps[0].operation.argv)
+        xvm_form = fleet.create_form("xvm-a")
+        assert xvm_form is not None and "source" in {o.name for o in xvm_form.options}
+        xvm_guest = next(d for d in seen["xvm-a"].domains if d.name == "sol2")
+        assert fleet.clone_form(xvm_guest) is not None
+        sol_form = fleet.create_form("sol-a")
+        assert sol_form is not None and sol_form != fleet.create_form("xen-a")
+        from hvdeck.backends.zones.backend import ZonesBackend
+
+        inline = ZonesBackend(demo.select(["sol-a"]).hosts[0], None)  # type: ignore[arg-type]
+        inline.adopt(seen["sol-a"].info.facts)
+        assert [o.name for o in sol_form.options] == [o.name for o in inline.create_form().options]
+        assert dict(seen["sol-a"].info.facts)["layout"] == "solaris11"
+    finally:
+        await fleet.close()
+        for task in pollers:
+            task.cancel()
+        await asyncio.gather(*pollers, return_exceptions=True)

@@ -160,3 +160,7 @@ async def test_a_slash_typed_in_the_filter_is_a_character(tmp_path: Path):
         await pilot.press("/", *"a/b", "left", "/")
         box = app.screen.query_one("#filter", Input)
         assert box.value == "a//b" and app.focused is box, box.value
+        await pilot.press("end", "ctrl+u")
+        await burst(pilot, *"x/y/z")  # as a terminal delivers a paste: in order
+        await pilot.pause(0.1)
+        assert box.value == "x/y/z", box.value

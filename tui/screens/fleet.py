@@ -218,11 +218,9 @@ class FleetScreen(DomainActions, HvdeckScreen):
     def action_filter(self) -> None:
         """Open the filter box and focus it at once, not after a refresh (`Widget.focus` defers): keys
         typed in the same burst as `/` are already queued behind it and must reach the box, not the
-        table, where s, h, r, p and u are lifecycle keys. In the box, `/` is a character like any other."""
+        table, where s, h, r, p and u are lifecycle keys. In the box, `/` is a character like any other
+        (`check_action` lets it through)."""
         box = self.query_one("#filter", Input)
-        if self.focused is box:
-            box.insert_text_at_cursor("/")
-            return
         box.add_class("-active")
         box.display = True
         self.set_focus(box)
@@ -330,6 +328,8 @@ class FleetScreen(DomainActions, HvdeckScreen):
                 tab = pane.active_tab
                 return tab is not None and tab.state == "attached"
             return True
+        if action == "filter" and self.focused is not None and self.focused.id == "filter":
+            return False  # in the box `/` is a character: it reaches the box in order with the keys around it
         return not self.in_console()
 
     def open_console(self, domain: Domain, *, force: bool = False) -> None:

@@ -222,7 +222,9 @@ class MigrateWizard(GuardedModal[Plan | None]):
             first = self.query(".option-input").first()
             first.focus()
         else:
-            self.query_one("#migrate-cancel", Button).focus()
+            # Show the plan only shows it (the plan screen's Run is never focused first); when a check
+            # failed, Back (to change the target or the options): Enter never throws the wizard away
+            (next_button if not next_button.disabled else self.query_one("#migrate-back", Button)).focus()
 
     def _status(self, text: str | Text, *, failed: bool = False) -> None:
         status = self.query_one("#migrate-status", Static)
