@@ -46,21 +46,32 @@ def named(argv: Sequence[str]) -> bool:
     return any(arg in WIZARDS for arg in argv)
 
 
+#: the probe facts (`HostInfo.facts`) of the variants of a kind whose forms differ: Sun xVM's create
+#: installs with virt-install from a source, and its clone works on vdisks
+_VARIANTS: dict[str, tuple[tuple[str, tuple[tuple[str, str], ...]], ...]] = {
+    "xen": (("xen", ()), ("xen/xVM", (("toolstack", "xm"), ("solaris", "yes")))),
+    "zones": (("zones", ()), ("zones/s11", (("layout", "solaris11"),))),
+}
+
+
 def wizard_forms(wizard: str) -> dict[str, Form]:
-    """kind -> the wizard's static form, for every backend class that has one. A backend that cannot be
-    imported here (libvirt-python missing) is left out."""
+    """kind (or kind/variant) -> the wizard's form, for every backend class that has one, as a session-less
+    copy of the backend gives it (the console's own way of deciding). A backend that cannot be imported here
+    (libvirt-python missing) is left out."""
+    from hvdeck.backends.inventory import HostSpec
     from hvdeck.backends.registry import BACKENDS, backend_class
 
     forms: dict[str, Form] = {}
     for kind in BACKENDS:
-        try:
-            cls = backend_class(kind)
-            bare: Backend = cls.__new__(cls)  # the forms are static: no host, no session
-            form = bare.create_form() if wizard == "create" else bare.clone_form(_HELP_DOMAIN)
-        except (HvdeckError, ImportError, AttributeError, TypeError):
-            continue
-        if form is not None:
-            forms[kind] = form
+        for label, facts in _VARIANTS.get(kind, ((kind, ()),)):
+            try:
+                bare: Backend = backend_class(kind)(HostSpec(name="HOST", address="HOST", kind=kind), None)  # type: ignore[arg-type]
+                bare.adopt(facts)
+                form = bare.create_form() if wizard == "create" else bare.clone_form(_HELP_DOMAIN)
+            except (HvdeckError, ImportError, AttributeError, TypeError):
+                continue
+            if form is not None and form not in forms.values():
+                forms[label] = form
     return forms
 
 
@@ -98,7 +109,7 @@ def _epilog(wizard: str, forms: dict[str, Form]) -> str:
     for kind, form in forms.items():
         words = [POSITIONAL[wizard].get(o.name) or (f"--[no-]{o.flag[2:]}" if isinstance(o, BoolOption) else o.flag)
                  for o in form.options]
-        lines += textwrap.wrap(" ".join(words), 100, initial_indent=f"  {kind + ':':<9}", subsequent_indent=" " * 11)
+        lines += textwrap.wrap(" ".join(words), 100, initial_indent=f"  {kind + ':':<11}", subsequent_indent=" " * 13)
     return "\n".join(lines)
 
 

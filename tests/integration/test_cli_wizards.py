@@ -154,7 +154,10 @@ def test_help_lists_each_kinds_inputs(capsys):
     out = capsys.readouterr().out
     assert "--vcpus N" in out and "--memory SIZE" in out and "--disk SIZE" in out and "--pool POOL" in out
     assert "--network NETWORK" in out and "--start, --no-start" in out
-    assert "inputs by kind of host:\n  ldoms:   NAME --vcpus --memory --network --disk --pool" in out
+    assert "inputs by kind of host:\n  ldoms:     NAME --vcpus --memory --network --disk --pool" in out
+    # every kind that has a create wizard, Sun xVM's own form too
+    assert "\n  xen:       NAME --memory --vcpus --storage --disk-size" in out and "\n  xen/xVM:   NAME" in out
+    assert "\n  zones:     NAME --parent --brand" in out and "--disk-size SIZE" in out
     with pytest.raises(SystemExit):
         main(["clone", "--help"])
     out = capsys.readouterr().out

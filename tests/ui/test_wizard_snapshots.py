@@ -7,6 +7,7 @@ machine, one of which waits (for a file that never comes) so that it is drawn wh
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -216,9 +217,10 @@ def test_plan_failed_with_the_undo_offer(snap_compare, tmp_path: Path, ldoms, si
             Step("Bind web9", Operation.command("ldm", "bind", "web9"))))
         screen = PlanScreen(plan, Executor(lambda host: target, AuditLog(tmp_path / "run.log")))
         pilot.app.push_screen(screen)
-        await pilot.pause(0.1)
+        # keys count once the dialog is drawn (`GuardedModal`): on a loaded machine 0.1 s was not always enough
+        await wait_for(pilot, lambda: screen.keys_after < time.monotonic())
         await pilot.press("tab", "enter")
         await wait_for(pilot, lambda: screen.result is not None)
-        await pilot.pause()
+        await pilot.pause(0.2)
 
     assert snap_compare(_app(tmp_path, ldoms), terminal_size=size, run_before=run_before)
