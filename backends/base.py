@@ -123,6 +123,9 @@ class Backend(abc.ABC):
     kind: ClassVar[str]
     ACTIONS: ClassVar[frozenset[Action]] = frozenset()
     RATE_SAMPLES: ClassVar[int] = 1
+    #: True: a migration moves a running guest live; False: a cold move (halt, move, boot there: zones),
+    #: offered for a stopped guest too
+    LIVE_MIGRATION: ClassVar[bool] = True
 
     def __init__(self, spec: HostSpec, session: Session) -> None:
         self.spec = spec

@@ -67,6 +67,7 @@ _M = 1 << 20
 class ZonesBackend(Backend):
     kind = "zones"
     ACTIONS = commands.ACTIONS
+    LIVE_MIGRATION = False  # detach, move the zonepath, attach: a halted (installed) zone moves too
 
     def __init__(self, spec: HostSpec, session: Session) -> None:
         super().__init__(spec, session)

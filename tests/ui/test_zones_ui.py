@@ -141,3 +141,23 @@ async def test_move_a_zone_within_its_host_from_the_action_menu(tmp_path: Path, 
         assert app.screen.result.ok, app.screen.result.summary()
         await pilot.press("escape")
         await wait_for(pilot, lambda: dict(_zone(app, "legacy10").extra).get("zonepath") == "/zones/old10")
+
+
+async def test_a_halted_zone_is_offered_the_cold_move(tmp_path: Path, zones_fleet):
+    """A zone's move halts, detaches and attaches: `m` on an installed (halted) zone opens it too, and the
+    wizard does not call it live."""
+    from hvdeck.tui.wizards.migrate import MigrateWizard
+
+    app = make_app(tmp_path, zones_fleet)
+    async with app.run_test(size=SIZE) as pilot:
+        await fleet_loaded(pilot, 19)
+        zone = _zone(app, "legacy10")
+        assert zone is not None and zone.native_state == "installed"
+        t = table(app)
+        assert t.move_to(zone.key)
+        await pilot.press("m")
+        await wait_for(pilot, lambda: isinstance(app.screen, MigrateWizard))
+        hint = plain(app.screen.query_one(".page-hint"))
+        assert hint.startswith("Move it to") and "live" not in hint
+        options = app.screen.query_one("#targets", OptionList)
+        assert options.get_option_at_index(0).id == "target:sol-a"

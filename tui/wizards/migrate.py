@@ -45,7 +45,8 @@ def why_not_migrate(app: HvdeckApp, domain: Domain) -> str | None:
     if app.fleet.migrate_form(domain) is None:
         kind = app.snapshots[domain.host].kind if domain.host in app.snapshots else "these"
         return f"hvdeck cannot migrate {kind} guests"
-    if domain.state not in LIVE_STATES:
+    backend = app.fleet.backend(domain.host)
+    if domain.state not in LIVE_STATES and (backend is None or backend.LIVE_MIGRATION):
         return f"{domain.name} is {domain.native_state}: only a running domain migrates live"
     if not app.fleet.migration_targets(domain):
         return f"there is no other host of {domain.host}'s kind in the inventory"
@@ -145,7 +146,9 @@ class MigrateWizard(GuardedModal[Plan | None]):
                 yield Static(self._pages_line(), id="migrate-pages-line")
             with ContentSwitcher(initial=PAGES[0]):
                 with Vertical(id="page-target"):
-                    yield Static("Move it live to (↑↓ choose · Enter next · Esc cancel):", classes="page-hint")
+                    backend = self.hvdeck.fleet.backend(self.domain.host)
+                    live = " live" if backend is None or backend.LIVE_MIGRATION else ""
+                    yield Static(f"Move it{live} to (↑↓ choose · Enter next · Esc cancel):", classes="page-hint")
                     yield OptionList(*self._target_options(), id="targets", compact=True)
                 with VerticalScroll(id="page-options"):
                     yield Static("Tab between the options · Enter plans and runs the pre-flight checks",
