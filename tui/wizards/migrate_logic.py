@@ -187,7 +187,9 @@ async def prepare(fleet: Fleet, jobs: Sequence[Job], values_for: Callable[[Job],
             return
         checks = await fleet.preflight(plan)
         failed = [c for c in checks if not c.ok]
-        reason = "; ".join(f"{c.check.description}: {c.reason}" for c in failed)
+        # a failed check's reason says what is wrong ("t7-b already has a domain named ldg-db1"); one without a
+        # reason is named by what it checked
+        reason = "; ".join(c.reason or f"failed: {c.check.description}" for c in failed)
         set_job(index, replace(job, plan=plan, checks=checks, status="blocked" if failed else "waiting",
                                reason=reason))
 
