@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from enum import Enum
 
+from ..zfsnum import zfs_nicenum
 from .formats import joined
 from .model import CommandError, G, K, M, T
 
@@ -84,23 +85,6 @@ _LETTERS = {"create": "V:s", "destroy": "rR", "snapshot": "", "rollback": "rRf",
 def usage(command: str, problem: str = "") -> CommandError:
     """zfs's usage exit (status 2): the problem zfs names first, then the subcommand's synopsis."""
     return CommandError(f"{problem}\n" * bool(problem) + f"usage:\n{ZFS_SYNOPSES[command]}", 2)
-
-
-def zfs_nicenum(value: int) -> str:
-    """zfs(8)'s human numbers (Solaris ``zfs_nicenum``): exact multiples as ``20G``, otherwise three
-    significant digits (``1.50G``, ``20.6G``, ``206G``); bytes without a unit."""
-    index = 0
-    while index < 6 and value >= 1 << (10 * (index + 1)):
-        index += 1
-    suffix = " KMGTPE"[index].strip()
-    if value % (1 << (10 * index)) == 0:
-        return f"{value >> (10 * index)}{suffix}"
-    scaled = value / (1 << (10 * index))
-    for decimals in (2, 1):
-        text = f"{scaled:.{decimals}f}{suffix}"
-        if len(text) <= 5:
-            return text
-    return f"{scaled:.0f}{suffix}"
 
 
 def parse_zfs_size(text: str) -> int:

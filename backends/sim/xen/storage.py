@@ -23,6 +23,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+from ..zfsnum import zfs_nicenum
 from .model import CommandError, G, K, M, T
 
 EXTENT = 4 * M
@@ -322,24 +323,6 @@ def _fields(spec: str | None, default: Sequence[str], table: dict, aliases: dict
 
 
 # -- ZFS -------------------------------------------------------------------------------------------------
-
-
-def zfs_nicenum(value: float) -> str:
-    """``zfs_nicenum`` (libzfs): the largest unit, with as many decimals as fit in 4 digits."""
-    units = "BKMGTPE"
-    index = 0
-    while value >= 1024 and index < len(units) - 1:
-        value /= 1024
-        index += 1
-    if index == 0:
-        return f"{int(value)}"
-    if value == int(value):
-        return f"{int(value)}{units[index]}"
-    for decimals in (2, 1, 0):
-        text = f"{value:.{decimals}f}"
-        if len(text) <= 4:
-            return text + units[index]
-    return f"{value:.0f}{units[index]}"
 
 
 @dataclass(slots=True)

@@ -22,6 +22,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..zfsnum import zfs_nicenum as nicenum
 from .model import K
 
 
@@ -69,23 +70,6 @@ class Dataset:
     created: int = 0
     creation: int = 0
     frozen: dict[str, Node] | None = None
-
-
-def nicenum(value: int) -> str:
-    """zfs(8) human numbers (libzfs ``zfs_nicenum``): ``20G`` for exact multiples, else the precision that
-    fits five characters (``1.50G``, ``20.6G``, ``206G``)."""
-    index = 0
-    while index < 6 and value >= 1 << (10 * (index + 1)):
-        index += 1
-    suffix = " KMGTPE"[index].strip()
-    if value % (1 << (10 * index)) == 0:
-        return f"{value >> (10 * index)}{suffix}"
-    scaled = value / (1 << (10 * index))
-    for decimals in (2, 1):
-        text = f"{scaled:.{decimals}f}{suffix}"
-        if len(text) <= 5:
-            return text
-    return f"{scaled:.0f}{suffix}"
 
 
 #: what an empty filesystem refers to (zfs list shows 23K for a new one on illumos; RECONSTRUCTED)
