@@ -26,7 +26,7 @@ means nothing runs.
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Generator, Sequence
 from dataclasses import dataclass
 from enum import Enum
 
@@ -248,6 +248,34 @@ def _command(words: list[_Word], op: Op) -> Command:
 RunOne = Callable[[Sequence[str]], Reply]
 
 
+def _script(script: str) -> Generator[Command, Reply, Reply]:
+    """What ``;`` and ``&&`` mean, once for `run_line` and `run_line_async`: yields each command that is to
+    run and takes its reply (`_ran`); returns the script's reply (the output of the commands that ran,
+    concatenated; the exit status of the last one, 0 for an empty line; a syntax error as sh reports it)."""
+    try:
+        commands = split_commands(script)
+    except ShellSyntaxError as error:
+        return Reply("", f"sh: {error.line}: Syntax error: {error}\n", SYNTAX_ERROR_STATUS)
+    stdout: list[str] = []
+    stderr: list[str] = []
+    status = 0
+    for command in commands:
+        if command.op is Op.AND and status != 0:
+            continue
+        if not command.argv:
+            status = 0
+            continue
+        reply = yield command
+        stdout.append(reply.stdout)
+        stderr.append(reply.stderr)
+        status = reply.exit_status
+    return Reply("".join(stdout), "".join(stderr), status)
+
+
+def _not_found(command: Command, missing: CommandNotFound) -> Reply:
+    return Reply("", f"sh: {command.line}: {missing.name}: not found\n", NOT_FOUND_STATUS)
+
+
 def run_line(script: str, run_one: RunOne) -> Reply:
     """Run every command of ``script`` through ``run_one(argv)``, honouring ``;`` and ``&&``.
 
@@ -255,27 +283,17 @@ def run_line(script: str, run_one: RunOne) -> Reply:
     empty line). ``run_one`` raises `CommandNotFound` for unknown programs. A command made only of
     assignments does nothing and succeeds.
     """
-    try:
-        commands = split_commands(script)
-    except ShellSyntaxError as error:
-        return Reply("", f"sh: {error.line}: Syntax error: {error}\n", SYNTAX_ERROR_STATUS)
-    stdout: list[str] = []
-    stderr: list[str] = []
-    status = 0
-    for command in commands:
-        if command.op is Op.AND and status != 0:
-            continue
-        if not command.argv:
-            status = 0
-            continue
+    steps = _script(script)
+    reply: Reply | None = None
+    while True:
+        try:
+            command = steps.send(reply)  # type: ignore[arg-type]  # the first send starts it (None)
+        except StopIteration as done:
+            return done.value
         try:
             reply = run_one(command.argv)
         except CommandNotFound as missing:
-            reply = Reply("", f"sh: {command.line}: {missing.name}: not found\n", NOT_FOUND_STATUS)
-        stdout.append(reply.stdout)
-        stderr.append(reply.stderr)
-        status = reply.exit_status
-    return Reply("".join(stdout), "".join(stderr), status)
+            reply = _not_found(command, missing)
 
 
 AsyncRunOne = Callable[[Sequence[str]], Awaitable[Reply]]
@@ -283,24 +301,14 @@ AsyncRunOne = Callable[[Sequence[str]], Awaitable[Reply]]
 
 async def run_line_async(script: str, run_one: AsyncRunOne) -> Reply:
     """`run_line` for commands that take a while or read their input: ``await run_one(argv)`` for each."""
-    try:
-        commands = split_commands(script)
-    except ShellSyntaxError as error:
-        return Reply("", f"sh: {error.line}: Syntax error: {error}\n", SYNTAX_ERROR_STATUS)
-    stdout: list[str] = []
-    stderr: list[str] = []
-    status = 0
-    for command in commands:
-        if command.op is Op.AND and status != 0:
-            continue
-        if not command.argv:
-            status = 0
-            continue
+    steps = _script(script)
+    reply: Reply | None = None
+    while True:
+        try:
+            command = steps.send(reply)  # type: ignore[arg-type]  # the first send starts it (None)
+        except StopIteration as done:
+            return done.value
         try:
             reply = await run_one(command.argv)
         except CommandNotFound as missing:
-            reply = Reply("", f"sh: {command.line}: {missing.name}: not found\n", NOT_FOUND_STATUS)
-        stdout.append(reply.stdout)
-        stderr.append(reply.stderr)
-        status = reply.exit_status
-    return Reply("".join(stdout), "".join(stderr), status)
+            reply = _not_found(command, missing)
