@@ -455,13 +455,13 @@ def poll_sharded(inventory: Inventory, *, timeout: float = 30.0, workers: int | 
         workers = min(os.cpu_count() or 1, len(hosts) // SHARD_MIN_HOSTS)
     workers = max(1, min(workers, len(hosts)))
     if workers == 1:
-        return asyncio.run(Fleet(inventory).poll_once(timeout=timeout))
+        return _poll_shard(inventory, timeout)
     shards = [Inventory(hosts[i::workers], inventory.ssh, inventory.path) for i in range(workers)]
     found: dict[str, HostSnapshot] = {}
     context = multiprocessing.get_context("spawn")  # never fork a process with threads
     with concurrent.futures.ProcessPoolExecutor(workers - 1, mp_context=context) as pool:
         others = [pool.submit(_poll_shard, shard, timeout) for shard in shards[1:]]
-        for snapshot in asyncio.run(Fleet(shards[0]).poll_once(timeout=timeout)):
+        for snapshot in _poll_shard(shards[0], timeout):
             found[snapshot.host] = snapshot
         for shard, future in zip(shards[1:], others):
             try:
@@ -477,4 +477,5 @@ def poll_sharded(inventory: Inventory, *, timeout: float = 30.0, workers: int | 
 
 
 def _poll_shard(inventory: Inventory, timeout: float) -> list[HostSnapshot]:
+    """One process's share (the workers' entry point too): every host of ``inventory`` polled once."""
     return asyncio.run(Fleet(inventory).poll_once(timeout=timeout))
