@@ -8,6 +8,7 @@ waits for a file the test creates, so that the running state can be looked at wi
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from textual.widgets import Button, Input, ProgressBar, RichLog
@@ -61,7 +62,9 @@ async def open_plan(pilot, plan: Plan, runner) -> PlanScreen:
     await fleet_loaded(pilot)
     screen = PlanScreen(plan, runner)
     pilot.app.push_screen(screen)
-    await pilot.pause(0.1)  # keys typed before the dialog is drawn are dropped
+    # keys typed before the dialog is drawn are dropped (`GuardedModal`): a fixed pause was not always enough on
+    # a loaded machine, where the Tab of "Tab, Enter" was dropped and the Enter closed the dialog
+    await wait_for(pilot, lambda: screen.keys_after < time.monotonic())
     return screen
 
 
