@@ -15,7 +15,7 @@ from hvdeck.backends import inventory as inv
 from hvdeck.tui.screens.plan import PlanScreen
 from hvdeck.tui.wizards.migrate import MigrateWizard
 
-from ..ui.helpers import SIZE, highlight, make_app, wait_for
+from ..ui.helpers import SIZE, dialog_ready, highlight, make_app, wait_for
 from .conftest import MigrationBed
 from .guest_console import guest_run
 
@@ -36,7 +36,7 @@ async def test_the_console_migrates_the_running_guest_to_hv2(bed: MigrationBed, 
         await pilot.press("m")
         await wait_for(pilot, lambda: isinstance(app.screen, MigrateWizard), 30)
         wizard = app.screen
-        await pilot.pause(0.1)
+        await dialog_ready(pilot)
         await pilot.press("enter")  # hv2
         await wait_for(pilot, lambda: wizard.page == "page-options", 30)
         wizard.query_one("#opt-copy_storage", Checkbox).value = True
@@ -50,7 +50,7 @@ async def test_the_console_migrates_the_running_guest_to_hv2(bed: MigrationBed, 
         await pilot.click("#migrate-next")
         await wait_for(pilot, lambda: isinstance(app.screen, PlanScreen), 30)
         plan_screen = app.screen
-        await pilot.pause(0.1)
+        await dialog_ready(pilot)
         await pilot.press("tab", "enter")
         migrating: set[str] = set()
 

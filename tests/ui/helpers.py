@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from hvdeck.backends.audit import AuditLog
 from hvdeck.backends.inventory import HostSpec, Inventory
 from hvdeck.backends.sim.demo import demo_inventory
 from hvdeck.tui.app import HvdeckApp
+from hvdeck.tui.screens.base import GuardedModal
 from hvdeck.widgets.fleet_table import FleetTable
 
 SIZE = (120, 36)
@@ -35,6 +37,18 @@ async def wait_for(pilot: Pilot, predicate: Callable[[], bool], timeout: float =
         if loop.time() > end:
             raise AssertionError(f"timed out waiting for {predicate.__doc__ or predicate}")
         await pilot.pause(0.05)
+
+
+async def dialog_ready(pilot: Pilot) -> None:
+    """Wait until the top screen is a dialog that takes keys: `GuardedModal` drops keys typed before it was
+    drawn, and a fixed pause is outrun by a loaded machine (the typed text then lost its first letters)."""
+    await pilot.pause()
+
+    def ready() -> bool:
+        screen = pilot.app.screen
+        return isinstance(screen, GuardedModal) and screen.keys_after < time.monotonic()
+
+    await wait_for(pilot, ready)
 
 
 def table(app: HvdeckApp) -> FleetTable:

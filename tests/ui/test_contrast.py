@@ -18,7 +18,7 @@ from hvdeck.backends.model import HostStatus
 from hvdeck.tui.messages import FleetUpdated
 from hvdeck.tui.screens import action_menu
 
-from .helpers import fleet_loaded, highlight, make_app, wait_for
+from .helpers import dialog_ready, fleet_loaded, highlight, make_app, wait_for
 
 AA = 4.5
 THEMES = ("hvdeck-dark", "hvdeck-light")
@@ -140,7 +140,7 @@ async def test_every_screen_draws_its_text_at_aa(tmp_path: Path, theme: str, dem
         app.request_extra(app.domain(next(k for k in app.snapshots["t7-a"].domains if k.name == "ldg-test").key),
                           extra)
         await look(pilot, "inputs dialog (placeholder)")
-        await pilot.pause(0.1)
+        await dialog_ready(pilot)
         await pilot.press(*"lots", "enter")
         await look(pilot, "inputs dialog with an error")
         await pilot.press("escape")

@@ -20,7 +20,7 @@ from hvdeck.tui.screens.host_key import HostKeyScreen
 from hvdeck.tui.screens.plan import PlanScreen
 
 from ..conftest import echo_handler
-from .helpers import SIZE, click_when_shown, fleet_loaded, highlight, make_app, plain, screen_lines, table, wait_for
+from .helpers import SIZE, click_when_shown, dialog_ready, fleet_loaded, highlight, make_app, plain, screen_lines, table, wait_for
 
 
 @pytest.fixture
@@ -161,7 +161,7 @@ async def test_params_dialog_shows_the_current_value_and_keeps_a_bad_input_in_pl
         await wait_for(pilot, lambda: isinstance(app.screen, ParamsScreen) and bool(app.screen.query(".params-label")))
         dialog = app.screen
         assert "now 4G" in plain(dialog.query_one(".params-label"))
-        await pilot.pause(0.1)
+        await dialog_ready(pilot)
         await pilot.press(*"lots", "enter")
         assert app.screen is dialog, "a refused input keeps the dialog open"
         assert "K, M or G" in plain(dialog.query_one("#params-error"))
@@ -175,7 +175,7 @@ async def test_params_dialog_shows_the_current_value_and_keeps_a_bad_input_in_pl
         app.request_extra(domain, extras["set-vcpu"])
         await wait_for(pilot, lambda: isinstance(app.screen, ParamsScreen) and bool(app.screen.query(".params-label")))
         assert "now 2 vCPUs" in plain(app.screen.query_one(".params-label"))
-        await pilot.pause(0.1)
+        await dialog_ready(pilot)
         await pilot.press(*"-3", "enter")
         assert isinstance(app.screen, ParamsScreen) and plain(app.screen.query_one("#params-error")).strip()
     assert app.audit.records() == []
@@ -187,7 +187,7 @@ async def test_a_declined_host_key_can_be_asked_about_again(tmp_path: Path, ssh_
     app = make_app(tmp_path, inventory)
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: isinstance(app.screen, HostKeyScreen))
-        await pilot.pause(0.1)
+        await dialog_ready(pilot)
         await pilot.press("escape")  # Not now
         assert not isinstance(app.screen, HostKeyScreen) and app.untrusted_hosts() == ["lab1"]
         # the palette asks again
@@ -195,7 +195,7 @@ async def test_a_declined_host_key_can_be_asked_about_again(tmp_path: Path, ssh_
         app.screen.query_one(CommandList).highlighted = hits["Trust host key of lab1…"][0]
         await pilot.press("enter")
         await wait_for(pilot, lambda: isinstance(app.screen, HostKeyScreen))
-        await pilot.pause(0.1)
+        await dialog_ready(pilot)
         await pilot.press("escape")
         # and so does the host screen (t)
         app.open_host("lab1")
@@ -217,7 +217,7 @@ async def test_app_keys_work_on_dialogs(tmp_path: Path, ldoms_fleet):
         await highlight(pilot, "ldg-test")
         await pilot.press("a")
         assert isinstance(app.screen, ActionMenuScreen)
-        await pilot.pause(0.1)
+        await dialog_ready(pilot)
         await pilot.press("ctrl+t")
         assert app.theme == "hvdeck-light"
         await pilot.press("ctrl+t")

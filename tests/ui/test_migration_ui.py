@@ -20,7 +20,7 @@ from hvdeck.tui.screens.plan import PlanScreen
 from hvdeck.tui.wizards.evacuate import EvacuateScreen
 from hvdeck.tui.wizards.migrate import MigrateWizard
 
-from .helpers import SIZE, fleet_loaded, highlight, make_app, table, wait_for
+from .helpers import SIZE, dialog_ready, fleet_loaded, highlight, make_app, table, wait_for
 
 PASSWORD = "Tr0ub4dor&3"
 
@@ -57,7 +57,7 @@ async def test_the_wizard_checks_then_the_plan_screen_moves_the_guest(tmp_path: 
         await pilot.press("m")
         await wait_for(pilot, lambda: isinstance(app.screen, MigrateWizard))
         wizard = app.screen
-        await pilot.pause(0.1)
+        await dialog_ready(pilot)
         await pilot.press("enter")  # t7-b, the only host of the same kind
         await wait_for(pilot, lambda: wizard.page == "page-options")
         password = wizard.query_one("#opt-password", Input)
@@ -75,7 +75,7 @@ async def test_the_wizard_checks_then_the_plan_screen_moves_the_guest(tmp_path: 
         await wait_for(pilot, lambda: isinstance(app.screen, PlanScreen))
         plan_screen = app.screen
         assert PASSWORD not in _screen_text(app)
-        await pilot.pause(0.1)
+        await dialog_ready(pilot)
         await pilot.press("tab", "enter")
         await wait_for(pilot, lambda: plan_screen.result is not None, 30)
         assert plan_screen.result.ok, plan_screen.result.summary()
@@ -95,7 +95,7 @@ async def test_a_failing_check_keeps_the_plan_back_and_back_fixes_it(tmp_path: P
         await pilot.press("m")
         await wait_for(pilot, lambda: isinstance(app.screen, MigrateWizard))
         wizard = app.screen
-        await pilot.pause(0.1)
+        await dialog_ready(pilot)
         await pilot.press("enter")
         await wait_for(pilot, lambda: wizard.page == "page-options")
         wizard.query_one("#opt-name", Input).value = "-bad"

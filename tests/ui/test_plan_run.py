@@ -19,7 +19,7 @@ from hvdeck.backends.plan import Check, Executor, Operation, Plan, Progress, Pro
 from hvdeck.backends.transport.local import LocalSession
 from hvdeck.tui.screens.plan import PlanScreen, StopRunScreen
 
-from .helpers import click_when_shown, fleet_loaded, make_app, plain, wait_for
+from .helpers import click_when_shown, dialog_ready, fleet_loaded, make_app, plain, wait_for
 from .terminal import screen_text
 
 SIZE = (120, 40)
@@ -179,7 +179,7 @@ async def test_escape_while_running_asks_and_never_cancels_on_its_own(tmp_path: 
         await pilot.press("escape")
         await wait_for(pilot, lambda: isinstance(app.screen, StopRunScreen))
         assert "cannot be cancelled: it finishes, then nothing after it runs" in plain(app.screen.query_one("#stop-text"))
-        await pilot.pause(0.1)
+        await dialog_ready(pilot)
         await pilot.press("escape")  # keep running
         await wait_for(pilot, lambda: app.screen is screen)
         assert not screen._cancel.is_set()

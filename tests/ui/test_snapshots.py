@@ -22,7 +22,7 @@ from hvdeck.tui.screens.domain import DomainScreen
 from hvdeck.tui.screens.host_key import HostKeyScreen
 from hvdeck.widgets.bindings_view import BindingsView
 
-from .helpers import highlight, make_app, plain, wait_for
+from .helpers import dialog_ready, highlight, make_app, plain, wait_for
 
 FIXED = Path("/tmp/hvdeck-snapshots")  # the test-driver URI is shown in plans: keep it the same everywhere
 
@@ -93,7 +93,7 @@ def test_force_off_plan(snap_compare, tmp_path: Path, size):
         await _load(pilot)
         await highlight(pilot, "web01")
         await pilot.press("F")
-        await pilot.pause(0.1)  # keys typed before the dialog is drawn are dropped
+        await dialog_ready(pilot)
         await pilot.press(*"web0")
         _no_blink(pilot)
 
@@ -174,7 +174,7 @@ def test_ldoms_action_menu_end_at_80x24_in_light_theme(snap_compare, tmp_path: P
         await _load(pilot)
         await highlight(pilot, "ldg-test")
         await pilot.press("a")
-        await pilot.pause(0.1)
+        await dialog_ready(pilot)
         await pilot.press("end")
         await pilot.pause()
 
@@ -191,7 +191,7 @@ def test_ldoms_params_dialog_with_an_error(snap_compare, tmp_path: Path, frozen_
         app = pilot.app
         extra = next(e for e in app.fleet.backend("t7-a").extra_actions() if e.id == "set-memory")
         app.request_extra(app.screen.current_domain(), extra)
-        await pilot.pause(0.2)
+        await dialog_ready(pilot)
         await pilot.press(*"lots", "enter")
         # the host's answer, then its styles settled (a loaded machine drew the dialog half-way through)
         await wait_for(pilot, lambda: "checking" not in plain(app.screen.query_one("#params-error")))

@@ -22,7 +22,7 @@ from hvdeck.tui.wizards.base import WizardScreen
 from hvdeck.tui.wizards.snapshots import SnapshotScreen
 from hvdeck.widgets.form import FormView
 
-from .helpers import highlight, make_app, wait_for
+from .helpers import dialog_ready, highlight, make_app, wait_for
 from .test_plan_run import ShellTarget, _moved, sh
 
 FIXED = Path("/tmp/hvdeck-snapshots")
@@ -138,7 +138,7 @@ def test_create_wizard_done_with_what_comes_next(snap_compare, tmp_path: Path, l
         plan = app.screen
         await pilot.press("tab", "enter")
         await wait_for(pilot, lambda: plan.result is not None, 30)
-        await pilot.pause(0.1)
+        await dialog_ready(pilot)
         await pilot.press("enter")
         await wait_for(pilot, lambda: app.screen is wizard)
         await app.fleet.poll_host("t7-a")  # the pollers are off: the poll that lists the new guest
@@ -195,7 +195,7 @@ def test_plan_run_view_with_output_and_progress(snap_compare, tmp_path: Path, ld
         screen = PlanScreen(_running_plan(go), Executor(lambda host: target, AuditLog(tmp_path / "run.log")))
         pilot.app.push_screen(screen)
         await wait_for(pilot, lambda: screen.checks is not None)
-        await pilot.pause(0.1)
+        await dialog_ready(pilot)
         await pilot.press("tab", "enter")
         await wait_for(pilot, lambda: screen.query_one("#plan-progress").has_class("-shown"))
         await pilot.pause()

@@ -21,7 +21,7 @@ from hvdeck.tui.wizards.base import WizardScreen
 from hvdeck.tui.wizards.snapshots import SnapshotScreen
 from hvdeck.widgets.form import FormView
 
-from .helpers import burst, click_when_shown, fleet_loaded, highlight, make_app, plain, table, wait_for
+from .helpers import burst, click_when_shown, dialog_ready, fleet_loaded, highlight, make_app, plain, table, wait_for
 
 SIZE = (120, 40)
 
@@ -73,7 +73,7 @@ async def _run_plan(pilot, confirm: str | None = None) -> PlanScreen:
 async def _choose(pilot, select_id: str, typed: str) -> None:
     """Open a drop-down with Enter and pick the choice that starts with ``typed``, as one types to search."""
     await pilot.press("enter")
-    await pilot.pause(0.1)
+    await dialog_ready(pilot)
     await pilot.press(*typed, "enter")
     await pilot.pause(0.1)
     assert str(pilot.app.screen.query_one(f"#{select_id}", Select).value).startswith(typed)
@@ -115,7 +115,7 @@ async def test_create_a_guest_to_a_running_guest_in_the_table_then_save_the_conf
         assert str(button.label) == "Save the configuration to the SP…"
         await click_when_shown(pilot, f"#{button.id}")
         await wait_for(pilot, lambda: isinstance(app.screen, ParamsScreen))
-        await pilot.pause(0.1)
+        await dialog_ready(pilot)
         await pilot.press(*"with-web3", "enter")
         await _run_plan(pilot)
         assert world.spconfigs[-1] == "with-web3" and world.spconfig_next == "with-web3"
@@ -220,7 +220,7 @@ async def test_root_disk_swap_into_an_existing_domain(tmp_path: Path, demo):
         await _choose(pilot, "input-into", "ldg-build")
         await pilot.press("tab", "tab", "enter")  # past Cancel (Back is off on the first page) to Next
         await wait_for(pilot, lambda: wizard.page == 1)
-        await pilot.pause(0.1)
+        await dialog_ready(pilot)
         await pilot.press("space")  # no stop: the snapshot is taken of the running guest
         await pilot.press("tab", "space")  # and ldg-build is not started
         assert wizard.view.texts() == {"name": "build-root", "snapshot": "golden", "into": "ldg-build", "stop": "no",
@@ -246,7 +246,7 @@ async def test_snapshots_take_roll_back_and_a_destroy_refused_while_a_clone_depe
         await wait_for(pilot, lambda: isinstance(app.screen, SnapshotScreen) and app.screen._loaded)
         browser = app.screen
         assert "ldg-build's disks have no snapshots yet" in plain(browser.query_one("#snap-status"))
-        await pilot.pause(0.1)
+        await dialog_ready(pilot)
         await pilot.press("n")
         await _wizard(pilot)
         await pilot.press(*"before", "enter")
@@ -285,7 +285,7 @@ async def test_snapshot_names_are_checked_by_the_host_backend(tmp_path: Path, de
         await highlight(pilot, "ldg-test")
         await pilot.press("S")
         await wait_for(pilot, lambda: isinstance(app.screen, SnapshotScreen) and app.screen._loaded)
-        await pilot.pause(0.1)
+        await dialog_ready(pilot)
         await pilot.press("n")
         wizard = await _wizard(pilot)
         await pilot.press(*"-r", "enter")
