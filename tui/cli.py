@@ -247,6 +247,9 @@ def _console_status(app: Any) -> int:
 def load_settings() -> Settings:
     """The settings file ($HVDECK_CONFIG or ~/.config/hvdeck/settings.yaml), checked against the themes,
     binding ids and table columns the app has. Raises SettingsError."""
+    import importlib
+    import pkgutil
+
     from textual.dom import DOMNode
     from textual.theme import BUILTIN_THEMES
 
@@ -254,8 +257,17 @@ def load_settings() -> Settings:
     from hvdeck.backends import settings as st
     from hvdeck.widgets.fleet_table import COLUMN_KEYS
 
-    from . import app  # noqa: F401 - imports every screen, so that their bindings are known
+    from . import (
+        app,  # noqa: F401 - the app's own bindings
+        screens,
+        wizards,
+    )
 
+    # every screen and wizard module, so that their bindings are known (the app imports the wizards only
+    # when one is opened)
+    for package in (screens, wizards):
+        for module in pkgutil.iter_modules(package.__path__, f"{package.__name__}."):
+            importlib.import_module(module.name)
     binding_ids: set[str] = set()
     classes: list[type] = [DOMNode]
     while classes:
@@ -303,6 +315,24 @@ def fleet_json(snapshots: Sequence[HostSnapshot]) -> dict[str, Any]:
     } for s in snapshots]}
 
 
+def write_fleet_json(doc: dict[str, Any], out: TextIO) -> None:
+    """`fleet_json` indented by two down to each host's fields, and one domain per line (each written by
+    json's C encoder: indenting every field of 20,000 domains cost a 500-host `ls` half a second of CPU).
+    Non-ASCII and control characters are escaped, as by `json.dump`."""
+    dumps = json.dumps
+    out.write('{\n  "hosts": [')
+    for i, host in enumerate(doc["hosts"]):
+        fields = []
+        for key, value in host.items():
+            if key == "domains" and value:
+                rows = ",\n        ".join(dumps(d) for d in value)
+                fields.append(f'\n      "domains": [\n        {rows}\n      ]')
+            else:
+                fields.append(f"\n      {dumps(key)}: {dumps(value)}")
+        out.write(("," if i else "") + "\n    {" + ",".join(fields) + "\n    }")
+    out.write("\n  ]\n}\n")
+
+
 def ls(args: argparse.Namespace) -> int:
     from hvdeck.backends.fleet import poll_sharded
 
@@ -315,8 +345,7 @@ def ls(args: argparse.Namespace) -> int:
         inventory = _inventory(args).select(args.hosts)
         snapshots = poll_sharded(inventory, timeout=args.timeout, workers=args.processes)
     if args.json:
-        json.dump(fleet_json(snapshots), sys.stdout, indent=2)
-        sys.stdout.write("\n")
+        write_fleet_json(fleet_json(snapshots), sys.stdout)
     else:
         print_table(snapshots, sys.stdout)
     sys.stdout.flush()  # a closed pipe shows here, inside main, rather than at exit

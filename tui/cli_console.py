@@ -35,11 +35,9 @@ from hvdeck.backends.errors import ConnectionLost, ConsoleBusy, HvdeckError
 from hvdeck.backends.inventory import Inventory
 from hvdeck.backends.transport.base import Channel
 from hvdeck.widgets import format as fmt
-from hvdeck.widgets.console_pane import key_label
-from hvdeck.widgets.terminal_keys import key_bytes, normalize_key
+from hvdeck.widgets.terminal_keys import key_bytes, key_label, normalize_key
 
 from . import verbs
-from .console import audit_attached, audit_detached, refusal
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_UNREACHABLE = 0, 1, 2, 3
 VIA = "hvdeck console"
@@ -99,6 +97,10 @@ def run(args: argparse.Namespace, inventory: Inventory, audit: AuditLog, detach_
 
 async def _attach(args: argparse.Namespace, inventory: Inventory, audit: AuditLog, detach: bytes, detach_label: str,
                   fd: int, out: TextIO, err: TextIO) -> int:
+    # the console pane's audit and refusal rules (imported here: that module brings Textual, which `hvdeck
+    # ls` and the other verbs that build this parser never need)
+    from .console import audit_attached, audit_detached, refusal
+
     async with verbs.connected(inventory, args.host) as (fleet, snapshot):
         domain = verbs.find_domain(snapshot, args.domain)
         reason = refusal(snapshot)

@@ -139,3 +139,26 @@ def paste_bytes(text: str, *, bracketed: bool) -> bytes:
     if bracketed:
         clean = "\x1b[200~" + clean + "\x1b[201~"
     return clean.encode("utf-8", "replace")
+
+
+def key_label(key: str) -> str:
+    """A Textual key name as people write it: ``ctrl+right_square_bracket`` -> ``ctrl+]``."""
+    from textual.keys import key_to_character
+
+    if "/" in key:  # "ctrl+pageup/ctrl+pagedown": each, their common modifiers once ("ctrl+pgup/pgdn")
+        labels = [key_label(part) for part in key.split("/")]
+        first, *rest = labels
+        prefix = first[:first.rfind("+") + 1]
+        if prefix and all(label.startswith(prefix) for label in rest):
+            return "/".join([first, *(label[len(prefix):] for label in rest)])
+        return "/".join(labels)
+    parts = key.split("+")
+    last = parts[-1]
+    if len(last) > 1:
+        try:
+            character = key_to_character(last)
+        except (KeyError, ValueError):
+            character = None
+        if character is not None and len(character) == 1 and character.isprintable():
+            last = character
+    return "+".join([*parts[:-1], {"pageup": "pgup", "pagedown": "pgdn", "escape": "esc"}.get(last, last)])

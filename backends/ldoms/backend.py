@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Sequence
-from dataclasses import replace
 from typing import Any, ClassVar
 
 from ..base import Action, Backend, ExtraAction, parse_off_loop
@@ -76,8 +75,7 @@ class LdomsBackend(Backend):
 
     async def poll(self) -> tuple[Domain, ...]:
         result = await self.session.run(list(commands.LIST))
-        domains = await parse_off_loop(parse.parse_list_p, result.stdout, self.spec.name)
-        return tuple(_with_meaning(d) for d in domains)
+        return await parse_off_loop(parse.parse_list_p, result.stdout, self.spec.name)  # FLAGS spelled out
 
     async def bindings(self, domain: Domain) -> Bindings:
         result = await self.session.run(list(commands.bindings(domain.name)), check=False)
@@ -312,13 +310,6 @@ def _control(host: HostSnapshot | None) -> states.DomainFacts | None:
     if host is None:
         return None
     return states.control_domain(commands.facts(domain) for domain in host.domains)
-
-
-def _with_meaning(domain: Domain) -> Domain:
-    """Spell the FLAGS out for the screens: ``-n-cv-`` means normal, control, vio-service."""
-    if not domain.flags:
-        return domain
-    return replace(domain, flags_meaning=", ".join(parse.decode_flags(domain.flags)))
 
 
 def _with_users(section: Section, users: dict[str, str]) -> Section:

@@ -9,6 +9,7 @@ empty result, except for `parse_version`, whose manager line is required. No `-p
 
 from __future__ import annotations
 
+import functools
 import re
 import xml.etree.ElementTree as ET
 from bisect import bisect_right
@@ -127,8 +128,17 @@ def decode_flags(flags: str) -> tuple[str, ...]:
     return tuple(word.strip().lower() for word in flags.split(",") if word.strip())
 
 
+@functools.lru_cache(maxsize=1024)
+def flags_meaning(flags: str) -> str:
+    """`decode_flags` as one line for the screens: ``-n-cv-`` -> ``normal, control, vio-service``. Cached:
+    a fleet prints a handful of distinct FLAGS values, tens of thousands of times a minute."""
+    return ", ".join(decode_flags(flags))
+
+
+@functools.lru_cache(maxsize=1024)
 def domain_state(state: str, flags: str = "") -> DomainState:
-    """The normalised state (`states.normalised_state`): flags that say more win over the word."""
+    """The normalised state (`states.normalised_state`): flags that say more win over the word. Cached
+    as `flags_meaning` is."""
     return states.normalised_state(state, flags)
 
 
@@ -296,6 +306,7 @@ def _domain(host: str, record: Record, *, mem: Callable[[str], int | None],
         console=record.text("cons"),
         extra=extra,
         flags=flags,
+        flags_meaning=flags_meaning(flags) if flags else "",
     )
 
 

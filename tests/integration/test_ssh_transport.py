@@ -355,3 +355,42 @@ Host lab
     session = SshSession(HostSpec(name="lab", address="lab"), ssh_world.options())
     assert (await session.run(["echo-argv", "matched"])).stdout == "matched\n"
     await session.close()
+
+
+async def test_aes_gcm_is_preferred_unless_the_ssh_config_names_ciphers(ssh_server, ssh_world):
+    """hvdeck asks for AES-GCM first (cheaper per packet than chacha20-poly1305 in asyncssh); a
+    ``Ciphers`` line in the user's ssh config is obeyed as it is."""
+    server = await ssh_server(echo_handler())
+    ssh_world.trust(server)
+    chosen = []
+    for config in ("", "Host *\n    Ciphers aes256-ctr\n"):
+        ssh_world.config.write_text(config)
+        session = SshSession(ssh_world.spec(server), ssh_world.options())
+        await session.connect()
+        try:
+            chosen.append(session._conn.get_extra_info("send_cipher"))
+            assert (await session.run(["echo-argv", "ok"])).stdout == "ok\n"
+        finally:
+            await session.close()
+    assert chosen == ["aes128-gcm@openssh.com", "aes256-ctr"]
+
+
+async def test_the_identity_file_is_read_once_per_change(ssh_server, ssh_world):
+    """The inventory's identity_file is decoded once, not per host; a new key in the file is used."""
+    from hvdeck.backends.transport import ssh as ssh_module
+
+    server = await ssh_server(echo_handler())
+    ssh_world.trust(server)
+    first = ssh_module._identity(str(ssh_world.key_path))
+    assert ssh_module._identity(str(ssh_world.key_path)) is first
+    session = SshSession(ssh_world.spec(server), ssh_world.options())
+    assert (await session.run(["echo-argv", "ok"])).stdout == "ok\n"
+    await session.close()
+    other = asyncssh.generate_private_key("ssh-ed25519")
+    other.write_private_key(str(ssh_world.key_path))
+    again = ssh_module._identity(str(ssh_world.key_path))
+    assert again is not first and again[0].public_data == other.public_data
+    # a key that cannot be loaded here (missing, not a key) is left to asyncssh, which reports it
+    ssh_world.key_path.write_text("not a key\n")
+    assert ssh_module._identity(str(ssh_world.key_path)) == [str(ssh_world.key_path)]
+    assert ssh_module._identity(str(ssh_world.dir / "missing")) == [str(ssh_world.dir / "missing")]

@@ -47,7 +47,7 @@ def domain(name, state, native, flags, cons, vcpus, mem, util=None, norm=None, u
     extra = (("norm", norm),) if norm is not None else ()
     return Domain(host=host, name=name, state=state, native_state=native, id=None, uuid=None, vcpus=vcpus,
                   memory_bytes=mem, max_memory_bytes=None, cpu_percent=util, uptime_s=up, console=cons,
-                  extra=extra, flags=flags)
+                  extra=extra, flags=flags, flags_meaning=", ".join(parse.decode_flags(flags)) if flags else "")
 
 
 # --- flags and states (§1) --------------------------------------------------------------------------------
@@ -133,6 +133,7 @@ def test_format_size_rejects_negative():
 
 def test_list_p_verbatim_ovm3_capture():
     mem = 47272862140
+    assert parse.parse_list_p(sample("list-p-ovm3x.txt"), "cdom")[0].flags_meaning == "normal, control, vio-service"
     assert parse.parse_list_p(sample("list-p-ovm3x.txt"), "cdom") == (
         domain("primary", RUNNING, "active", "-n-cv-", "UART", 5, mem, 0.4, "0.4", 4772570),
         domain("host1", RUNNING, "active", "-n----", "5000", 1, mem, 1.4, "1.4", 173837),

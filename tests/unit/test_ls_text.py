@@ -148,3 +148,25 @@ def test_ls_ends_quietly_on_a_closed_pipe(tmp_path: Path):
     stderr = process.stderr.read().decode()
     assert process.wait(timeout=60) == cli.EXIT_BROKEN_PIPE == 141
     assert stderr == ""
+
+
+def test_the_json_document_is_json_dump_s_own_one_domain_per_line():
+    """`write_fleet_json` writes what `json.dump` would (the same document, the same escapes), with one
+    domain per line; an empty host list and a host without domains too."""
+    import io
+
+    from hvdeck.tui.cli import write_fleet_json
+
+    hostile = {"name": "x[/]\x1b]52;c;Zm9v\x07\u2028é", "id": None, "vcpus": 2, "flags": ["a", "b"]}
+    docs = [{"hosts": []},
+            {"hosts": [{"name": "h1", "kind": "ldoms", "status": "up", "error": None, "domains": [hostile, {"n": 1}]},
+                       {"name": "h2", "kind": "xen", "status": "error", "error": "garbage \x9b", "domains": []}]}]
+    for doc in docs:
+        out = io.StringIO()
+        write_fleet_json(doc, out)
+        text = out.getvalue()
+        assert json.loads(text) == doc
+        assert text.isascii() and "\x1b" not in text and "\x9b" not in text
+    lines = [ln.strip() for ln in text.splitlines()]
+    assert json.dumps(hostile) + "," in lines and json.dumps({"n": 1}) in lines  # one domain per line
+    assert lines[-1] == "}" and text.endswith("\n")
