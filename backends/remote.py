@@ -15,6 +15,7 @@ import asyncio
 import itertools
 import multiprocessing
 import pickle
+import threading
 import time
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
@@ -104,16 +105,15 @@ class RemoteFleet:
         if self._listening:
             return
         self.launch()
-        asyncio.get_running_loop().add_reader(self._conn.fileno(), self._readable)
+        threading.Thread(target=self._read_engine, args=(asyncio.get_running_loop(), self._conn),
+                         name="hvdeck-engine-reader", daemon=True).start()
         self._listening = True
 
     async def close(self) -> None:
         if self._process is None:
             return
         self._closing = True
-        loop = asyncio.get_running_loop()
         try:
-            loop.remove_reader(self._conn.fileno())
             self._conn.send(("stop",))
         except (OSError, ValueError):
             pass
@@ -145,14 +145,40 @@ class RemoteFleet:
             self._lost(f"the engine process stopped ({exc})")
             raise EngineGone("the engine process stopped") from None
 
-    def _readable(self) -> None:
+    def _read_engine(self, loop: asyncio.AbstractEventLoop, conn: Any) -> None:
+        """The reader thread: each message from the engine is read and unpickled here and handed to the
+        loop in order (those already waiting together). Read on the loop, a batch the engine was still
+        writing held every key back until its last byte came; here the loop never waits for the pipe, and
+        a long unpickle gives way to it at the interpreter's switch interval."""
+        while True:
+            try:
+                messages = [conn.recv()]
+                while len(messages) < 64 and conn.poll():
+                    messages.append(conn.recv())
+            except Exception as exc:  # noqa: BLE001 - EOF, a closed pipe, a message that does not unpickle
+                why = "" if isinstance(exc, (EOFError, OSError)) else f": {exc}"
+                self._to_loop(loop, self._reader_ended, why)
+                return
+            if not self._to_loop(loop, self._receive_all, messages):
+                return
+
+    @staticmethod
+    def _to_loop(loop: asyncio.AbstractEventLoop, callback: Callable[..., None], *args: Any) -> bool:
         try:
-            while self._conn.poll():
-                self._receive(self._conn.recv())
-        except (EOFError, OSError):
-            asyncio.get_running_loop().remove_reader(self._conn.fileno())
-            code = self._process.exitcode if self._process is not None else None
-            self._lost(f"the engine process ended (exit status {code})")
+            loop.call_soon_threadsafe(callback, *args)
+        except RuntimeError:  # the loop has closed: the console is gone
+            return False
+        return True
+
+    def _receive_all(self, messages: list[tuple[Any, ...]]) -> None:
+        for message in messages:
+            self._receive(message)
+
+    def _reader_ended(self, why: str) -> None:
+        if self._closing or self._gone.is_set():
+            return
+        code = self._process.exitcode if self._process is not None else None
+        self._lost(f"the engine process ended (exit status {code}){why}")
 
     def _receive(self, message: tuple[Any, ...]) -> None:
         kind = message[0]

@@ -176,3 +176,44 @@ async def test_the_consoles_copies_decide_as_the_probed_backends_do(demo):
         for task in pollers:
             task.cancel()
         await asyncio.gather(*pollers, return_exceptions=True)
+
+
+async def test_a_batch_the_engine_is_still_writing_never_holds_the_console_loop(demo):
+    """The engine's messages are read off the console's loop: while a batch is half written (the engine
+    busy or descheduled) the loop goes on handling keys, and the batch arrives whole once its last byte
+    does. (Read on the loop, a half-written batch blocked it until the rest came.)"""
+    import multiprocessing
+    import os
+    import pickle
+    import struct
+    import threading
+    import time
+
+    from hvdeck.backends.model import HostSnapshot
+
+    seen: list[HostSnapshot] = []
+    fleet = RemoteFleet(demo, on_update=seen.append)
+    ours, engine_end = multiprocessing.Pipe()
+    loop = asyncio.get_running_loop()
+    threading.Thread(target=fleet._read_engine, args=(loop, ours), daemon=True).start()
+    snapshot = HostSnapshot(host="kvm-a", kind="libvirt", status=HostStatus.UP, taken_at=1.0)
+    data = pickle.dumps(("snapshots", [snapshot]))
+    # multiprocessing.Connection's framing: a 4-byte big-endian length, then the pickle
+    os.write(engine_end.fileno(), struct.pack("!i", len(data)) + data[:10])
+    lags = []
+    for _ in range(10):
+        start = time.perf_counter()
+        await asyncio.sleep(0.01)
+        lags.append(time.perf_counter() - start - 0.01)
+    assert seen == [] and max(lags) < 0.5, "the loop waited for the rest of the message"
+    os.write(engine_end.fileno(), data[10:])
+    async with asyncio.timeout(5):
+        while not seen:
+            await asyncio.sleep(0.01)
+    assert seen == [snapshot]
+    # the engine's end closing is reported as the engine ending, once
+    engine_end.close()
+    async with asyncio.timeout(5):
+        await fleet._gone.wait()
+    with pytest.raises(EngineGone):
+        fleet._send(("noop",))
