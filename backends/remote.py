@@ -77,6 +77,7 @@ class RemoteFleet:
         self._process: Any = None
         self._conn: Any = None
         self._gone = asyncio.Event()
+        self._why = ""  # why the engine is gone, once it is
         self._closing = False
         self._listening = False
         #: the latest xentop frame the engine sent for each Xen dom0 asked about, and the hosts being asked
@@ -125,12 +126,24 @@ class RemoteFleet:
         self._lost("the engine process was stopped")
 
     def _lost(self, why: str) -> None:
+        if self._gone.is_set():
+            return
+        self._why = why
         self._gone.set()
         for future in self._replies.values():
             if not future.done():
                 future.set_exception(EngineGone(why))
         for channel in self._channels.values():
             channel._end(EngineGone(why))
+        if self._closing or self.on_update is None:
+            return
+        # nothing watches the hosts any more: every host says so, rather than its last figures going on
+        # looking live
+        now = self._clock()
+        for spec in self.inventory.hosts:
+            self.on_update(HostSnapshot(host=spec.name, kind=self._kinds.get(spec.name, spec.kind),
+                                        status=HostStatus.ERROR, taken_at=now, read_only=spec.read_only,
+                                        error=f"not watched: {why}; restart hvdeck"))
 
     def _send(self, message: tuple[Any, ...]) -> None:
         if self._gone.is_set():
@@ -235,7 +248,7 @@ class RemoteFleet:
         self.start()
         await self._gone.wait()
         if not self._closing:
-            raise EngineGone(f"{name}: the engine process stopped; restart hvdeck")
+            raise EngineGone(self._why or "the engine process stopped")
 
     def poke(self, name: str) -> None:
         try:

@@ -34,6 +34,7 @@ from hvdeck.backends.fleet import Fleet
 from hvdeck.backends.inventory import Inventory
 from hvdeck.backends.model import Bindings, Domain, HostSnapshot, KeyProblem, Section
 from hvdeck.backends.plan import Plan
+from hvdeck.backends.remote import EngineGone
 from hvdeck.backends.settings import Settings
 from hvdeck.backends.store import Store
 from hvdeck.backends.transport.base import Limits
@@ -83,6 +84,7 @@ class HvdeckApp(App[None]):
         self.store = Store(self.fleet.initial_snapshots())
         self.fleet_changed: Signal[HostSnapshot] = Signal(self, "fleet-changed")
         self._asked_keys: set[tuple[str, str | None]] = set()
+        self._engine_gone_told = False  # the engine process's end was notified
         self._key_queue: list[KeyProblem] = []
         #: where the traceback of the crash that stopped the app was saved (see `crash_dir`)
         self.crash_report: Path | None = None
@@ -154,6 +156,13 @@ class HvdeckApp(App[None]):
         error = worker.error
         text = describe(error) if error is not None else "failed"
         self.log.error(f"worker {worker.name or worker.group} of {node!r} failed", error)
+        if worker.group == "poll" and isinstance(error, EngineGone):
+            # every host's poller ends with it: one notice (each host's line already says so)
+            if not self._engine_gone_told:
+                self._engine_gone_told = True
+                self.notify(f"{fmt.visible(text)}: no host is watched any more; restart hvdeck",
+                            title=error.title, severity="error", timeout=60, markup=False)
+            return
         if worker.group == "poll":
             host = (worker.name or "").removeprefix("poll:")
             self.notify(f"{host}: poller stopped: {fmt.visible(text)}", title="hvdeck bug", severity="error",

@@ -217,3 +217,26 @@ async def test_a_batch_the_engine_is_still_writing_never_holds_the_console_loop(
         await fleet._gone.wait()
     with pytest.raises(EngineGone):
         fleet._send(("noop",))
+
+
+async def test_the_console_says_once_that_the_engine_stopped_and_marks_every_host(demo, tmp_path: Path):
+    """The engine process killed under a running console: one notice (not one per host, not called a
+    bug), and every host's line says it is no longer watched instead of its last figures looking live."""
+    from hvdeck.tui.app import HvdeckApp
+
+    from ..ui.helpers import fleet_loaded, screen_lines, wait_for
+
+    fleet = RemoteFleet(demo)
+    app = HvdeckApp(demo, fleet=fleet, audit=AuditLog(tmp_path / "audit.log"))
+    async with app.run_test(size=(120, 36)) as pilot:
+        await fleet_loaded(pilot, 12)
+        fleet._process.kill()
+        await wait_for(pilot, lambda: all(s.status is HostStatus.ERROR for s in app.snapshots.values()), 20)
+        await wait_for(pilot, lambda: len(app._notifications) >= 1)
+        await pilot.pause(0.3)
+        notes = list(app._notifications)
+        assert len(notes) == 1 and notes[0].title == "Engine stopped" and notes[0].severity == "error"
+        assert "restart hvdeck" in notes[0].message
+        for snapshot in app.snapshots.values():
+            assert snapshot.domains == () and "not watched" in (snapshot.error or "")
+        assert any("0 of 0 domains" in line for line in screen_lines(app))
