@@ -25,6 +25,7 @@ from __future__ import annotations
 import bisect
 import operator
 import re
+import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, cast
@@ -39,6 +40,7 @@ from textual.message import Message
 from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
+from textual.timer import Timer
 
 from hvdeck.backends.model import Domain, DomainState
 
@@ -83,6 +85,9 @@ _GAP = 2
 #: CPU HIST get room), after which NAME takes whatever room is left, up to its longest name.
 PRIORITY = ("state", "cpu", "memory", "vcpus", "console", "id", "net", "disk", "+name", "native", "history")
 NAME_MIN = 10
+#: seconds: rows that polls move (a new CPU % under a CPU sort, a row that now passes the filter) take
+#: their new places at most this often; keys, new rows and rows gone rebuild the index at once
+REINDEX_S = 0.5
 NAME_ROOMY = 24
 HOST_MAX = 20
 NATIVE_MAX = 18
@@ -405,6 +410,8 @@ class FleetTable(ScrollView, can_focus=True):
         self._entries: dict[str, tuple] = {}
         self._dirty = False
         self._resort = False
+        self._later: Timer | None = None  # the rebuild that rows moved by polls are waiting for
+        self._reindexed = 0.0  # monotonic time of the last rebuild of the index
         self._host_rank: dict[str, int] = {}
         self._index: list[str | _Group] = []
         self._position: dict[str, int] = {}
@@ -489,7 +496,9 @@ class FleetTable(ScrollView, can_focus=True):
         old_keys = set(self._host_keys.get(host, ()))
         new_keys: list[str] = []
         changed = 0
-        moved = False  # the index (which rows, where) or the layout (column widths) must be rebuilt
+        moved = False  # the index (which rows, where) or the layout (column widths) must be rebuilt now
+        resorted = False  # a row's sort value moved it: the index follows within REINDEX_S
+        changed_keys: list[str] = []
         for domain in domains:
             key = domain.key
             new_keys.append(key)
@@ -498,7 +507,8 @@ class FleetTable(ScrollView, can_focus=True):
                 continue
             self._version += 1
             new = rows[key] = _Row(domain, self._version)
-            moved = self._place(key) or moved
+            changed_keys.append(key)
+            resorted = self._place(key) or resorted
             if row is None or row.cells[_NAME] != new.cells[_NAME]:
                 moved = True
                 self._count_name(new.cells[_NAME], 1)
@@ -527,11 +537,24 @@ class FleetTable(ScrollView, can_focus=True):
             for key in new_keys:
                 self._version += 1
                 rows[key].version = self._version
-        if changed and (moved or self.filter_text.strip()):
+        if changed and moved:
             self._invalidate()
+        elif changed and (resorted or self._filter_moves(changed_keys)):
+            self._invalidate(later=True)
+            self._refresh_rows(new_keys)  # in their old places until then
         elif changed or _HISTORY in self._order[:self._shown]:
             self._refresh_rows(new_keys)  # the figures changed in place, or the sparklines moved on
         return changed
+
+    def _filter_moves(self, keys: list[str]) -> bool:
+        """Does a filter take in or leave out any of ``keys`` (changed rows) unlike the index does?"""
+        if not self.filter_text.strip() or not keys:
+            return False
+        if self._filter_source != self.filter_text:
+            return True  # the index is about to be rebuilt for a new filter anyway
+        passing = set(self._filter.apply(keys, self._rows))
+        position = self._position
+        return any((key in passing) != (key in position) for key in keys)
 
     def _refresh_rows(self, keys: Iterable[str]) -> None:
         """Repaint the lines of ``keys`` that are on screen, and nothing when none is: at 500 hosts a
@@ -600,7 +623,9 @@ class FleetTable(ScrollView, can_focus=True):
         return row.domain if row else None
 
     def visible_keys(self) -> list[str]:
-        """Row keys in display order (for tests and exports)."""
+        """Row keys in display order (for tests and exports), with the moves polls made so far."""
+        if self._later is not None:
+            self._dirty = True
         self._flush()
         return [e for e in self._index if isinstance(e, str)]
 
@@ -677,11 +702,24 @@ class FleetTable(ScrollView, can_focus=True):
     # rows, by bisection); a new sort column re-sorts once. The index is the sorted keys, filtered (so
     # typing in the filter never sorts) and grouped, rebuilt once per batch of changes.
 
-    def _invalidate(self, *, resort: bool = False) -> None:
+    def _invalidate(self, *, resort: bool = False, later: bool = False) -> None:
+        """Rebuild the index after the current batch of messages (a key, a row that came or went), or
+        with ``later`` at most every `REINDEX_S` (rows that a poll moved under the sort or across the
+        filter: 20,000 rows re-sorting ten times a second cost keys their frame, and could not be read)."""
         self._resort = self._resort or resort
+        if later and not self._dirty:
+            if self._later is None:
+                delay = max(0.01, self._reindexed + REINDEX_S - time.monotonic())  # a Timer needs > 0
+                self._later = self.set_timer(delay, self._flush_later, name="fleet-table reindex")
+            return
         if not self._dirty:
             self._dirty = True
             self.call_later(self._flush)
+
+    def _flush_later(self) -> None:
+        self._later = None
+        self._dirty = True
+        self._flush()
 
     def _refilter(self) -> None:
         if self.filter_text.strip():
@@ -766,6 +804,10 @@ class FleetTable(ScrollView, can_focus=True):
         return self._filter.apply(self._ordered(), self._rows)
 
     def _reindex(self) -> None:
+        self._reindexed = time.monotonic()
+        if self._later is not None:
+            self._later.stop()
+            self._later = None
         keys = self._filtered()
         index: list[str | _Group]
         if self.group_by_host:

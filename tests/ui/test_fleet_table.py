@@ -3,13 +3,14 @@ order, unknown values sort last in both directions, and the cursor follows its d
 
 from __future__ import annotations
 
+import asyncio
 import random
 
 import pytest
 from textual.app import App, ComposeResult
 
 from hvdeck.backends.model import Domain, DomainState
-from hvdeck.widgets.fleet_table import COLUMNS, FleetTable
+from hvdeck.widgets.fleet_table import COLUMNS, REINDEX_S, FleetTable
 
 HOSTS = ["h1", "h2", "h3"]
 STATES = list(DomainState)
@@ -120,13 +121,20 @@ async def test_figures_that_change_in_place_redraw_their_rows_without_a_rebuild(
         assert table.set_host_domains("a", [mk("x", 55.5), mk("y", 20.0)]) == 1
         await pilot.pause()
         assert rebuilds == [] and "55.5" in app.export_screenshot()
-        # the same figure sorted by CPU moves the row: that rebuilds
+        # the same figure sorted by CPU moves the row: its new figure shows at once, in its old place,
+        # and the row takes its new place at the next rebuild, within REINDEX_S (not at every poll)
         table.sort_by("cpu")
         await pilot.pause()
+        assert table._index == [mk("y", 0).key, mk("x", 0).key]
         rebuilds.clear()
         table.set_host_domains("a", [mk("x", 5.0), mk("y", 20.0)])
         await pilot.pause()
-        assert rebuilds and table.visible_keys() == [mk("x", 0).key, mk("y", 0).key]
+        assert rebuilds == [] and table._index == [mk("y", 0).key, mk("x", 0).key]
+        assert "5.0" in app.export_screenshot()
+        async with asyncio.timeout(REINDEX_S + 2):
+            while not rebuilds:
+                await pilot.pause(0.05)
+        assert table._index == [mk("x", 0).key, mk("y", 0).key]
         # a longer native state widens its column: that lays the table out again
         table.sort_by("host")
         await pilot.pause()
@@ -141,3 +149,41 @@ async def test_figures_that_change_in_place_redraw_their_rows_without_a_rebuild(
         table.set_host_domains("a", [mk("x", 5.0), mk("y", 20.0)])
         await pilot.pause()
         assert table.visible_keys() == []
+
+
+async def test_polls_repaint_only_rows_on_screen_and_rebuild_a_filtered_index_only_for_rows_crossing_it():
+    """At 500 hosts a poll lands every few milliseconds, mostly for rows out of sight: those repaint
+    nothing; a figure that changes under a filter rebuilds nothing unless the row now passes or fails
+    it, and then within REINDEX_S."""
+    app = TableApp()
+    async with app.run_test(size=(150, 10)) as pilot:  # eight rows on screen: host a's
+        table = app.query_one(FleetTable)
+        table.set_hosts(["a", "b"])
+        mk = lambda h, i, cpu, state=DomainState.RUNNING: Domain(
+            host=h, name=f"{h}-vm{i:02d}", state=state, native_state=state.value, cpu_percent=cpu)
+        for host in ("a", "b"):
+            table.set_host_domains(host, [mk(host, i, 1.0) for i in range(20)])
+        await pilot.pause()
+        assert not table._repaint_required and not table._repaint_regions
+        table.set_host_domains("b", [mk("b", i, 2.0) for i in range(20)])  # all out of sight
+        assert not table._repaint_required and not table._repaint_regions
+        table.set_host_domains("a", [mk("a", i, 3.0) for i in range(20)])  # on screen: its lines only
+        regions = table._repaint_regions
+        assert 1 <= len(regions) <= 9 and all(r.height == 1 for r in regions)
+        await pilot.pause()
+        assert "3.0" in app.export_screenshot()
+        table.filter_text = "state:running"
+        await pilot.pause()
+        rebuilds = []
+        original = table._reindex
+        table._reindex = lambda: (rebuilds.append(1), original())[1]  # type: ignore[method-assign]
+        table.set_host_domains("b", [mk("b", i, 4.0) for i in range(20)])  # every row still passes
+        await pilot.pause(REINDEX_S + 0.2)
+        assert rebuilds == [] and len(table._index) == 40
+        stopped = [mk("a", i, None, DomainState.STOPPED) if i == 0 else mk("a", i, 3.0) for i in range(20)]
+        table.set_host_domains("a", stopped)  # a-vm00 stops passing: a rebuild is due (soon, not at once)
+        assert rebuilds == [] and table._later is not None
+        async with asyncio.timeout(REINDEX_S + 2):
+            while not rebuilds:
+                await pilot.pause(0.05)
+        assert len(table._index) == 39 and mk("a", 0, None).key not in table._index
