@@ -561,12 +561,16 @@ class FleetTable(ScrollView, can_focus=True):
         poll lands every few milliseconds, mostly for rows scrolled out of sight."""
         if self._dirty or self._resort:
             return  # the whole table is redrawn after the index is rebuilt
+        position = self._position
+        self._refresh_positions([at for key in keys if (at := position.get(key, -1)) >= 0])
+
+    def _refresh_positions(self, positions: Iterable[int]) -> None:
+        """Repaint the lines of these index positions that are on screen. (`ScrollView.refresh_line`
+        takes a line of the virtual view; ours has a fixed header, so the lines are placed here.)"""
         top = self.scroll_offset.y
         height = self.size.height - 1  # the lines under the header
         width = max(self.virtual_size.width, self.size.width)
-        position = self._position
-        lines = [Region(0, at - top + 1, width, 1) for key in keys
-                 if (at := position.get(key, -1)) >= top and at < top + height]
+        lines = [Region(0, at - top + 1, width, 1) for at in positions if top <= at < top + height]
         if lines:
             self.refresh(*lines)
 
@@ -683,7 +687,7 @@ class FleetTable(ScrollView, can_focus=True):
             del self._marked[key]
         else:
             self._marked[key] = None
-        self.refresh_line(self._cursor - self.scroll_offset.y + 1)
+        self._refresh_positions((self._cursor,))
         self.post_message(self.MarksChanged(self.marked_keys))
 
     def move_to(self, key: str) -> bool:
@@ -942,8 +946,7 @@ class FleetTable(ScrollView, can_focus=True):
         if isinstance(entry, str):
             self._emit_highlight()
         self._scroll_cursor_visible()
-        self.refresh_line(old - self.scroll_offset.y + 1)
-        self.refresh_line(position - self.scroll_offset.y + 1)
+        self._refresh_positions((old, position))
 
     def _emit_highlight(self) -> None:
         """Post `Highlighted` if the row under the cursor is another domain than the last one posted."""

@@ -187,3 +187,28 @@ async def test_polls_repaint_only_rows_on_screen_and_rebuild_a_filtered_index_on
             while not rebuilds:
                 await pilot.pause(0.05)
         assert len(table._index) == 39 and mk("a", 0, None).key not in table._index
+
+
+async def test_a_cursor_move_repaints_its_two_lines_when_the_table_is_scrolled():
+    """Down in a table scrolled part-way repaints the line it left and the line it reached, where they are
+    on screen (the lines had been placed with the scroll counted twice: nothing showed the move until the
+    next full repaint)."""
+    app = TableApp()
+    async with app.run_test(size=(150, 12)) as pilot:  # a header and eleven rows
+        table = app.query_one(FleetTable)
+        table.set_hosts(["a"])
+        table.set_host_domains("a", [Domain(host="a", name=f"vm{i:03d}", state=DomainState.RUNNING,
+                                            native_state="running") for i in range(100)])
+        await pilot.pause()
+        table.focus()
+        for _ in range(30):
+            await pilot.press("down")
+        await pilot.pause()
+        top = table.scroll_offset.y
+        assert top > 0 and table._cursor == 30
+        assert not table._repaint_required and not table._repaint_regions
+        table.action_cursor(-1)  # Up, no scroll: only two lines change (before any frame takes them)
+        assert table.scroll_offset.y == top
+        expected = {29 - top + 1, 30 - top + 1}
+        regions = table._repaint_regions
+        assert {r.y for r in regions} == expected and all(r.height == 1 for r in regions), (regions, expected)
