@@ -422,7 +422,7 @@ def _host_values(path: str, raw: LineMap, label: str, *, check_required: bool, p
         if name is None:
             raise InventoryError(path, raw.line, None, f"{label}: missing 'name'")
         if not isinstance(name, str) or not _NAME_RE.match(name):
-            raise fail("name", "must be 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit"
+            raise fail("name", "must be 1-64 ASCII letters, digits, '.', '_' or '-', starting with a letter or digit"
                                f", not {shown(name)}")
     address = text("address", name if isinstance(name, str) else None, longest=255)
     user = text("user", None)

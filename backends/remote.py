@@ -18,6 +18,7 @@ import pickle
 import threading
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from . import policy
@@ -65,6 +66,7 @@ class RemoteFleet:
         self._clock = clock
         self._specs = {spec.name: spec for spec in inventory.hosts}
         self._kinds: dict[str, str] = {}
+        self._last: dict[str, HostSnapshot] = {}  # each host's latest snapshot
         self._shadows: dict[str, Backend] = {}
         #: each host's `HostInfo.facts` from its latest snapshot, for its shadow
         self._facts: dict[str, tuple[tuple[str, str], ...]] = {}
@@ -137,13 +139,18 @@ class RemoteFleet:
             channel._end(EngineGone(why))
         if self._closing or self.on_update is None:
             return
-        # nothing watches the hosts any more: every host says so, rather than its last figures going on
-        # looking live
+        # nothing watches the hosts any more: every host says so, its last rows kept and shown as stale
+        # rather than going on looking live (no action is offered on a stale host)
         now = self._clock()
         for spec in self.inventory.hosts:
-            self.on_update(HostSnapshot(host=spec.name, kind=self._kinds.get(spec.name, spec.kind),
-                                        status=HostStatus.ERROR, taken_at=now, read_only=spec.read_only,
-                                        error=f"not watched: {why}; restart hvdeck"))
+            last = self._last.get(spec.name)
+            error = f"not watched: {why}; restart hvdeck"
+            if last is not None:
+                snapshot = replace(last, status=HostStatus.STALE, error=error, key_problem=None)
+            else:
+                snapshot = HostSnapshot(host=spec.name, kind=spec.kind, status=HostStatus.ERROR, taken_at=now,
+                                        read_only=spec.read_only, error=error)
+            self.on_update(snapshot)
 
     def _send(self, message: tuple[Any, ...]) -> None:
         if self._gone.is_set():
@@ -198,6 +205,7 @@ class RemoteFleet:
         if kind == "snapshots":
             for snapshot in message[1]:
                 self._kinds[snapshot.host] = snapshot.kind
+                self._last[snapshot.host] = snapshot
                 facts = snapshot.info.facts if snapshot.info is not None else None
                 if facts is not None and facts != self._facts.get(snapshot.host):
                     self._facts[snapshot.host] = facts

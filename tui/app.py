@@ -194,6 +194,10 @@ class HvdeckApp(App[None]):
         return await self.fleet.bindings(domain)
 
     def refresh_hosts(self, host: str | None = None) -> None:
+        if self._engine_gone_told:
+            self.notify("Cannot poll: the engine process stopped; restart hvdeck", severity="error", timeout=10,
+                        markup=False)
+            return
         for name in [host] if host else self.host_names:
             self.fleet.poke(name)
         self.notify(visible("polling " + (host or "all hosts") + " now"), timeout=2, markup=False)

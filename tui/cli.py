@@ -300,6 +300,7 @@ def domain_json(snapshot: HostSnapshot) -> list[dict[str, Any]]:
         "cpu_percent": d.cpu_percent,
         "uptime_s": d.uptime_s,
         "console": d.console,
+        "flags": d.flags,  # LDoms `-t----`, what makes an active domain's state "transition"
     } for d in ordered_domains(snapshot)]
 
 
@@ -363,7 +364,7 @@ def ls_rows(snapshots: Sequence[HostSnapshot]) -> list[tuple[str, ...]]:
     from hvdeck.widgets import format as fmt
 
     v = fmt.visible
-    return [(v(s.host), v(d.name), "-" if d.id is None else str(d.id), d.state.value, v(d.native_state),
+    return [(v(s.host), v(d.name), "-" if d.id is None else str(d.id), d.state.value, v(fmt.native(d)),
              "-" if d.vcpus is None else str(d.vcpus), fmt.size(d.memory_bytes), fmt.percent(d.cpu_percent),
              v(d.console or "-"))
             for s in snapshots for d in ordered_domains(s)]

@@ -102,10 +102,7 @@ def flags(domain: Domain) -> str | None:
     return domain.flags
 
 
-def native(domain: Domain) -> str:
-    """The host's own word for the state, with its flags where it has them (`active -n-cv-` on LDoms)."""
-    f = flags(domain)
-    return f"{domain.native_state} {f}" if f else domain.native_state
+native = fmt.native  # the NATIVE column, as `hvdeck ls` prints it too
 
 
 def cells(domain: Domain) -> tuple[str, ...]:
@@ -809,6 +806,9 @@ class FleetTable(ScrollView, can_focus=True):
 
     def _reindex(self) -> None:
         self._reindexed = time.monotonic()
+        # the screen line of the highlighted row, which it keeps when the rows move around it
+        line = self._cursor - self.scroll_offset.y
+        on_screen = 0 <= line < max(1, self.scrollable_content_region.height - 1)
         if self._later is not None:
             self._later.stop()
             self._later = None
@@ -829,8 +829,12 @@ class FleetTable(ScrollView, can_focus=True):
         self._position = {e: i for i, e in enumerate(index) if isinstance(e, str)}
         self._relayout()
         if self._cursor_moved and self._cursor_key in self._position:
-            # keep the cursor on the same domain when rows move
+            # keep the cursor on the same domain when rows move, and on the same screen line: a sort, a
+            # reversed sort or a poll that moves its row must not leave it off screen
             self._cursor = self._position[self._cursor_key]
+            if on_screen:
+                self.scroll_to(y=max(0, self._cursor - line), animate=False, immediate=True)
+            self._scroll_cursor_visible()
         else:
             # before the user moves it, the cursor stays on the first row (rows arrive host by host and
             # re-sort; following the first row that arrived would leave the cursor part-way down)

@@ -14,6 +14,8 @@ from rich.cells import cell_len, split_graphemes
 if TYPE_CHECKING:
     from rich.text import Text
 
+    from hvdeck.backends.model import Domain
+
 _BLOCKS = " ▁▂▃▄▅▆▇█"
 
 #: rich colours of the normalised states, where a theme variable cannot reach (rich Text, the `ls` table)
@@ -133,6 +135,8 @@ def visible(text: str, *, newlines: bool = False) -> str:
 def host_text(text: str | None, style: str = "", *, newlines: bool = False) -> Text:
     """Host text as a rich `Text` (never parsed as markup), controls made visible. None shows as ``-``."""
     from rich.text import Text
+
+    from hvdeck.backends.model import Domain
 
     return Text(visible(text if text is not None else "-", newlines=newlines), style=style)
 
@@ -282,3 +286,8 @@ def _cuts(everything: list[str], width: int) -> dict[str, str] | None:
         return None
     return cuts
 
+
+def native(domain: Domain) -> str:
+    """The host's own word for the state, with its flags where it has them (`active -n-cv-` on LDoms):
+    the NATIVE column of the fleet table and of `hvdeck ls` (host text: made `visible` by the caller)."""
+    return f"{domain.native_state} {domain.flags}" if domain.flags else domain.native_state

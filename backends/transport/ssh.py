@@ -222,6 +222,13 @@ class SshSession(Session):
         if self.spec.user is not None:
             kw["username"] = self.spec.user
         if self.spec.identity_file is not None:
+            path = os.path.expanduser(self.spec.identity_file)
+            try:
+                with open(path, "rb"):
+                    pass
+            except OSError as exc:  # said as what it is, not as an SSH config that cannot be used
+                raise SshConfigError(f"the inventory's identity_file {self.spec.identity_file} cannot be read: "
+                                     f"{exc.strerror or exc}") from None
             kw["client_keys"] = _identity(self.spec.identity_file)
         return kw
 
@@ -655,6 +662,8 @@ def trust_host_key(known_hosts: str, pattern: str, key_line: str) -> None:
 
 
 def _describe(exc: BaseException) -> str:
+    if isinstance(exc, ConnectionRefusedError):
+        return "connection refused (nothing listens on that port)"
     reason = getattr(exc, "reason", None)
     text = reason or str(exc) or type(exc).__name__
     return text.strip()

@@ -221,7 +221,8 @@ async def test_a_batch_the_engine_is_still_writing_never_holds_the_console_loop(
 
 async def test_the_console_says_once_that_the_engine_stopped_and_marks_every_host(demo, tmp_path: Path):
     """The engine process killed under a running console: one notice (not one per host, not called a
-    bug), and every host's line says it is no longer watched instead of its last figures looking live."""
+    bug); every host says it is no longer watched, its last rows kept and shown as stale (nothing can be
+    done on them), and a refresh says it cannot poll instead of pretending to."""
     from hvdeck.tui.app import HvdeckApp
 
     from ..ui.helpers import fleet_loaded, screen_lines, wait_for
@@ -231,12 +232,19 @@ async def test_the_console_says_once_that_the_engine_stopped_and_marks_every_hos
     async with app.run_test(size=(120, 36)) as pilot:
         await fleet_loaded(pilot, 12)
         fleet._process.kill()
-        await wait_for(pilot, lambda: all(s.status is HostStatus.ERROR for s in app.snapshots.values()), 20)
+        rows = sum(len(s.domains) for s in app.snapshots.values())
+        await wait_for(pilot, lambda: all(s.status is HostStatus.STALE for s in app.snapshots.values()), 20)
         await wait_for(pilot, lambda: len(app._notifications) >= 1)
         await pilot.pause(0.3)
         notes = list(app._notifications)
         assert len(notes) == 1 and notes[0].title == "Engine stopped" and notes[0].severity == "error"
         assert "restart hvdeck" in notes[0].message
         for snapshot in app.snapshots.values():
-            assert snapshot.domains == () and "not watched" in (snapshot.error or "")
-        assert any("0 of 0 domains" in line for line in screen_lines(app))
+            assert "not watched" in (snapshot.error or "") and "restart hvdeck" in (snapshot.error or "")
+        assert sum(len(s.domains) for s in app.snapshots.values()) == rows
+        assert any(f"{rows} of {rows} domains" in line for line in screen_lines(app))
+        domain = next(d for s in app.snapshots.values() for d in s.domains)
+        assert "not answering" in (app.why_not(Action.START, domain) or "")
+        app.refresh_hosts()
+        await pilot.pause()
+        assert "Cannot poll" in list(app._notifications)[-1].message

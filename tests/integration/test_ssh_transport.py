@@ -394,3 +394,26 @@ async def test_the_identity_file_is_read_once_per_change(ssh_server, ssh_world):
     ssh_world.key_path.write_text("not a key\n")
     assert ssh_module._identity(str(ssh_world.key_path)) == [str(ssh_world.key_path)]
     assert ssh_module._identity(str(ssh_world.dir / "missing")) == [str(ssh_world.dir / "missing")]
+
+
+async def test_a_missing_identity_file_and_a_refused_port_are_said_plainly(ssh_server, ssh_world, tmp_path):
+    """The inventory's identity_file that does not exist is named as that (it had been reported as an
+    unusable ~/.ssh/config); a port nobody listens on is 'connection refused', not Python's errno text."""
+    import socket
+
+    from hvdeck.backends.errors import HostUnreachable, SshConfigError
+
+    server = await ssh_server(echo_handler())
+    ssh_world.trust(server)
+    missing = tmp_path / "no-such-key"
+    session = SshSession(ssh_world.spec(server, identity_file=str(missing)), ssh_world.options())
+    with pytest.raises(SshConfigError) as caught:
+        await session.connect()
+    assert caught.value.message == f"the inventory's identity_file {missing} cannot be read: No such file or directory"
+    with socket.socket() as sock:  # a free port, then closed: nothing listens on it
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    session = SshSession(ssh_world.spec(server, port=port), ssh_world.options())
+    with pytest.raises(HostUnreachable) as refused:
+        await session.connect()
+    assert "connection refused" in refused.value.message and "Errno" not in refused.value.message

@@ -212,3 +212,39 @@ async def test_a_cursor_move_repaints_its_two_lines_when_the_table_is_scrolled()
         expected = {29 - top + 1, 30 - top + 1}
         regions = table._repaint_regions
         assert {r.y for r in regions} == expected and all(r.height == 1 for r in regions), (regions, expected)
+
+
+async def test_the_highlighted_row_keeps_its_screen_line_when_a_sort_or_a_poll_moves_it():
+    """A new sort, a reversed sort, or a poll that moves the highlighted row under a CPU sort: the row
+    stays highlighted and on the same screen line (it had been left off screen until the next key)."""
+    app = TableApp()
+    async with app.run_test(size=(150, 12)) as pilot:  # a header and eleven rows
+        table = app.query_one(FleetTable)
+        table.set_hosts(["a"])
+        mk = lambda i, cpu: Domain(host="a", name=f"vm{i:03d}", state=DomainState.RUNNING, native_state="running",
+                                   cpu_percent=cpu)
+        table.set_host_domains("a", [mk(i, float(i)) for i in range(100)])
+        await pilot.pause()
+        table.focus()
+        for _ in range(30):
+            await pilot.press("down")
+        await pilot.pause()
+        key = mk(30, 0).key
+        line = table._cursor - table.scroll_offset.y
+        assert table.cursor_key == key and 0 <= line < 11
+
+        def shown_at_same_line() -> bool:
+            return table.cursor_key == key and table._cursor - table.scroll_offset.y == line
+
+        table.sort_by("name", reverse=True)  # vm030 goes to position 69
+        await pilot.pause()
+        assert table._position[key] == 69 and shown_at_same_line()
+        table.sort_by("cpu")
+        await pilot.pause()
+        assert table._position[key] == 30 and shown_at_same_line()
+        # a poll moves it to the top of the CPU order: the view follows it (within REINDEX_S)
+        table.set_host_domains("a", [mk(i, -1.0 if i == 30 else float(i)) for i in range(100)])
+        async with asyncio.timeout(REINDEX_S + 2):
+            while table._position.get(key) != 0:
+                await pilot.pause(0.05)
+        assert table._cursor == 0 and table.scroll_offset.y == 0 and table.cursor_key == key

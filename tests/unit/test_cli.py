@@ -14,7 +14,8 @@ from hvdeck.tui import cli
 
 from ..conftest import demo_xml, echo_handler
 
-DOMAIN_KEYS = ["name", "id", "state", "native_state", "vcpus", "memory_bytes", "cpu_percent", "uptime_s", "console"]
+DOMAIN_KEYS = ["name", "id", "state", "native_state", "vcpus", "memory_bytes", "cpu_percent", "uptime_s", "console",
+               "flags"]
 
 
 def _inventory(tmp_path: Path, extra: str = "") -> Path:

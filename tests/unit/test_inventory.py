@@ -60,7 +60,7 @@ def test_good_inventory_loads_with_defaults(tmp_path: Path, monkeypatch: pytest.
     ("hosts:\n  - name: a\n    libvirt_uri: test:///x.xml\n", 3, "must be a local driver URI"),
     ("hosts:\n  - name: a\n    libvirt_socket: run/sock\n", 3, "must be an absolute path"),
     ("hosts:\n  - name: a\n    poll_interval: 0\n", 3, "'poll_interval' must be a number of seconds"),
-    ("hosts:\n  - name: 'bad name'\n", 2, "'name' must be 1-64 letters"),
+    ("hosts:\n  - name: 'bad name'\n", 2, "'name' must be 1-64 ASCII letters"),
     ("hosts:\n  - name: a\n    tags: [1, 2]\n", 3, "'tags' must be a list of words"),
     ("hosts: []\n", 1, "'hosts' must be a non-empty list"),
     ("hostz:\n  - name: a\n", 1, "unknown key 'hostz' at the top level (did you mean 'hosts'?)"),

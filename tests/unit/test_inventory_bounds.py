@@ -110,7 +110,7 @@ def test_many_small_values_are_refused(tmp_path: Path, monkeypatch: pytest.Monke
 
 
 @pytest.mark.parametrize(("text", "line", "fragment"), [
-    ("hosts:\n  - name: " + "x" * 1_000_000 + "\n", 2, "'name' must be 1-64 letters"),
+    ("hosts:\n  - name: " + "x" * 1_000_000 + "\n", 2, "'name' must be 1-64 ASCII letters"),
     ("hosts:\n  - name: a\n    address: " + "x" * 1_000_000 + "\n", 3, "'address' must be at most 255 characters"),
     ("hosts:\n  - name: a\n    user: '" + "x" * 1_000_000 + "'\n", 3, "'user' must be at most 4096 characters"),
     ("hosts:\n  - name: a\n    kind: " + "x" * 1_000_000 + "\n", 3, "'kind' must be one of"),

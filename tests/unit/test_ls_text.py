@@ -170,3 +170,14 @@ def test_the_json_document_is_json_dump_s_own_one_domain_per_line():
     lines = [ln.strip() for ln in text.splitlines()]
     assert json.dumps(hostile) + "," in lines and json.dumps({"n": 1}) in lines  # one domain per line
     assert lines[-1] == "}" and text.endswith("\n")
+
+
+def test_ls_native_shows_the_flags_as_the_table_does():
+    """LDoms' `-t----` is why an active domain's state reads transition: `ls` shows it beside the word."""
+    from hvdeck.tui.cli import ls_rows
+
+    snapshot = HostSnapshot(host="cd", kind="ldoms", status=HostStatus.UP, taken_at=1.0, domains=(
+        Domain(host="cd", name="ldg1", state=DomainState.TRANSITION, native_state="active", flags="-t----"),
+        Domain(host="cd", name="ldg2", state=DomainState.STOPPED, native_state="inactive")))
+    natives = {row[1]: row[4] for row in ls_rows([snapshot])}
+    assert natives == {"ldg1": "active -t----", "ldg2": "inactive"}
