@@ -136,8 +136,6 @@ def host_text(text: str | None, style: str = "", *, newlines: bool = False) -> T
     """Host text as a rich `Text` (never parsed as markup), controls made visible. None shows as ``-``."""
     from rich.text import Text
 
-    from hvdeck.backends.model import Domain
-
     return Text(visible(text if text is not None else "-", newlines=newlines), style=style)
 
 
