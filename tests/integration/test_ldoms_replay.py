@@ -37,13 +37,13 @@ def test_hvdeck_ls_json_on_a_replayed_control_domain(tmp_path: Path, replay_path
     # shared formats ldm.md §3.2: the VERBATIM OVM 3.x capture (ls lists each host's domains by name)
     assert host["domains"] == [
         {"name": "host1", "id": None, "state": "running", "native_state": "active", "vcpus": 1,
-         "memory_bytes": 47272862140, "cpu_percent": 1.4, "uptime_s": 173837, "console": "5000"},
+         "memory_bytes": 47272862140, "cpu_percent": 1.4, "uptime_s": 173837, "console": "5000", "flags": "-n----"},
         {"name": "host2", "id": None, "state": "running", "native_state": "active", "vcpus": 16,
-         "memory_bytes": 47272862140, "cpu_percent": 1.4, "uptime_s": 1846649, "console": "5001"},
+         "memory_bytes": 47272862140, "cpu_percent": 1.4, "uptime_s": 1846649, "console": "5001", "flags": "-n----"},
         {"name": "host3", "id": None, "state": "running", "native_state": "active", "vcpus": 16,
-         "memory_bytes": 47272862140, "cpu_percent": 1.2, "uptime_s": 1847005, "console": "5002"},
+         "memory_bytes": 47272862140, "cpu_percent": 1.2, "uptime_s": 1847005, "console": "5002", "flags": "-n----"},
         {"name": "primary", "id": None, "state": "running", "native_state": "active", "vcpus": 5,
-         "memory_bytes": 47272862140, "cpu_percent": 0.4, "uptime_s": 4772570, "console": "UART"},
+         "memory_bytes": 47272862140, "cpu_percent": 0.4, "uptime_s": 4772570, "console": "UART", "flags": "-n-cv-"},
     ]
 
 

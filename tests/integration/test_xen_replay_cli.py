@@ -46,7 +46,8 @@ def test_hvdeck_ls_json_on_the_replayed_xl_dom0(tmp_path):
     rows = {d["name"]: d for d in host["domains"]}
     assert list(rows) == ["backup01", "db01", "Domain-0", "old01", "web01"]
     assert rows["web01"] == {"name": "web01", "id": 3, "state": "running", "native_state": "--b---", "vcpus": 2,
-                             "memory_bytes": 2097152 * 1024, "cpu_percent": 0.2, "uptime_s": None, "console": "xl"}
+                             "memory_bytes": 2097152 * 1024, "cpu_percent": 0.2, "uptime_s": None, "console": "xl",
+                             "flags": None}
     assert (rows["Domain-0"]["cpu_percent"], rows["db01"]["state"], rows["db01"]["cpu_percent"]) == (3.125, "paused", 0.0)
     assert (rows["backup01"]["state"], rows["backup01"]["native_state"], rows["backup01"]["memory_bytes"]) == (
         "stopped", "config", 1 << 30)

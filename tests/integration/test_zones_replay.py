@@ -50,11 +50,11 @@ def test_hvdeck_ls_json_on_a_replayed_illumos_global_zone(tmp_path: Path, replay
     # an id (44), which is shown as printed
     assert host["domains"] == [
         {"name": "cube-media", "id": 42, "state": "running", "native_state": "running", "vcpus": None,
-         "memory_bytes": None, "cpu_percent": None, "uptime_s": None, "console": "zlogin"},
+         "memory_bytes": None, "cpu_percent": None, "uptime_s": None, "console": "zlogin", "flags": None},
         {"name": "cube-ws", "id": 44, "state": "stopped", "native_state": "installed", "vcpus": None,
-         "memory_bytes": None, "cpu_percent": None, "uptime_s": None, "console": "zlogin"},
+         "memory_bytes": None, "cpu_percent": None, "uptime_s": None, "console": "zlogin", "flags": None},
         {"name": "global", "id": 0, "state": "running", "native_state": "running", "vcpus": None,
-         "memory_bytes": None, "cpu_percent": None, "uptime_s": None, "console": None},
+         "memory_bytes": None, "cpu_percent": None, "uptime_s": None, "console": None, "flags": "global"},
     ]
 
 
