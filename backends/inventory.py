@@ -37,7 +37,7 @@ import difflib
 import os
 import re
 import reprlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -82,6 +82,9 @@ class HostSpec:
 class SshOptions:
     config: tuple[str, ...] | None = None  # None: asyncssh's default (~/.ssh/config)
     known_hosts: str | None = None  # None: ~/.ssh/known_hosts (or the ssh config's UserKnownHostsFile)
+    #: the inventory file given with --inventory (None: the default one), for the commands hvdeck
+    #: suggests, such as ``hvdeck trust HOST --inventory FILE``
+    inventory: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -329,7 +332,10 @@ def load(path: str | os.PathLike[str], *, poll_interval: float = DEFAULT_POLL_IN
     text = read_text(path, MAX_INVENTORY_BYTES, InventoryError,
                      missing="create it, or pass --inventory FILE; `hvdeck demo` needs none")
     assert text is not None
-    return parse(text, str(path), poll_interval=poll_interval)
+    inventory = parse(text, str(path), poll_interval=poll_interval)
+    if os.path.abspath(path) != os.path.abspath(default_path()):
+        inventory = replace(inventory, ssh=replace(inventory.ssh, inventory=os.path.abspath(path)))
+    return inventory
 
 
 def parse(text: str, path: str = "<inventory>", *, poll_interval: float = DEFAULT_POLL_INTERVAL) -> Inventory:

@@ -439,7 +439,12 @@ class SshSession(Session):
             return HostKeyProblem(f"{self._where()}: {reason}{note}", key_line=None, **details)
         return HostKeyUnknown(
             f"{self._where()}: unknown host key {fingerprint}{note}. Check it with the host's administrator, "
-            f"then trust it with: hvdeck trust {shlex.quote(self.host)}", key_line=key_line, **details)
+            f"then trust it with: hvdeck trust {shlex.quote(self.host)}{self._inventory_flag()}", key_line=key_line,
+            **details)
+
+    def _inventory_flag(self) -> str:
+        """`` --inventory FILE`` when the hosts came from a file other than the default inventory."""
+        return f" --inventory {shlex.quote(self.ssh.inventory)}" if self.ssh.inventory else ""
 
     async def _jump_key_problem(self, exc: asyncssh.HostKeyNotVerifiable, host: str,
                                 options: asyncssh.SSHClientConnectionOptions, known: KnownHosts,

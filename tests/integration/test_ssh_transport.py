@@ -417,3 +417,22 @@ async def test_a_missing_identity_file_and_a_refused_port_are_said_plainly(ssh_s
     with pytest.raises(HostUnreachable) as refused:
         await session.connect()
     assert "connection refused" in refused.value.message and "Errno" not in refused.value.message
+
+
+async def test_the_trust_hint_names_the_inventory_the_hosts_came_from(ssh_server, ssh_world, tmp_path):
+    """`hvdeck trust HOST` alone reads the default inventory: the hint for a host of another inventory
+    file carries its --inventory (a new user's `hvdeck trust newhost` failed with 'no such file')."""
+    from hvdeck.backends import inventory as inv
+    from hvdeck.backends.errors import HostKeyUnknown
+
+    server = await ssh_server(echo_handler())
+    path = tmp_path / "my fleet.yaml"
+    path.write_text(f"ssh:\n  config: {ssh_world.config}\n  known_hosts: {ssh_world.known_hosts}\n"
+                    f"hosts:\n  - {{name: lab1, address: 127.0.0.1, port: {server.port}, user: root, "
+                    f"identity_file: {ssh_world.key_path}}}\n")
+    loaded = inv.load(path)
+    assert loaded.ssh.inventory == str(path)
+    session = SshSession(loaded.hosts[0], loaded.ssh)
+    with pytest.raises(HostKeyUnknown) as caught:
+        await session.connect()
+    assert caught.value.message.endswith(f"then trust it with: hvdeck trust lab1 --inventory '{path}'")

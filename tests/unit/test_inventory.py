@@ -43,7 +43,8 @@ def test_good_inventory_loads_with_defaults(tmp_path: Path, monkeypatch: pytest.
     assert (t7.address, t7.user, t7.port, t7.kind, t7.poll_interval) == ("t7-a", "admin", None, "ldoms", 5.0)
     assert t7.transport == "ssh" and t7.libvirt_socket == "/run/libvirt/libvirt-sock"
     assert (local.transport, local.libvirt_uri, local.user) == ("local", "test:///tmp/node.xml", "admin")
-    assert result.ssh == inv.SshOptions(config=(str(tmp_path / "ssh_config_for_tests"),), known_hosts="/tmp/known")
+    assert result.ssh == inv.SshOptions(config=(str(tmp_path / "ssh_config_for_tests"),), known_hosts="/tmp/known",
+                                        inventory=str(path))  # not the default file: hints name it
     assert [h.name for h in result.select(["t7-a"]).hosts] == ["t7-a"]
 
 
