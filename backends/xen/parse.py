@@ -685,6 +685,8 @@ def _vcpu_row(line_no: int, line: str, soft: bool) -> VcpuRow:
         if at is None:
             raise _error(source, "expected Name ID VCPU CPU State Time(s) Affinity", line_no, line)
         name, id_text, rest = _name_before(line, tokens, at - 4), tokens[at - 4], tokens[at - 3:]
+        if not _SINT.fullmatch(id_text):  # as the fixed columns and the other listings check it
+            raise _error(source, f"ID {id_text[:40]!r} is not a whole number", line_no, line)
     at = next((i for i, token in enumerate(rest) if _TIME.fullmatch(token)), None)
     if at is None or not 1 <= at <= 3 or not name:
         raise _error(source, "expected Name ID VCPU CPU State Time(s) Affinity", line_no, line)

@@ -778,3 +778,14 @@ def test_every_fixture_has_its_provenance_in_the_readme():
     data = FIXTURES / "replay" / "data"
     files += [f"{p.parent.name}/{p.name}" for p in data.glob("*/*.out")]
     assert files and [name for name in files if f"`{name}`" not in readme] == []
+
+
+def test_vcpu_list_with_a_mangled_id_is_a_parse_error():
+    """Found by the property test: a row whose ID is not a number (`:3`) in a listing not in the fixed
+    columns raised ValueError from int() instead of a ParseError naming the line."""
+    text = ("Name                                ID  VCPU   CPU State   Time(s) Affinity (Hard / Soft)\n"
+            "Domain-0                             0     0    0   r--    1234.5  all / all\n"
+            "web01                               :3     0    1   -b-      88.2  0-3 / all\n")
+    with pytest.raises(ParseError) as caught:
+        parse.parse_vcpu_list(text)
+    assert "ID ':3' is not a whole number" in caught.value.message
