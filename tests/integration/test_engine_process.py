@@ -4,6 +4,8 @@ their events, errors keep their kind, byte channels work, and a dead engine is r
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Iterable
 from pathlib import Path
 
 import pytest
@@ -23,6 +25,20 @@ def demo():
         yield inventory
 
 
+@contextlib.asynccontextmanager
+async def _polling(fleet: RemoteFleet, hosts: Iterable[str]) -> AsyncIterator[None]:
+    """The engine polls ``hosts`` (as the console's poller workers ask it to) for the block; then the
+    engine stops and the pollers end."""
+    pollers = [asyncio.create_task(fleet.run_host(name)) for name in hosts]
+    try:
+        yield
+    finally:
+        await fleet.close()
+        for task in pollers:
+            task.cancel()
+        await asyncio.gather(*pollers, return_exceptions=True)
+
+
 async def _up(fleet: RemoteFleet, seen: dict, hosts: set[str]) -> None:
     async with asyncio.timeout(60):
         while not hosts <= {h for h, s in seen.items() if s.status is HostStatus.UP}:
@@ -32,8 +48,7 @@ async def _up(fleet: RemoteFleet, seen: dict, hosts: set[str]) -> None:
 async def test_the_engine_polls_answers_and_runs_plans(demo, tmp_path: Path):
     seen: dict = {}
     fleet = RemoteFleet(demo, audit_path=str(tmp_path / "audit.log"), on_update=lambda s: seen.__setitem__(s.host, s))
-    pollers = [asyncio.create_task(fleet.run_host(spec.name)) for spec in demo.hosts]
-    try:
+    async with _polling(fleet, [spec.name for spec in demo.hosts]):
         await _up(fleet, seen, {"kvm-a", "t7-a"})
         web = next(d for d in seen["kvm-a"].domains if d.name == "web01")
         # answered here, by a session-less copy of the backend
@@ -60,11 +75,6 @@ async def test_the_engine_polls_answers_and_runs_plans(demo, tmp_path: Path):
             out += data
         assert b"ldg-web1" in out and await channel.wait() == 0
         await channel.close()
-    finally:
-        await fleet.close()
-        for task in pollers:
-            task.cancel()
-        await asyncio.gather(*pollers, return_exceptions=True)
 
 
 async def test_a_dead_engine_is_reported(demo, tmp_path: Path):
@@ -119,8 +129,7 @@ def test_the_remote_fleet_offers_every_method_of_the_fleet():
 async def test_xentop_frames_a_poll_now_and_snapshot_plans_cross_the_pipe(demo):
     seen: dict = {}
     fleet = RemoteFleet(demo, on_update=lambda s: seen.__setitem__(s.host, s))
-    pollers = [asyncio.create_task(fleet.run_host(name)) for name in ("xen-a", "t7-a")]
-    try:
+    async with _polling(fleet, ["xen-a", "t7-a"]):
         await _up(fleet, seen, {"xen-a", "t7-a"})
         async with asyncio.timeout(30):
             while (view := fleet.xentop_frame("xen-a")) is None or not view.rows:
@@ -137,11 +146,6 @@ async def test_xentop_frames_a_poll_now_and_snapshot_plans_cross_the_pipe(demo):
         assert len(results) == len(plan.checks) and all(r.ok for r in results), results
         with pytest.raises(HvdeckError, match="runs in the engine"):
             next(c.parser for c in plan.checks if c.parser is not None)(None)
-    finally:
-        await fleet.close()
-        for task in pollers:
-            task.cancel()
-        await asyncio.gather(*pollers, return_exceptions=True)
 
 
 async def test_the_consoles_copies_decide_as_the_probed_backends_do(demo):
@@ -152,8 +156,7 @@ async def test_the_consoles_copies_decide_as_the_probed_backends_do(demo):
     seen: dict = {}
     fleet = RemoteFleet(demo, on_update=lambda s: seen.__setitem__(s.host, s))
     hosts = ("xen-a", "xm-a", "xvm-a", "sol-a")
-    pollers = [asyncio.create_task(fleet.run_host(name)) for name in hosts]
-    try:
+    async with _polling(fleet, hosts):
         await _up(fleet, seen, set(hosts))
         for host, tool in (("xen-a", "xl"), ("xm-a", "xm"), ("xvm-a", "xm")):
             stopped = next(d for d in seen[host].domains if d.state is DomainState.STOPPED)
@@ -171,11 +174,6 @@ async def test_the_consoles_copies_decide_as_the_probed_backends_do(demo):
         inline.adopt(seen["sol-a"].info.facts)
         assert [o.name for o in sol_form.options] == [o.name for o in inline.create_form().options]
         assert dict(seen["sol-a"].info.facts)["layout"] == "solaris11"
-    finally:
-        await fleet.close()
-        for task in pollers:
-            task.cancel()
-        await asyncio.gather(*pollers, return_exceptions=True)
 
 
 async def test_a_batch_the_engine_is_still_writing_never_holds_the_console_loop(demo):
