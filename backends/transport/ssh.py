@@ -129,7 +129,8 @@ def _identity(path: str) -> Sequence[asyncssh.SSHKeyPair] | list[str]:
     """The inventory's ``identity_file`` (and the ``-cert.pub`` beside it) decoded once per content, not
     once per connection: asyncssh would read and decode it for every host, which at fleet size is a good
     part of a refresh's CPU (reading the bytes to compare is cheap). A key it cannot load here (a
-    passphrase, a missing file) is left to asyncssh as a path, so that its own error reaches the user."""
+    passphrase, a file gone since `_target_kwargs` checked it) is left to asyncssh as a path, so that its
+    own error reaches the user."""
     full = os.path.expanduser(path)
     try:
         key = Path(full).read_bytes()
@@ -276,11 +277,12 @@ class SshSession(Session):
                 return self._conn
             # the config is read once here (asyncssh reads it again in connect): a config it cannot use
             # is an SshConfigError, never a host that is down
-            options = self._options(self.spec.address, **self._target_kwargs())
+            target = self._target_kwargs()
+            options = self._options(self.spec.address, **target)
             hops = await self._open_hops(options.tunnel)
             known = self.known_hosts(options=options)
             client = _Client(self)
-            extra: dict[str, Any] = dict(self._target_kwargs(), known_hosts=known.parsed())
+            extra: dict[str, Any] = dict(target, known_hosts=known.parsed())
             if hops:
                 extra["tunnel"] = hops[-1]
             if not options.config.get("Ciphers"):
