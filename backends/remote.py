@@ -65,8 +65,7 @@ class RemoteFleet:
         self._limits = limits
         self._clock = clock
         self._specs = {spec.name: spec for spec in inventory.hosts}
-        self._kinds: dict[str, str] = {}
-        self._last: dict[str, HostSnapshot] = {}  # each host's latest snapshot
+        self._last: dict[str, HostSnapshot] = {}  # each host's latest snapshot (its kind, its rows)
         self._shadows: dict[str, Backend] = {}
         #: each host's `HostInfo.facts` from its latest snapshot, for its shadow
         self._facts: dict[str, tuple[tuple[str, str], ...]] = {}
@@ -204,7 +203,6 @@ class RemoteFleet:
         kind = message[0]
         if kind == "snapshots":
             for snapshot in message[1]:
-                self._kinds[snapshot.host] = snapshot.kind
                 self._last[snapshot.host] = snapshot
                 facts = snapshot.info.facts if snapshot.info is not None else None
                 if facts is not None and facts != self._facts.get(snapshot.host):
@@ -266,8 +264,13 @@ class RemoteFleet:
 
     # -- answered here: pure decisions from a session-less copy of the host's backend ----------------------
 
+    def _kind(self, host: str) -> str | None:
+        """The kind the host's latest snapshot names (None before the first)."""
+        last = self._last.get(host)
+        return last.kind if last is not None else None
+
     def backend(self, host: str) -> Backend | None:
-        kind = self._kinds.get(host)
+        kind = self._kind(host)
         if kind is None or kind == "auto":
             return None
         shadow = self._shadows.get(host)
@@ -315,8 +318,8 @@ class RemoteFleet:
         return backend.migrate_form(domain) if backend is not None else None
 
     def migration_targets(self, domain: Domain) -> tuple[str, ...]:
-        kind = self._kinds.get(domain.host)
-        return tuple(name for name in self._specs if name != domain.host and self._kinds.get(name) == kind)
+        kind = self._kind(domain.host)
+        return tuple(name for name in self._specs if name != domain.host and self._kind(name) == kind)
 
     # -- answered by the engine ----------------------------------------------------------------------------
 
