@@ -1008,6 +1008,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="auto: netem where the kernel has it, else the user-space proxy")
     parser.add_argument("--no-rtt", action="store_true", help="skip the runs with an added RTT")
     parser.add_argument("--no-console", action="store_true", help="skip the live console in tmux")
+    parser.add_argument("--console-only", action="store_true",
+                        help="only the live console (no hvdeck ls, loop or pssh runs; no RTT runs)")
     parser.add_argument("--console-seconds", type=float, default=None, help="sampling window (default 60; --quick 20)")
     parser.add_argument("--idle-seconds", type=float, default=None,
                         help="CPU sampled without keys before the key window (default 20; --quick 5)")
@@ -1060,8 +1062,9 @@ def main(argv: list[str] | None = None) -> int:
         for n in sorted(args.hosts):
             view = fleet.write_view(n, f"direct-{n}")
             say(f"\n== {n} hosts, loopback (load average {loadavg()})")
-            phase = measure_set(clients, fleet, view, measures, args.repeat)
-            report["phases"].append({"hosts": n, "rtt_ms": 0, **phase, "ratios": ratios(phase["figures"])})
+            if not args.console_only:
+                phase = measure_set(clients, fleet, view, measures, args.repeat)
+                report["phases"].append({"hosts": n, "rtt_ms": 0, **phase, "ratios": ratios(phase["figures"])})
             if not args.no_console:
                 say(f"  console: {n} hosts in tmux for {args.console_seconds:g} s (load average {loadavg()})")
                 c = console_run(view.dir, view, env, clients.hvdeck, args.domains, args.idle_seconds,
@@ -1070,7 +1073,7 @@ def main(argv: list[str] | None = None) -> int:
                 if "error" in c:
                     say(f"    console FAILED: {c['error']}")
         report["rtt_method"] = "none"
-        if not args.no_rtt:
+        if not args.no_rtt and not args.console_only:
             r = min(args.rtt_hosts, max(args.hosts))
             method = args.rtt_method
             if method == "auto":

@@ -1,7 +1,8 @@
 """HvdeckApp: wires the fleet (backends) to the screens (tui) and the widgets.
 
 The pollers are plain coroutines from `hvdeck.backends.fleet`, run here as async workers on the app's
-loop (asyncssh needs that loop). Each new snapshot arrives as a `FleetUpdated` message; the app puts it
+loop (asyncssh needs that loop). New snapshots wait in the app's arrivals, taken in slices between keys
+(one `FleetArrived` message for all of them; tests post single snapshots as `FleetUpdated`); the app puts each
 in its one `Store` (latest snapshots, compact histories) and broadcasts it through the `fleet_changed`
 signal that screens subscribe to. The app reaches hosts only through `Fleet`'s public methods, which
 take and return immutable data. Every change to a host goes through `request_action` → `PlanScreen` →
@@ -43,9 +44,10 @@ from hvdeck.widgets import format as fmt
 from hvdeck.widgets.format import visible
 from hvdeck.widgets.terminal import Terminal
 
+from .collector import QuietCollector
 from .commands import HvdeckCommands
 from .console import ConsoleManager
-from .messages import FleetUpdated
+from .messages import FleetArrived, FleetUpdated
 from .screens.action_menu import ActionMenuScreen, MenuItem, ParamsScreen
 from .screens.actions import ACTION_KEYS
 from .screens.base import GLOBAL_BINDINGS, GuardedModal
@@ -56,6 +58,12 @@ from .screens.host import HostScreen
 from .screens.host_key import HostKeyScreen
 from .screens.plan import PlanScreen
 from .screens.xentop import XentopScreen
+
+#: the longest run of snapshots taken in one go before keys waiting behind them get their turn (s)
+ARRIVALS_SLICE_S = 0.008
+
+#: what counts as the user at work, for `QuietCollector`
+_INPUT = (events.Key, events.MouseDown, events.MouseScrollDown, events.MouseScrollUp)
 
 
 class HvdeckApp(App[None]):
@@ -69,7 +77,8 @@ class HvdeckApp(App[None]):
 
     def __init__(self, inventory: Inventory, *, fleet: Fleet | None = None, audit: AuditLog | None = None,
                  theme: str | None = None, start_pollers: bool = True,
-                 clock: Callable[[], float] = time.monotonic, settings: Settings | None = None) -> None:
+                 clock: Callable[[], float] = time.monotonic, settings: Settings | None = None,
+                 quiet_gc: bool = False) -> None:
         super().__init__()
         self.inventory = inventory
         self.clock = clock
@@ -83,6 +92,9 @@ class HvdeckApp(App[None]):
         #: the one store of snapshots and histories; screens read it, nothing keeps another copy
         self.store = Store(self.fleet.initial_snapshots())
         self.fleet_changed: Signal[HostSnapshot] = Signal(self, "fleet-changed")
+        #: snapshots not yet taken, newest per host, in order of arrival (see `_fleet_update`)
+        self._arrivals: dict[str, HostSnapshot] = {}
+        self._arrivals_posted = False
         self._asked_keys: set[tuple[str, str | None]] = set()
         self._engine_gone_told = False  # the engine process's end was notified
         self._key_queue: list[KeyProblem] = []
@@ -96,6 +108,9 @@ class HvdeckApp(App[None]):
         self.ansi_theme_light = themes.ANSI_LIGHT
         #: the console pane's sessions (`hvdeck.tui.console`)
         self.consoles = ConsoleManager(self)
+        #: full garbage collections between keys (`hvdeck.tui.collector`); process wide, so only the
+        #: console that owns its process turns it on (``quiet_gc``), not an app in a test run
+        self.collector = QuietCollector(time.monotonic) if quiet_gc else None
 
     @property
     def snapshots(self) -> dict[str, HostSnapshot]:
@@ -117,23 +132,62 @@ class HvdeckApp(App[None]):
         return FleetScreen()
 
     def on_mount(self) -> None:
+        if self.collector is not None:
+            self.call_after_refresh(self.collector.start)  # after the first frame: start-up is done
+            self.set_interval(1.0, self.collector.tick, name="quiet garbage collection")
         if self.start_pollers:
             for name in self.host_names:
                 self.run_worker(self.fleet.run_host(name), name=f"poll:{name}", group="poll",
                                 exit_on_error=False)
 
     async def on_unmount(self) -> None:
+        if self.collector is not None:
+            self.collector.stop()
         await self.consoles.close_all()  # each console's detach line is written before the links close
         await self.fleet.close()
 
     # -- data from the pollers ----------------------------------------------------------------------
 
     def _fleet_update(self, snapshot: HostSnapshot) -> None:
-        """Called by the fleet (on this loop) after each poll: post it as a message."""
-        self.post_message(FleetUpdated(snapshot))
+        """Called by the fleet (on this loop) for each new snapshot. At 500 hosts some 250 arrive a second,
+        each between two keys: a message each would queue every key behind all of them. They wait here
+        instead (a host's newer snapshot replaces one not yet taken), with one `FleetArrived` message
+        queued for all of them."""
+        self._arrivals.pop(snapshot.host, None)  # to the end: in order of arrival
+        self._arrivals[snapshot.host] = snapshot
+        if not self._arrivals_posted:
+            self._arrivals_posted = True
+            self.post_message(FleetArrived())
+
+    def on_fleet_arrived(self, message: FleetArrived) -> None:
+        self._arrivals_posted = False
+        self.take_arrivals(ARRIVALS_SLICE_S)
+
+    def take_arrivals(self, budget_s: float) -> int:
+        """Take waiting snapshots for at most ``budget_s`` seconds (at least one); what is left waits behind
+        the messages queued meanwhile (keys first). Returns how many were taken."""
+        deadline = time.perf_counter() + budget_s
+        taken = 0
+        arrivals = self._arrivals
+        while arrivals:
+            host = next(iter(arrivals))
+            self._take(arrivals.pop(host))
+            taken += 1
+            if time.perf_counter() >= deadline:
+                break
+        if arrivals and not self._arrivals_posted:
+            self._arrivals_posted = True
+            self.post_message(FleetArrived())
+        return taken
 
     def on_fleet_updated(self, message: FleetUpdated) -> None:
-        snapshot = message.snapshot
+        """One snapshot posted as a message (tests, tools): it lands after every snapshot that arrived
+        before it, as messages keep their order."""
+        while self._arrivals:
+            self._take(self._arrivals.pop(next(iter(self._arrivals))))
+        self._take(message.snapshot)
+
+    def _take(self, snapshot: HostSnapshot) -> None:
         self.store.update(snapshot)
         self.fleet_changed.publish(snapshot)
         problem = snapshot.key_problem
@@ -446,6 +500,8 @@ class HvdeckApp(App[None]):
         """Drop keys typed before the dialog on top was drawn (`GuardedModal`): both on their way in and
         when one comes back up from a widget that had it queued (its bindings are checked here, against
         the screen on top *now*)."""
+        if self.collector is not None and isinstance(event, _INPUT):
+            self.collector.input_seen()
         if (isinstance(event, events.Key) and isinstance(self.screen, GuardedModal)
                 and not self.screen.accepts_key(event)):
             self.log.info(f"key {event.key!r} typed before {type(self.screen).__name__} was drawn: dropped")

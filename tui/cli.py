@@ -209,13 +209,13 @@ def console(args: argparse.Namespace, *, demo: bool) -> int:
         audit_path = getattr(args, "audit_log", None) or demo_path()
         with DemoFleet() as inventory:
             app = HvdeckApp(inventory, audit=AuditLog(audit_path), theme=theme, settings=settings,
-                            fleet=_fleet(inventory, settings, audit_path))
+                            fleet=_fleet(inventory, settings, audit_path), quiet_gc=True)
             app.run()
         return _console_status(app)
     inventory = _inventory(args, poll_interval=settings.poll_interval)  # a broken file stops here too
     audit_path = getattr(args, "audit_log", None) or default_path()
     app = HvdeckApp(inventory, audit=AuditLog(audit_path), theme=theme, settings=settings,
-                    fleet=_fleet(inventory, settings, audit_path))
+                    fleet=_fleet(inventory, settings, audit_path), quiet_gc=True)
     app.run()
     return _console_status(app)
 

@@ -17,3 +17,8 @@ class FleetUpdated(Message):
     def can_replace(self, message: Message) -> bool:
         # only the newest snapshot of a host matters if the UI falls behind
         return isinstance(message, FleetUpdated) and message.snapshot.host == self.snapshot.host
+
+
+class FleetArrived(Message):
+    """Snapshots are waiting in the app's arrivals (`HvdeckApp.take_arrivals`): at most one such message
+    is queued at a time, however many hosts report."""

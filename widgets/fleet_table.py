@@ -23,6 +23,7 @@ second). An unknown field is named in `FleetTable.filter_error` and the rest of 
 from __future__ import annotations
 
 import bisect
+import functools
 import operator
 import re
 import time
@@ -108,21 +109,24 @@ native = fmt.native  # the NATIVE column, as `hvdeck ls` prints it too
 def cells(domain: Domain) -> tuple[str, ...]:
     """The text of each column for one domain (in COLUMNS order), host text made visible
     (`format.visible`); the history is drawn at render time."""
-    v = fmt.visible
     return (
-        v(domain.host),
-        v(domain.name),
+        _shown(domain.host)[0],
+        _shown(domain.name)[0],
         "-" if domain.id is None else str(domain.id),
         domain.state.value,
-        v(native(domain)),
+        _shown(native(domain))[0],
         "-" if domain.vcpus is None else str(domain.vcpus),
-        fmt.size(domain.memory_bytes),
+        _size(domain.memory_bytes),
         fmt.percent(domain.cpu_percent),
         "",
         fmt.pair(domain.net_rx_bps, domain.net_tx_bps),
         fmt.pair(domain.disk_rd_bps, domain.disk_wr_bps),
-        v(domain.console or "-"),
+        _shown(domain.console or "-")[0],
     )
+
+
+#: memory sizes repeat from poll to poll too
+_size = functools.lru_cache(maxsize=1 << 12)(fmt.size)
 
 
 def plan_columns(available: int, widths: Mapping[str, int]) -> tuple[tuple[str, ...], int, int, int]:
@@ -155,21 +159,37 @@ def plan_columns(available: int, widths: Mapping[str, int]) -> tuple[tuple[str, 
     return order, len(shown), name, max(0, available - used)
 
 
+@functools.lru_cache(maxsize=1 << 16)
+def _shown(text: str) -> tuple[str, int]:
+    """Host text as a cell shows it (`format.visible`) and its width in terminal cells: names and native
+    states repeat from poll to poll, so each is worked out once."""
+    shown = fmt.visible(text)
+    return shown, fmt.cells(shown)
+
+
 class _Row:
-    __slots__ = ("cells", "domain", "hay", "host", "name", "name_width", "native_width", "sort_values", "version")
+    """One domain's row: its texts and filter text, made when a poll brings a changed domain (some
+    10,000 a second at 500 hosts, so kept cheap), and its sort values, worked out when sorted by."""
+
+    __slots__ = ("cells", "domain", "hay", "host", "name", "name_width", "version")
 
     def __init__(self, domain: Domain, version: int) -> None:
         self.domain = domain
         self.host = domain.host
         self.cells = cells(domain)
         self.hay = "\x00".join(self.cells).lower()
-        # terminal cells of the texts that set their column's width
-        self.name_width = fmt.cells(self.cells[_NAME])
-        self.native_width = fmt.cells(self.cells[_NATIVE])
-        # every column's sort value, once per change of the row rather than once per sort
-        self.sort_values = tuple(c.value(domain) if c.value is not None else None for c in COLUMNS)
         self.name = domain.name.lower()
+        self.name_width = _shown(domain.name)[1]  # the cells that set NAME's width
         self.version = version
+
+    @property
+    def native_width(self) -> int:
+        return _shown(native(self.domain))[1]
+
+    def value(self, i: int) -> object:
+        """Column ``i``'s sort value (None sorts last)."""
+        get = COLUMNS[i].value
+        return None if get is None else get(self.domain)
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,6 +225,8 @@ class Filter:
     tests: tuple[tuple[bool, Test], ...] = ()  # (negated, test)
     error: str | None = None
     host_hay: Mapping[str, str] = field(default_factory=dict)  # host -> its kind and tags, for plain words
+    #: word -> the hosts whose kind or tags have it; cleared when ``host_hay`` changes (`FleetTable`)
+    word_hosts: dict[str, frozenset[str]] = field(default_factory=dict)
 
     @classmethod
     def parse(cls, text: str, host_kinds: Mapping[str, str], host_tags: Mapping[str, tuple[str, ...]],
@@ -240,7 +262,9 @@ class Filter:
         """The ``keys`` whose rows pass, in the same order. Words are matched inline: this is the loop
         over every row that a keystroke in the filter pays for."""
         for negated, word in self.words:
-            hosts = {host for host, hay in self.host_hay.items() if word in hay}
+            hosts = self.word_hosts.get(word)
+            if hosts is None:  # once per word, not once per poll: a poll filters its 40 rows, not 500 hosts
+                hosts = self.word_hosts[word] = frozenset(h for h, hay in self.host_hay.items() if word in hay)
             if hosts:
                 keys = [k for k in keys if (word in rows[k].hay or rows[k].host in hosts) is not negated]
             elif negated:
@@ -274,8 +298,8 @@ def _field_test(name: str, value: str, host_kinds: Mapping[str, str],
     compare = _OPERATORS[op]
     i = _INDEX[name]
     if name == "cpu" and op in (None, "="):  # as the table shows it, to one decimal
-        return lambda r: r.sort_values[i] is not None and round(cast(float, r.sort_values[i]), 1) == wanted
-    return lambda r: r.sort_values[i] is not None and compare(cast(float, r.sort_values[i]), wanted)
+        return lambda r: (v := r.value(i)) is not None and round(cast(float, v), 1) == wanted
+    return lambda r: (v := r.value(i)) is not None and compare(cast(float, v), wanted)
 
 
 class FleetTable(ScrollView, can_focus=True):
@@ -404,7 +428,6 @@ class FleetTable(ScrollView, can_focus=True):
         # known, (host rank, name, key) for the others, which always come last
         self._present: list[tuple] = []
         self._absent: list[tuple] = []
-        self._entries: dict[str, tuple] = {}
         self._dirty = False
         self._resort = False
         self._later: Timer | None = None  # the rebuild that rows moved by polls are waiting for
@@ -465,6 +488,7 @@ class FleetTable(ScrollView, can_focus=True):
 
     def _update_host_hay(self, host: str) -> None:
         self._host_hay[host] = "\x00".join((self._host_kinds.get(host, ""), *self._host_tags.get(host, ())))
+        self._filter.word_hosts.clear()
 
     def set_host_title(self, host: str, title: str) -> None:
         """The text of a host's group line (status, kind, counts); host text, shown as it is, never as
@@ -505,7 +529,7 @@ class FleetTable(ScrollView, can_focus=True):
             self._version += 1
             new = rows[key] = _Row(domain, self._version)
             changed_keys.append(key)
-            resorted = self._place(key) or resorted
+            resorted = self._place(key, row) or resorted
             if row is None or row.cells[_NAME] != new.cells[_NAME]:
                 moved = True
                 self._count_name(new.cells[_NAME], 1)
@@ -514,8 +538,9 @@ class FleetTable(ScrollView, can_focus=True):
             changed += 1
         gone = old_keys.difference(new_keys)
         for key in gone:
-            self._count_name(rows.pop(key).cells[_NAME], -1)
-            self._unplace(key)
+            row = rows.pop(key)
+            self._count_name(row.cells[_NAME], -1)
+            self._unplace(key, row)
         changed += len(gone)
         moved = moved or bool(gone) or len(new_keys) != len(old_keys) or host not in self._host_keys
         self._host_keys[host] = new_keys
@@ -586,7 +611,7 @@ class FleetTable(ScrollView, can_focus=True):
             row = self._rows.pop(key, None)
             if row is not None:
                 self._count_name(row.cells[_NAME], -1)
-            self._unplace(key)
+            self._unplace(key, row)
         self._name_width.pop(host, None)
         self._native_width.pop(host, None)
         self._invalidate()
@@ -735,33 +760,35 @@ class FleetTable(ScrollView, can_focus=True):
             self._sort()
         self._reindex()
 
-    def _entry(self, key: str, column: Column) -> tuple[bool, tuple]:
-        """(known, entry) of one row for a sort column (`_sort` does the same for every row at once)."""
-        row = self._rows[key]
+    def _entry(self, row: _Row, key: str) -> tuple[bool, tuple]:
+        """(known, entry) of one row for the sort column (`_sort` does the same for every row at once)."""
         tie = (self._host_rank.get(row.host, 1 << 30), row.name, key)
-        if column.key == "host":
+        if self.sort_column == "host":
             return True, tie
-        value = row.sort_values[_INDEX[column.key]]
+        value = row.value(_INDEX[self.sort_column])
         return (False, tie) if value is None else (True, (value, *tie))
 
-    def _place(self, key: str) -> bool:
-        """Put a new or changed row where it sorts (unless a full sort is due anyway); False when its place
-        is the one it had."""
+    def _place(self, key: str, old: _Row | None) -> bool:
+        """Put a new or changed row where it sorts (unless a full sort is due anyway), taking out the entry
+        of the row it replaces (``old``); False when its place is the one it had."""
         if self._resort:
             return True
-        placed = self._entry(key, _BY_KEY[self.sort_column])
-        if self._entries.get(key) == placed:
-            return False
-        self._unplace(key)
+        placed = self._entry(self._rows[key], key)
+        if old is not None:
+            before = self._entry(old, key)  # as it was placed: the sort column and host ranks are the same
+            if before == placed:
+                return False
+            self._remove(before)
         known, entry = placed
         bisect.insort(self._present if known else self._absent, entry)
-        self._entries[key] = placed
         return True
 
-    def _unplace(self, key: str) -> None:
-        placed = self._entries.pop(key, None)
-        if placed is None or self._resort:
-            return
+    def _unplace(self, key: str, row: _Row | None) -> None:
+        """Take out the entry of ``row`` (the row of ``key`` that is going)."""
+        if row is not None and not self._resort:
+            self._remove(self._entry(row, key))
+
+    def _remove(self, placed: tuple[bool, tuple]) -> None:
         known, entry = placed
         entries = self._present if known else self._absent
         i = bisect.bisect_left(entries, entry)
@@ -770,29 +797,27 @@ class FleetTable(ScrollView, can_focus=True):
 
     def _sort(self) -> None:
         """Every row's entry for the sort column, sorted: `_entry` inlined, as this is the one loop over
-        all rows that a keystroke (a new sort column) pays for."""
+        all rows that a keystroke (a new sort column) pays for. No map from row to entry is kept: a row's
+        entry is worked out again from the row when it changes or goes."""
         rank = self._host_rank = {h: i for i, h in enumerate(self._host_order)}
-        by_host = self.sort_column == "host"
-        index = _INDEX[self.sort_column]
         far = 1 << 30
-        present: list[tuple[Any, ...]] = []
+        rows = self._rows
+        present: list[tuple[Any, ...]]
         absent: list[tuple[Any, ...]] = []
-        entries: dict[str, tuple[bool, tuple[Any, ...]]] = {}
-        entry: tuple[Any, ...]
-        for key, row in self._rows.items():
-            r = rank.get(row.host, far)
-            v = None if by_host else row.sort_values[index]
-            if by_host or v is None:
-                entry = (r, row.name, key)
-                (present if by_host else absent).append(entry)
-                entries[key] = (by_host, entry)
-            else:
-                entry = (v, r, row.name, key)
-                present.append(entry)
-                entries[key] = (True, entry)
+        if self.sort_column == "host":
+            present = [(rank.get(row.host, far), row.name, key) for key, row in rows.items()]
+        else:
+            get = cast(Callable[[Domain], object], _BY_KEY[self.sort_column].value)
+            present = []
+            for key, row in rows.items():
+                v = get(row.domain)
+                if v is None:
+                    absent.append((rank.get(row.host, far), row.name, key))
+                else:
+                    present.append((v, rank.get(row.host, far), row.name, key))
         present.sort()
         absent.sort()
-        self._present, self._absent, self._entries = present, absent, entries
+        self._present, self._absent = present, absent
 
     def _ordered(self) -> list[str]:
         present = reversed(self._present) if self.sort_reverse else self._present
@@ -852,7 +877,7 @@ class FleetTable(ScrollView, can_focus=True):
         """Decide the columns shown, their order and widths for the current width and data; when that
         changes, the cached strips go."""
         natural = {c.key: c.width for c in COLUMNS}
-        host_full = max((fmt.cells(fmt.visible(h)) for h in self._host_keys), default=0)
+        host_full = max((_shown(h)[1] for h in self._host_keys), default=0)
         natural["host"] = max(natural["host"], min(host_full, HOST_MAX))
         name_full = max(natural["name"], max(self._name_width.values(), default=0))
         natural["name"] = name_full

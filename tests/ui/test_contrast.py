@@ -163,7 +163,12 @@ async def test_every_screen_draws_its_text_at_aa(tmp_path: Path, theme: str, dem
         app.push_screen(HostKeyScreen(problem))
         await look(pilot, "host key prompt")
         await pilot.press("escape")
-        # a host that stopped answering: its rows, and its domain screen, in the stale colour
+        # a host that stopped answering: its rows, and its domain screen, in the stale colour (its poller
+        # stopped first: its next poll would otherwise bring it back up while the colours are checked)
+        for worker in app.workers:
+            if worker.name == "poll:kvm-a":
+                worker.cancel()
+        await wait_for(pilot, lambda: all(w.name != "poll:kvm-a" or w.is_finished for w in app.workers))
         last = app.snapshots["kvm-a"]
         app.post_message(FleetUpdated(dataclasses.replace(last, status=HostStatus.STALE, last_ok=last.taken_at)))
         await wait_for(pilot, lambda: app.snapshots["kvm-a"].status is HostStatus.STALE)

@@ -138,3 +138,17 @@ async def test_tags_and_kind_given_later_apply_to_the_filter_shown(table: FleetT
     table.set_host_kind("kvm-a", "xen")
     table.filter_text = "kind:xen"
     assert [table.domain(k).name for k in table.visible_keys()] == ["db01", "web01", "web02"]
+
+
+async def test_a_plain_word_follows_tags_and_kinds_given_after_it_was_typed(table: FleetTable):
+    """Which hosts a word matches by kind or tag is worked out once per word (not once per poll), and
+    again whenever a host's tags or kind change."""
+    assert shown(table, "gold") == []
+    table.set_host_tags({"t7-a": ("gold",)})
+    assert [table.domain(k).name for k in table.visible_keys()] == ["ldg-app1", "ldg-test", "primary"]
+    table.set_host_tags({"kvm-a": ("gold",)})
+    assert [table.domain(k).name for k in table.visible_keys()] == ["db01", "web01", "web02"]
+    table.filter_text = "xen"
+    assert table.visible_keys() == []
+    table.set_host_kind("kvm-a", "xen")
+    assert [table.domain(k).name for k in table.visible_keys()] == ["db01", "web01", "web02"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -9,6 +10,7 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.timer import Timer
 from textual.widgets import Input, Static
 
 from hvdeck.backends.inventory import ConfigFileError
@@ -28,6 +30,9 @@ from .console_log import ConsoleLogScreen
 
 #: the console pane's keys: priority bindings (they work while a terminal has the focus, so they are not
 #: sent to the guest), enabled only while a console is open; rebind them in the settings' keymap
+#: seconds: the host strip and the status line follow the polls at most this often
+STRIP_S = 0.25
+
 CONSOLE_BINDINGS = [
     Binding("f6", "console_focus", "Table/console", id="console.focus", priority=True,
             tooltip="Move the focus between the table and the console pane"),
@@ -84,6 +89,9 @@ class FleetScreen(DomainActions, HvdeckScreen):
     """
 
     _tick_pending = False
+    _ticked = 0.0  # time.monotonic() of the last `_tick`
+    _counts: tuple[int, int] = (-1, -1)  # the rows shown and all rows, as the status line says
+    _tick_timer: Timer | None = None
     _status_one_line = False
     _status_head = Text()
     _status_shown: Text | None = None
@@ -102,6 +110,7 @@ class FleetScreen(DomainActions, HvdeckScreen):
         return self.query_one(FleetTable)
 
     def on_mount(self) -> None:
+        self._statuses: dict[str, HostStatus] = {}  # each host's status as the strip last heard it
         view = self.hvdeck.settings.table  # the sort and grouping the user left the table in
         self.table.sort_by(view.sort, reverse=view.reverse)
         self.table.group_by_host = view.group_by_host
@@ -123,14 +132,28 @@ class FleetScreen(DomainActions, HvdeckScreen):
 
     def refresh_from(self, snapshots: Iterable[HostSnapshot]) -> None:
         table = self.table
+        news = False  # a host's status changed: the strip says so at once
         for snapshot in snapshots:
             table.set_host_kind(snapshot.host, snapshot.kind)
             table.set_host_domains(snapshot.host, snapshot.domains, stale=snapshot.status is HostStatus.STALE)
             table.set_host_title(snapshot.host, self._host_title(snapshot))
-        # the strip and the status line are redrawn once per batch of snapshots, not once per host
+            if self._statuses.get(snapshot.host) is not snapshot.status:
+                self._statuses[snapshot.host] = snapshot.status
+                news = True
+        # otherwise the strip and the status line follow the polls at most every STRIP_S (keys redraw the
+        # status at once, and so do rows that came or went): at 500 hosts snapshots land every few ms
+        if (table.row_count, table.total_count) != self._counts:
+            self._update_status()
+        if news and self._tick_timer is not None:
+            self._tick_timer.stop()
+            self._tick_timer, self._tick_pending = None, False
         if not self._tick_pending:
             self._tick_pending = True
-            self.call_later(self._tick)
+            delay = 0.0 if news else self._ticked + STRIP_S - time.monotonic()
+            if delay > 0:
+                self._tick_timer = self.set_timer(delay, self._tick, name="host strip")
+            else:
+                self.call_later(self._tick)
 
     def _host_title(self, snapshot: HostSnapshot) -> str:
         info = snapshot.info
@@ -147,6 +170,8 @@ class FleetScreen(DomainActions, HvdeckScreen):
 
     def _tick(self) -> None:
         self._tick_pending = False
+        self._tick_timer = None
+        self._ticked = time.monotonic()
         self.query_one(HostStrip).show(self.hvdeck.snapshots.values(), self.hvdeck.clock())
         self._update_status()
 
@@ -155,6 +180,7 @@ class FleetScreen(DomainActions, HvdeckScreen):
         the highlighted domain (`_show_status`)."""
         table = self.table
         label = next(c.label for c in COLUMNS if c.key == table.sort_column)
+        self._counts = (table.row_count, table.total_count)
         text = Text(f"{table.row_count} of {table.total_count} domains · sort {label} "
                     f"{'▼' if table.sort_reverse else '▲'}")
         if table.group_by_host:
