@@ -116,6 +116,7 @@ class FleetScreen(DomainActions, HvdeckScreen):
         self.table.group_by_host = view.group_by_host
         for attribute in ("sort_column", "sort_reverse", "group_by_host"):
             self.watch(self.table, attribute, self._remember_view, init=False)
+        self.watch(self.query_one("#filter", Input), "value", self._filter_changed, init=False)
         self.table.set_hosts(self.hvdeck.host_names)
         self.table.set_history_source(self.hvdeck.store.cpu)
         self.table.set_host_tags({spec.name: spec.tags for spec in self.hvdeck.inventory.hosts})
@@ -258,9 +259,10 @@ class FleetScreen(DomainActions, HvdeckScreen):
         box.display = False
         self.set_focus(self.table)
 
-    @on(Input.Changed, "#filter")
-    def _filter_changed(self, event: Input.Changed) -> None:
-        self.table.filter_text = event.value
+    def _filter_changed(self, value: str) -> None:
+        """The box's text, as it changes (a watcher: in the same frame as the key that typed it, where
+        `Input.Changed` would come a frame later: 20,000 rows are filtered before either is drawn)."""
+        self.table.filter_text = value
         self._update_status()
 
     @on(Input.Submitted, "#filter")
