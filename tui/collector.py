@@ -4,7 +4,7 @@ At fleet size the console holds some 200,000 objects that the garbage collector 
 domain and their tuples for each of 20,000 domains), and every poll replaces a host's rows. Left to
 itself, CPython then runs a full (generation 2) collection every two or three seconds, and each one
 stops the UI loop for 50-180 ms: a cursor key that lands behind one waits for it (measured with 500
-hosts in tmux; see docs/architecture.md, "Fleet scale").
+hosts in tmux; see docs/architecture.md, "The console").
 
 `QuietCollector` keeps the young generations automatic (they are cheap: a few ms) and runs the full
 collection itself when the user has not pressed a key or clicked for `quiet_s` seconds, at most once per
