@@ -467,6 +467,67 @@ def _status(status: int, err: Path) -> str:
     return "" if status == 0 else f"exit {status}: {_tail(err)}"
 
 
+#: run with the venv's python and the clients' environment: hvdeck's own `Fleet` keeps every host's
+#: connection open, as the console does, and polls every host at once
+_WARM = r"""
+import asyncio, json, sys, time
+from hvdeck.backends import inventory
+from hvdeck.backends.fleet import Fleet
+from hvdeck.backends.model import HostStatus
+
+async def main(path, rounds):
+    fleet = Fleet(inventory.load(path))
+    names = list(fleet.hosts)
+    async def all_once():
+        started = time.perf_counter()
+        snaps = await asyncio.gather(*(fleet.poll_host(n) for n in names))
+        wall = time.perf_counter() - started
+        down = [s.host for s in snaps if s.status is not HostStatus.UP]
+        return wall, down
+    cold, down = await all_once()
+    alone = []  # each host polled by itself over its open connection: RTT + its command + hvdeck's parse
+    for n in names:
+        started = time.perf_counter()
+        await fleet.poll_host(n)
+        alone.append(time.perf_counter() - started)
+    warm = []
+    for _ in range(rounds):
+        wall, more = await all_once()
+        warm.append(wall)
+        down += more
+    await fleet.close()
+    print(json.dumps({"cold_s": cold, "alone_s": alone, "warm_s": warm, "not_up": sorted(set(down))}))
+
+asyncio.run(main(sys.argv[1], int(sys.argv[2])))
+"""
+
+
+def warm_refresh(view: View, env: dict[str, str], rounds: int) -> dict:
+    """A warm refresh: every host polled at once over connections already open (the console's Ctrl+R),
+    against the slowest host polled alone over its open connection (one round trip + its command + the
+    parse: the floor of a refresh that waits for every host)."""
+    done = subprocess.run([sys.executable, "-c", _WARM, str(view.inventory), str(rounds)], env=env,
+                          capture_output=True, text=True, timeout=600)
+    if done.returncode != 0:
+        return {"error": done.stderr.strip().splitlines()[-1:] or [f"exit status {done.returncode}"]}
+    figures = json.loads(done.stdout)
+    slowest = max(figures["alone_s"])
+    warm = statistics.median(figures["warm_s"])
+    return {**figures, "slowest_alone_s": slowest, "median_alone_s": statistics.median(figures["alone_s"]),
+            "warm_median_s": warm, "warm_over_slowest": warm / slowest}
+
+
+def say_warm(w: dict, lead: str = "  warm refresh (every host at once, connections open):") -> None:
+    if "error" in w:
+        say(f"{lead} FAILED: {w['error']}")
+        return
+    say(f"{lead} median {w['warm_median_s']:.2f} s of"
+        f" {len(w['warm_s'])} (min {min(w['warm_s']):.2f}, max {max(w['warm_s']):.2f}); slowest host alone"
+        f" {w['slowest_alone_s'] * 1000:.0f} ms (median host {w['median_alone_s'] * 1000:.0f} ms) ->"
+        f" {w['warm_over_slowest']:.1f}x the slowest host alone; cold {w['cold_s']:.2f} s"
+        + (f"; not up: {', '.join(w['not_up'][:5])}" if w["not_up"] else ""))
+
+
 def measure_set(clients: Clients, fleet: Fleet, view: View, measures: list[str], repeat: int) -> dict:
     """Every measure ``repeat`` times, round-robin; their figures."""
     runs: dict[str, list[Run]] = {m: [] for m in measures}
@@ -929,6 +990,12 @@ def print_report(report: dict) -> None:
             cells.append("-" if not value else f"{value:.2f} ({1 / value:.2f}x faster)" if value < 1
                          else f"{value:.2f}")
         say(f"{phase['hosts']:>5} {rtt:>6}  " + " ".join(f"{c:>20}" for c in cells))
+    if any("warm" in p for p in report["phases"]):
+        say("\n== warm refresh: every host at once over open connections, against the slowest host alone")
+        for phase in report["phases"]:
+            if "warm" in phase:
+                rtt = f"{phase['rtt_ms']:g}ms" if phase["rtt_ms"] else "-"
+                say_warm(phase["warm"], f"{phase['hosts']:>5} {rtt:>6}")
     if report["console"]:
         say("\n== the live console in tmux (160x48, default 2 s interval)")
         for c in report["console"]:
@@ -1064,6 +1131,8 @@ def main(argv: list[str] | None = None) -> int:
             say(f"\n== {n} hosts, loopback (load average {loadavg()})")
             if not args.console_only:
                 phase = measure_set(clients, fleet, view, measures, args.repeat)
+                phase["warm"] = warm_refresh(view, env, max(3, args.repeat))
+                say_warm(phase["warm"])
                 report["phases"].append({"hosts": n, "rtt_ms": 0, **phase, "ratios": ratios(phase["figures"])})
             if not args.no_console:
                 say(f"  console: {n} hosts in tmux for {args.console_seconds:g} s (load average {loadavg()})")
@@ -1090,6 +1159,8 @@ def main(argv: list[str] | None = None) -> int:
             view = rtt_fleet.write_view(r, f"rtt-{r}")
             say(f"\n== {r} hosts, {args.rtt_ms:g} ms RTT by {report['rtt_method']} (load average {loadavg()})")
             phase = measure_set(clients, rtt_fleet, view, measures, args.repeat)
+            phase["warm"] = warm_refresh(view, env, max(3, args.repeat))
+            say_warm(phase["warm"])
             report["phases"].append({"hosts": r, "rtt_ms": args.rtt_ms, **phase, "ratios": ratios(phase["figures"])})
     finally:
         for f in {id(f): f for f in (fleet, rtt_fleet) if f is not None}.values():
