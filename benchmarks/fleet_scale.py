@@ -956,40 +956,8 @@ def _fmt(value: dict | None, digits: int = 2) -> str:
 
 
 def print_report(report: dict) -> None:
-    say("\n== figures: min / median / max of each client's runs (wall, CPU = user+sys of it and its children)")
-    say(f"{'hosts':>5} {'RTT':>6}  {'client':<30} {'wall s':>22} {'CPU s':>22} {'peak RSS MiB':>22}"
-        f" {'server CPU s':>14}  notes")
-    for phase in report["phases"]:
-        rtt = f"{phase['rtt_ms']:g}ms" if phase["rtt_ms"] else "-"
-        for name, fig in phase["figures"].items():
-            wall = fig["inner_s"] if name == "floor" and fig["inner_s"] else fig["wall_s"]
-            notes = "; ".join(fig["notes"])
-            if name == "floor" and fig["wall_s"]:
-                notes = "; ".join(filter(None, [f"own clock; {fig['wall_s']['median']:.2f} s with start-up",
-                                                notes]))
-            if fig["failed"]:
-                notes = f"{fig['failed']} run(s) FAILED; " + notes
-            server = fig["server_cpu_s"]["median"] if fig["server_cpu_s"] else float("nan")
-            say(f"{phase['hosts']:>5} {rtt:>6}  {fig['label']:<30} {_fmt(wall):>22} {_fmt(fig['cpu_s']):>22}"
-                f" {_fmt(fig['maxrss_mib'], 1):>22} {server:>14.2f}  {notes}")
-    for name in report.get("skipped", []):
-        say(f"  ({name})")
-    say("  machine while measuring (other people's processes, % of one core; load average before -> after):")
-    for phase in report["phases"]:
-        rtt = f"{phase['rtt_ms']:g}ms" if phase["rtt_ms"] else "-"
-        say(f"{phase['hosts']:>7} {rtt:>6}  others {phase['others_cpu_percent']}%, load {phase['load_before']}"
-            f" -> {phase['load_after']}")
-    say("\n== ratios: hvdeck ls median wall time / the other's (below 1: hvdeck ls is faster; the floor by its"
-        " own clock)")
-    say(f"{'hosts':>5} {'RTT':>6}  {'vs loop':>20} {'vs pssh -p 32':>20} {'vs pssh -p N':>20} {'vs floor':>20}")
-    for phase in report["phases"]:
-        rtt = f"{phase['rtt_ms']:g}ms" if phase["rtt_ms"] else "-"
-        cells = []
-        for name in MEASURES[1:]:
-            value = phase["ratios"].get(name)
-            cells.append("-" if not value else f"{value:.2f} ({1 / value:.2f}x faster)" if value < 1
-                         else f"{value:.2f}")
-        say(f"{phase['hosts']:>5} {rtt:>6}  " + " ".join(f"{c:>20}" for c in cells))
+    if report["phases"]:  # none with --console-only
+        _print_ls(report)
     if any("warm" in p for p in report["phases"]):
         say("\n== warm refresh: every host at once over open connections, against the slowest host alone")
         for phase in report["phases"]:
@@ -1030,6 +998,43 @@ def print_report(report: dict) -> None:
     m = report["machine"]
     say(f"\nmachine: {m['cpus']} CPUs; load average at start {m['load_start']}, at end {report['load_end']};"
         f" RTT by {report['rtt_method']}; {report['pssh']}")
+
+
+def _print_ls(report: dict) -> None:
+    say("\n== figures: min / median / max of each client's runs (wall, CPU = user+sys of it and its children)")
+    say(f"{'hosts':>5} {'RTT':>6}  {'client':<30} {'wall s':>22} {'CPU s':>22} {'peak RSS MiB':>22}"
+        f" {'server CPU s':>14}  notes")
+    for phase in report["phases"]:
+        rtt = f"{phase['rtt_ms']:g}ms" if phase["rtt_ms"] else "-"
+        for name, fig in phase["figures"].items():
+            wall = fig["inner_s"] if name == "floor" and fig["inner_s"] else fig["wall_s"]
+            notes = "; ".join(fig["notes"])
+            if name == "floor" and fig["wall_s"]:
+                notes = "; ".join(filter(None, [f"own clock; {fig['wall_s']['median']:.2f} s with start-up",
+                                                notes]))
+            if fig["failed"]:
+                notes = f"{fig['failed']} run(s) FAILED; " + notes
+            server = fig["server_cpu_s"]["median"] if fig["server_cpu_s"] else float("nan")
+            say(f"{phase['hosts']:>5} {rtt:>6}  {fig['label']:<30} {_fmt(wall):>22} {_fmt(fig['cpu_s']):>22}"
+                f" {_fmt(fig['maxrss_mib'], 1):>22} {server:>14.2f}  {notes}")
+    for name in report.get("skipped", []):
+        say(f"  ({name})")
+    say("  machine while measuring (other people's processes, % of one core; load average before -> after):")
+    for phase in report["phases"]:
+        rtt = f"{phase['rtt_ms']:g}ms" if phase["rtt_ms"] else "-"
+        say(f"{phase['hosts']:>7} {rtt:>6}  others {phase['others_cpu_percent']}%, load {phase['load_before']}"
+            f" -> {phase['load_after']}")
+    say("\n== ratios: hvdeck ls median wall time / the other's (below 1: hvdeck ls is faster; the floor by its"
+        " own clock)")
+    say(f"{'hosts':>5} {'RTT':>6}  {'vs loop':>20} {'vs pssh -p 32':>20} {'vs pssh -p N':>20} {'vs floor':>20}")
+    for phase in report["phases"]:
+        rtt = f"{phase['rtt_ms']:g}ms" if phase["rtt_ms"] else "-"
+        cells = []
+        for name in MEASURES[1:]:
+            value = phase["ratios"].get(name)
+            cells.append("-" if not value else f"{value:.2f} ({1 / value:.2f}x faster)" if value < 1
+                         else f"{value:.2f}")
+        say(f"{phase['hosts']:>5} {rtt:>6}  " + " ".join(f"{c:>20}" for c in cells))
 
 
 def print_comparison(report: dict, earlier: dict) -> None:

@@ -989,8 +989,11 @@ class FleetTable(ScrollView, can_focus=True):
     def _scroll_cursor_visible(self) -> None:
         rows = max(1, self.scrollable_content_region.height - 1)
         top = self.scroll_offset.y
-        if self._cursor < top:
-            self.scroll_to(y=self._cursor, animate=False)
+        # the host line above a group's first row comes into view with it (Home, Up, PageUp when grouped)
+        first = self._cursor - 1 if self._cursor > 0 and isinstance(self._index[self._cursor - 1], _Group) \
+            else self._cursor
+        if first < top:
+            self.scroll_to(y=first, animate=False)
         elif self._cursor >= top + rows:
             self.scroll_to(y=self._cursor - rows + 1, animate=False)
 

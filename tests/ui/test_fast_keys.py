@@ -164,3 +164,24 @@ async def test_a_slash_typed_in_the_filter_is_a_character(tmp_path: Path):
         await burst(pilot, *"x/y/z")  # as a terminal delivers a paste: in order
         await pilot.pause(0.1)
         assert box.value == "x/y/z", box.value
+
+
+async def test_editing_keys_in_the_filter_keep_their_place_among_the_characters(tmp_path: Path):
+    """ctrl+u, Backspace and ctrl+w typed in a burst with characters act where they were typed, also
+    while the screen is busy (at fleet size snapshots keep it so): as bindings they went up to the app
+    and back, and a ctrl+u landed after the characters typed behind it and wiped them."""
+    import time
+
+    app = make_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await fleet_loaded(pilot)
+        await burst(pilot, "slash", *"web")
+        box = app.screen.query_one("#filter", Input)
+        assert box.value == "web"
+        for keys, expected in ((("ctrl+u", *"db"), "db"), (("backspace", *"x"), "dx"),
+                               (("ctrl+w", *"ns"), "ns")):
+            app.screen.call_later(lambda: time.sleep(0.2))  # the screen is busy when the burst comes
+            await burst(pilot, *keys)
+            await pilot.pause(0.3)
+            assert box.value == expected, keys
+            assert table(app).filter_text == expected

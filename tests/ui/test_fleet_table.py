@@ -104,6 +104,31 @@ async def test_cursor_follows_its_domain_and_group_lines_are_skipped():
         assert table.cursor_domain.name == "z", "and skips host b's line on the way down"
 
 
+async def test_the_host_line_above_the_first_row_shows_when_the_cursor_goes_back_up():
+    """Grouped and scrolled down, Home (and Up, PageUp) bring the cursor to the first row *and* its host's
+    line above it: the first group's line had stayed scrolled off the top."""
+    app = TableApp()
+    async with app.run_test(size=(100, 12)) as pilot:
+        table = app.query_one(FleetTable)
+        table.set_hosts(["a", "b"])
+        for host in ("a", "b"):
+            table.set_host_domains(host, [Domain(host=host, name=f"{host}{i:02d}", state=DomainState.RUNNING,
+                                                 native_state="running") for i in range(20)])
+        table.group_by_host = True
+        table.focus()
+        await pilot.pause()
+        await pilot.press("end")
+        await pilot.pause()
+        assert table.scroll_offset.y > 0
+        for keys in (("home",), ("pageup",) * 5, ("up",) * 50):
+            await pilot.press("end")
+            await pilot.pause()
+            await pilot.press(*keys)
+            await pilot.pause()
+            assert table.cursor_domain.name == "a00"
+            assert table.scroll_offset.y == 0, keys  # the top line is host a's group line
+
+
 async def test_figures_that_change_in_place_redraw_their_rows_without_a_rebuild():
     """A poll that changes only figures (CPU % under a HOST sort) must not rebuild the index of every row:
     at 20,000 rows that rebuild was an eighth of the console's time. The new figures still show."""

@@ -225,3 +225,63 @@ async def test_unknown_host_key_is_asked_and_trusted_only_on_yes(tmp_path: Path,
         await wait_for(pilot, lambda: server.accepted > accepted and app.snapshots["lab1"].error is not None
                        and "could not tell what kind" in app.snapshots["lab1"].error)
         assert not isinstance(app.screen, HostKeyScreen)
+
+
+async def test_palette_finds_any_domain_of_a_large_fleet(tmp_path: Path):
+    """6,000 domains (150 hosts x 40): the palette used to list only the first 5,000 by name, so a
+    domain of a later host was "No matches found"."""
+    import time
+
+    from hvdeck.backends.model import Domain, DomainState, HostSnapshot, HostStatus
+    from hvdeck.tui.messages import FleetUpdated
+
+    app = make_app(tmp_path, start_pollers=False)
+    async with app.run_test(size=SIZE) as pilot:
+        for h in range(150):
+            host = f"cd-{h:04d}"
+            domains = tuple(Domain(host=host, name=f"ldg-web{d:02d}", state=DomainState.RUNNING,
+                                   native_state="active") for d in range(40))
+            app.post_message(FleetUpdated(HostSnapshot(host=host, kind="ldoms", status=HostStatus.UP,
+                                                       taken_at=time.monotonic(), domains=domains)))
+        await wait_for(pilot, lambda: table(app).total_count >= 6000)
+        await pilot.press("ctrl+p")
+        await pilot.press(*"cd-0149/ldg-web39")
+        commands = app.screen.query_one(CommandList)
+
+        def titles() -> list[str]:
+            return [str(commands.get_option_at_index(i).prompt).split("\n")[0] for i in range(commands.option_count)]
+
+        await wait_for(pilot, lambda: "Open cd-0149/ldg-web39" in titles())
+        await pilot.press("escape")
+        await pilot.press("ctrl+p")
+        await pilot.press(*"web")  # a short query lists at most MAX_DOMAIN_HITS domains, not 6,000
+        await wait_for(pilot, lambda: any(t.startswith("Open ") for t in titles()))
+        await pilot.pause(0.5)
+        from hvdeck.tui.commands import MAX_DOMAIN_HITS
+
+        assert sum(t.startswith("Open ") for t in titles()) <= MAX_DOMAIN_HITS
+
+
+async def test_the_status_line_names_the_first_host_in_trouble_briefly(tmp_path: Path):
+    """Hosts in trouble: the first is named with its error cut to a short length and how many more there
+    are; the line stays one line at 120 columns (a long error had wrapped it and pushed the table up)."""
+    import dataclasses
+
+    from hvdeck.backends.model import HostStatus
+    from hvdeck.tui.messages import FleetUpdated
+    from hvdeck.tui.screens.fleet import PROBLEM_CELLS
+
+    app = make_app(tmp_path, start_pollers=False)
+    async with app.run_test(size=SIZE) as pilot:
+        for host in app.host_names:
+            await app.fleet.poll_host(host)
+        await fleet_loaded(pilot)
+        long_error = "no answer for 2m04s (retrying every 1m00s): 127.0.0.1:35813: connection refused " * 3
+        for host in app.host_names:  # kvm-a and kvm-b
+            down = dataclasses.replace(app.snapshots[host], status=HostStatus.DOWN, error=long_error)
+            app.post_message(FleetUpdated(down))
+        await wait_for(pilot, lambda: "(+1 more)" in plain(app.screen.query_one("#fleet-status")))
+        status = plain(app.screen.query_one("#fleet-status")).strip()
+        assert "kvm-a (+1 more): no answer for 2m04s" in status and status.endswith("…")
+        assert len(status.split(" · ")[-1]) <= len("kvm-a (+1 more): ") + PROBLEM_CELLS
+        assert "\n" not in status

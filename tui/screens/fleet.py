@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from rich.text import Text
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.timer import Timer
@@ -28,8 +28,27 @@ from .actions import ACTION_BINDINGS, DomainActions
 from .base import HvdeckFooter, HvdeckScreen
 from .console_log import ConsoleLogScreen
 
+
 #: the console pane's keys: priority bindings (they work while a terminal has the focus, so they are not
 #: sent to the guest), enabled only while a console is open; rebind them in the settings' keymap
+class FilterBox(Input):
+    """The filter box. Its editing keys (Backspace, ctrl+u, ctrl+w, ...) act in order with the characters
+    around them: as bindings they went up to the app and back, while the characters typed right after
+    them were inserted by the box at once; when the app was busy (snapshots at fleet size), a ctrl+u
+    followed at once by ``web`` inserted ``web`` and then wiped it."""
+
+    async def _on_key(self, event: events.Key) -> None:
+        bindings = None if event.is_printable else self._bindings.key_to_bindings.get(event.key)
+        if bindings:
+            event.stop()
+            event.prevent_default()
+            await self.run_action(bindings[0].action)
+            return
+        await super()._on_key(event)
+
+
+#: cells of the status line's error of the first host in trouble (a longer one is cut)
+PROBLEM_CELLS = 60
 #: seconds: the host strip and the status line follow the polls at most this often
 STRIP_S = 0.25
 
@@ -98,7 +117,7 @@ class FleetScreen(DomainActions, HvdeckScreen):
 
     def compose(self) -> ComposeResult:
         yield HostStrip(id="hosts")
-        yield Input(placeholder="web state:running !host:kvm-b cpu:>50 memory:>=2G tags:prod · Esc clears",
+        yield FilterBox(placeholder="web state:running !host:kvm-b cpu:>50 memory:>=2G tags:prod · Esc clears",
                     id="filter")
         yield FleetTable(id="fleet-table")
         yield Static("", id="fleet-status")
@@ -195,8 +214,13 @@ class FleetScreen(DomainActions, HvdeckScreen):
             text.append(f" · {len(table.marked_keys)} marked (E evacuates them)")
         problems = [s for s in self.hvdeck.snapshots.values() if s.status in (HostStatus.ERROR, HostStatus.DOWN)]
         if problems:
+            # the first host in trouble, its error cut to keep the line short (the host screen has it whole)
             first = problems[0]
-            text.append(f" · {fmt.visible(first.host)}: {fmt.visible(first.error or first.status.value)}")
+            error = fmt.visible(first.error or first.status.value)
+            if fmt.cells(error) > PROBLEM_CELLS:
+                error = fmt.fit(error, PROBLEM_CELLS)
+            more = f" (+{len(problems) - 1} more)" if len(problems) > 1 else ""
+            text.append(f" · {fmt.visible(first.host)}{more}: {error}")
         self._status_head = text
         self._show_status()
 
