@@ -285,3 +285,24 @@ async def test_the_status_line_names_the_first_host_in_trouble_briefly(tmp_path:
         assert "kvm-a (+1 more): no answer for 2m04s" in status and status.endswith("…")
         assert len(status.split(" · ")[-1]) <= len("kvm-a (+1 more): ") + PROBLEM_CELLS
         assert "\n" not in status
+
+
+async def test_the_palette_opens_without_every_host_of_a_large_fleet(tmp_path: Path):
+    """Before anything is typed the palette lists each host's commands only for a small fleet (at 500
+    hosts they were 2,000 lines and half a second to open); typing a host's name still finds them."""
+    from hvdeck.backends.inventory import HostSpec, Inventory
+    from hvdeck.tui.commands import DISCOVER_HOSTS
+
+    hosts = tuple(HostSpec(name=f"cd-{i:04d}", address="192.0.2.1", kind="ldoms") for i in range(DISCOVER_HOSTS + 5))
+    app = make_app(tmp_path, Inventory(hosts), start_pollers=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("ctrl+p")
+        commands = app.screen.query_one(CommandList)
+
+        def titles() -> list[str]:
+            return [str(commands.get_option_at_index(i).prompt).split("\n")[0] for i in range(commands.option_count)]
+
+        await wait_for(pilot, lambda: "Poll all hosts now (refresh)" in titles())
+        assert not any(t.startswith("Host cd-") for t in titles())
+        await pilot.press(*"Host cd-0024")
+        await wait_for(pilot, lambda: "Host cd-0024" in titles())
