@@ -246,20 +246,15 @@ async def test_palette_finds_any_domain_of_a_large_fleet(tmp_path: Path):
         await wait_for(pilot, lambda: table(app).total_count >= 6000)
         await pilot.press("ctrl+p")
         await pilot.press(*"cd-0149/ldg-web39")
-        commands = app.screen.query_one(CommandList)
-
-        def titles() -> list[str]:
-            return [str(commands.get_option_at_index(i).prompt).split("\n")[0] for i in range(commands.option_count)]
-
-        await wait_for(pilot, lambda: "Open cd-0149/ldg-web39" in titles())
+        await wait_for(pilot, lambda: "Open cd-0149/ldg-web39" in _palette_titles(app))
         await pilot.press("escape")
         await pilot.press("ctrl+p")
         await pilot.press(*"web")  # a short query lists at most MAX_DOMAIN_HITS domains, not 6,000
-        await wait_for(pilot, lambda: any(t.startswith("Open ") for t in titles()))
+        await wait_for(pilot, lambda: any(t.startswith("Open ") for t in _palette_titles(app)))
         await pilot.pause(0.5)
         from hvdeck.tui.commands import MAX_DOMAIN_HITS
 
-        assert sum(t.startswith("Open ") for t in titles()) <= MAX_DOMAIN_HITS
+        assert sum(t.startswith("Open ") for t in _palette_titles(app)) <= MAX_DOMAIN_HITS
 
 
 async def test_the_status_line_names_the_first_host_in_trouble_briefly(tmp_path: Path):
@@ -297,12 +292,13 @@ async def test_the_palette_opens_without_every_host_of_a_large_fleet(tmp_path: P
     app = make_app(tmp_path, Inventory(hosts), start_pollers=False)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("ctrl+p")
-        commands = app.screen.query_one(CommandList)
-
-        def titles() -> list[str]:
-            return [str(commands.get_option_at_index(i).prompt).split("\n")[0] for i in range(commands.option_count)]
-
-        await wait_for(pilot, lambda: "Poll all hosts now (refresh)" in titles())
-        assert not any(t.startswith("Host cd-") for t in titles())
+        await wait_for(pilot, lambda: "Poll all hosts now (refresh)" in _palette_titles(app))
+        assert not any(t.startswith("Host cd-") for t in _palette_titles(app))
         await pilot.press(*"Host cd-0024")
-        await wait_for(pilot, lambda: "Host cd-0024" in titles())
+        await wait_for(pilot, lambda: "Host cd-0024" in _palette_titles(app))
+
+
+def _palette_titles(app) -> list[str]:
+    """The first line of each command the open palette lists."""
+    commands = app.screen.query_one(CommandList)
+    return [str(commands.get_option_at_index(i).prompt).split("\n")[0] for i in range(commands.option_count)]
