@@ -291,7 +291,8 @@ class Fleet:
         say(f"  served in {time.perf_counter() - start:.1f} s (pid {self.server.pid})")
 
     def add_proxy(self, count: int, rtt_ms: float) -> None:
-        """Put the delaying proxy in front of the first ``count`` hosts; clients then reach it instead."""
+        """Put the delaying proxy in front of the first ``count`` hosts; clients then reach them through it
+        (the other hosts directly)."""
         out = self.work / "proxy.json"
         with (self.work / "proxy.stderr").open("wb") as log:
             self.proxy = subprocess.Popen(
@@ -299,7 +300,7 @@ class Fleet:
                  str(rtt_ms), "--out", str(out), "--count", str(count)],
                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log, env=self.env)
         _wait_ready(self.proxy, 60, "the delaying proxy")
-        self.ports = json.loads(out.read_text())
+        self.ports = {**self.ports, **json.loads(out.read_text())}  # the hosts past ``count`` stay direct
         self.pids.append(self.proxy.pid)
 
     def write_view(self, count: int, tag: str) -> "View":
