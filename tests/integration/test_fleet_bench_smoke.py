@@ -37,7 +37,12 @@ def test_fleet_bench_quick_run(tmp_path: Path):
             assert figure["wall_s"]["min"] <= figure["wall_s"]["median"] <= figure["wall_s"]["max"]
         assert set(phase["ratios"]) == set(expected[1:])
         assert all(value is not None and value > 0 for value in phase["ratios"].values())
+        warm = phase["warm"]  # every host at once over open connections, each host alone
+        assert "error" not in warm and warm["not_up"] == [] and len(warm["alone_s"]) == 5
+        assert len(warm["warm_s"]) == 3 and warm["warm_over_slowest"] > 0
+    # the added round trip shows in a host polled alone over its open connection
+    assert report["phases"][1]["warm"]["slowest_alone_s"] >= 0.05
     assert report["rtt_method"].startswith(("a user-space delaying TCP proxy", "netem"))
     if not pssh:
         assert "pssh skipped" in run.stdout
-    assert "== ratios" in run.stdout and "hvdeck ls --json" in run.stdout
+    assert "== ratios" in run.stdout and "hvdeck ls --json" in run.stdout and "== warm refresh" in run.stdout
