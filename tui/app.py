@@ -11,6 +11,7 @@ take and return immutable data. Every change to a host goes through `request_act
 
 from __future__ import annotations
 
+import math
 import os
 import time
 import traceback
@@ -183,8 +184,7 @@ class HvdeckApp(App[None]):
     def on_fleet_updated(self, message: FleetUpdated) -> None:
         """One snapshot posted as a message (tests, tools): it lands after every snapshot that arrived
         before it, as messages keep their order."""
-        while self._arrivals:
-            self._take(self._arrivals.pop(next(iter(self._arrivals))))
+        self.take_arrivals(math.inf)
         self._take(message.snapshot)
 
     def _take(self, snapshot: HostSnapshot) -> None:

@@ -29,8 +29,6 @@ from .base import HvdeckFooter, HvdeckScreen
 from .console_log import ConsoleLogScreen
 
 
-#: the console pane's keys: priority bindings (they work while a terminal has the focus, so they are not
-#: sent to the guest), enabled only while a console is open; rebind them in the settings' keymap
 class FilterBox(Input):
     """The filter box. Its editing keys (Backspace, ctrl+u, ctrl+w, ...) act in order with the characters
     around them: as bindings they went up to the app and back, while the characters typed right after
@@ -52,6 +50,8 @@ PROBLEM_CELLS = 60
 #: seconds: the host strip and the status line follow the polls at most this often
 STRIP_S = 0.25
 
+#: the console pane's keys: priority bindings (they work while a terminal has the focus, so they are not
+#: sent to the guest), enabled only while a console is open; rebind them in the settings' keymap
 CONSOLE_BINDINGS = [
     Binding("f6", "console_focus", "Table/console", id="console.focus", priority=True,
             tooltip="Move the focus between the table and the console pane"),
