@@ -4,6 +4,8 @@ scrolling sideways, the sort arrow always shown, and the cursor starting on the 
 
 from __future__ import annotations
 
+import re
+
 from pathlib import Path
 
 import pytest
@@ -114,15 +116,16 @@ async def test_the_sorted_column_keeps_its_arrow_at_80_columns(tmp_path: Path):
     async with app.run_test(size=(80, 24)) as pilot:
         await _load(pilot)
         t = table(app)
+        starts: dict[str, int] = {}
         for column in COLUMNS:
             for reverse, arrow in ((False, "▲"), (True, "▼")):
                 t.sort_by(column.key, reverse=reverse)
                 await pilot.pause()
-                if column.key in t.shown_columns:
-                    header = screen_text(app).splitlines()[t.region.y]
-                    assert f"{column.label} {arrow}" in header, (column.key, header)
-                else:
-                    assert f"{column.label} {arrow}" in t._header().text  # past the right edge
+                header = screen_text(app).splitlines()[t.region.y]
+                assert re.search(f"{re.escape(column.label)} ?{arrow}", header), (column.key, header)
+                if t.scroll_offset.x == 0:  # sorting never widens a column: the others stay where they were
+                    for label in ("HOST", "NAME", "STATE", "VCPU", "MEMORY", "CPU%"):
+                        assert starts.setdefault(label, header.index(label)) == header.index(label), header
 
 
 async def test_host_and_name_stay_put_when_scrolling_sideways(tmp_path: Path):
@@ -136,7 +139,7 @@ async def test_host_and_name_stay_put_when_scrolling_sideways(tmp_path: Path):
         await pilot.pause()
         assert t.scroll_offset.x > 0
         header = screen_text(app).splitlines()[t.region.y]
-        assert header.startswith("HOST ▲  NAME") and "NATIVE" in header and "CPU HIST" in header
+        assert re.match("HOST ?▲ +NAME", header) and "NATIVE" in header and "CPU HIST" in header
         for (name, line), (_, old) in zip(_row_lines(app, t), before):
             assert line[:18] == old[:18] and name in line[:18]
         # a click on a header that scrolled in sorts by that column
