@@ -5,7 +5,6 @@ scrolling sideways, the sort arrow always shown, and the cursor starting on the 
 from __future__ import annotations
 
 import re
-
 from pathlib import Path
 
 import pytest
