@@ -484,6 +484,7 @@ class FleetTable(ScrollView, can_focus=True):
         self._ticks: dict[str, int] = {}  # polls seen per host: the CPU HIST column's version
         self._history: Callable[[str, int], Sequence[float | None]] = lambda key, last: ()
         self._styles: dict[str, Style] = {}
+        self._styles_for: tuple[Style, ...] = ()  # the styles the cached lines were drawn with (not the cursor's)
         #: marked row keys, in the order they were marked (a dict as an ordered set); a mark outlives
         #: polls and filters, and a row that goes away keeps its mark until it is cleared
         self._marked: dict[str, None] = {}
@@ -1133,9 +1134,27 @@ class FleetTable(ScrollView, can_focus=True):
     # -- rendering ----------------------------------------------------------------------------------
 
     def notify_style_update(self) -> None:
+        """Styles changed (a theme, or the focus: the cursor is brighter in a focused table). The cached
+        lines go only when a style other than the cursor's changed: a focus change (``/``, Escape, Enter
+        in the filter) repaints the cursor's line, not all 48."""
         super().notify_style_update()
         self._styles.clear()
-        self._strips.clear()
+        styles = self._drawn_styles() if self.is_attached else ()
+        if not styles or styles != self._styles_for:
+            self._styles_for = styles
+            self._strips.clear()
+            self.refresh()
+        else:
+            self._refresh_positions((self._cursor,))
+
+    def _drawn_styles(self) -> tuple[Style, ...]:
+        """The styles of the cached lines, but the cursor's; () before the table is styled."""
+        try:
+            return (self._base_style(), *(self._style(name) for name in sorted(self.COMPONENT_CLASSES)
+                                          if name != "fleet-table--cursor"))
+        except KeyError:  # the component styles are not there yet (mounting)
+            self._styles.clear()
+            return ()
 
     def _style(self, name: str) -> Style:
         style = self._styles.get(name)
@@ -1215,7 +1234,8 @@ class FleetTable(ScrollView, can_focus=True):
         # a row's CPU history moves with every poll of its host, even when its figures stay the same
         tick = self._ticks.get(row.host, 0) if _HISTORY in self._order[:self._shown] else 0
         marked = key in self._marked
-        cache_key = (key, row.version, is_cursor, self._layout, tick, marked)
+        # the cursor's line is brighter while the table has the focus
+        cache_key = (key, row.version, is_cursor and 1 + self.has_focus, self._layout, tick, marked)
         strip = self._strips.get(cache_key)
         if strip is not None:
             return strip
@@ -1258,9 +1278,7 @@ class FleetTable(ScrollView, can_focus=True):
 
     def on_focus(self) -> None:
         self.notify_style_update()
-        self.refresh()
 
     def on_blur(self) -> None:
         self.notify_style_update()
-        self.refresh()
 

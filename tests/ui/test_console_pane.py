@@ -193,12 +193,12 @@ async def test_app_keys_go_to_the_guest_while_a_console_has_the_focus(tmp_path: 
         await shows(pilot, "Password:")
         assert "login: q/s?a" in tab.terminal.plain_text()
         assert app.is_running and app.theme == theme and not isinstance(app.screen, CommandPalette)
-        assert len(app.screen_stack) == 1 and not app.screen.query_one("#filter").display
+        assert len(app.screen_stack) == 1 and not app.screen.query_one("#filter-bar").display
         footer_actions = {b.binding.action for b in app.active_bindings.values() if b.enabled}
         assert "quit" not in footer_actions and "filter" not in footer_actions
         await pilot.press("f6")  # on the table, they are hvdeck's again
         await pilot.press("slash")
-        assert app.screen.query_one("#filter").display
+        assert app.screen.query_one("#filter-bar").display
 
 
 async def test_split_and_full_screen(tmp_path: Path, t7: Host):

@@ -10,8 +10,9 @@ from rich.text import Text
 from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.containers import Horizontal
 from textual.timer import Timer
-from textual.widgets import Input, Static
+from textual.widgets import Input, Label, Static
 
 from hvdeck.backends.inventory import ConfigFileError
 from hvdeck.backends.model import Domain, HostSnapshot, HostStatus
@@ -96,8 +97,11 @@ class FleetScreen(DomainActions, HvdeckScreen):
     ]
 
     DEFAULT_CSS = """
-    FleetScreen #filter { dock: top; display: none; height: 3; }
-    FleetScreen #filter.-active { display: block; }
+    FleetScreen { layers: default prompt; }
+    FleetScreen #filter-bar { layer: prompt; dock: bottom; display: none; height: 1; background: $panel; }
+    FleetScreen #filter-bar > Label { width: auto; padding: 0 1; text-style: bold; color: $accent; }
+    FleetScreen #filter { height: 1; border: none; padding: 0; background: $panel; }
+    FleetScreen #filter:focus { border: none; }
     FleetScreen FleetTable { height: 1fr; }
     FleetScreen #fleet-status { height: auto; max-height: 6; padding: 0 1; background: $panel;
                                 color: $foreground-muted; }
@@ -117,8 +121,12 @@ class FleetScreen(DomainActions, HvdeckScreen):
 
     def compose(self) -> ComposeResult:
         yield HostStrip(id="hosts")
-        yield FilterBox(placeholder="web state:running !host:kvm-b cpu:>50 memory:>=2G tags:prod · Esc clears",
-                    id="filter")
+        # the filter's prompt takes the footer's line while it is open, like a search in less or vim: a box
+        # that pushed the table down made every `/` and Escape lay out and repaint the whole screen
+        with Horizontal(id="filter-bar"):
+            yield Label("Filter")
+            yield FilterBox(placeholder="web state:running !host:kvm-b cpu:>50 memory:>=2G tags:prod · Esc clears",
+                            id="filter")
         yield FleetTable(id="fleet-table")
         yield Static("", id="fleet-status")
         yield ConsolePane(id="console-pane")
@@ -271,17 +279,23 @@ class FleetScreen(DomainActions, HvdeckScreen):
         typed in the same burst as `/` are already queued behind it and must reach the box, not the
         table, where s, h, r, p and u are lifecycle keys. In the box, `/` is a character like any other
         (`check_action` lets it through)."""
-        box = self.query_one("#filter", Input)
-        box.add_class("-active")
-        box.display = True
-        self.set_focus(box)
+        self.query_one("#filter-bar").display = True
+        self.set_focus(self.query_one("#filter", Input))
 
     def action_clear_filter(self) -> None:
         box = self.query_one("#filter", Input)
         box.value = ""
-        box.remove_class("-active")
-        box.display = False
+        self._close_filter()
+
+    def _close_filter(self) -> None:
+        """Put the box away; the filter stays (the status line shows it, ``/`` edits it again)."""
+        self.query_one("#filter-bar").display = False
         self.set_focus(self.table)
+
+    @on(events.DescendantBlur, "#filter")
+    def _filter_left(self) -> None:
+        if self.is_current:  # a click elsewhere closes it; a dialog over the screen does not
+            self.query_one("#filter-bar").display = False
 
     def _filter_changed(self, value: str) -> None:
         """The box's text, as it changes (a watcher: in the same frame as the key that typed it, where
@@ -291,19 +305,12 @@ class FleetScreen(DomainActions, HvdeckScreen):
 
     @on(Input.Submitted, "#filter")
     def _filter_submitted(self) -> None:
-        box = self.query_one("#filter", Input)
-        if not box.value:
-            box.remove_class("-active")
-            box.display = False
-        self.set_focus(self.table)
+        self._close_filter()
 
     def set_filter(self, text: str) -> None:
-        box = self.query_one("#filter", Input)
-        box.value = text
-        box.set_class(bool(text), "-active")
-        box.display = bool(text)
+        self.query_one("#filter", Input).value = text
         self.table.filter_text = text
-        self.set_focus(self.table)
+        self._close_filter()
         self._update_status()
 
     def _remember_view(self) -> None:
@@ -445,7 +452,6 @@ class FleetScreen(DomainActions, HvdeckScreen):
         event.stop()
         if event.tab is None:
             self.remove_class("-console", "-console-full")
-            self._show_filter_box()
             self.table.focus()
         self.refresh_bindings()
 
@@ -467,15 +473,11 @@ class FleetScreen(DomainActions, HvdeckScreen):
     def action_console_maximize(self) -> None:
         """F11: the pane under the table, or the whole screen."""
         self.toggle_class("-console-full")
-        self._show_filter_box()
+        if self.has_class("-console-full"):
+            self.query_one("#filter-bar").display = False
         tab = self.console_pane.active_tab
         if self.has_class("-console-full") and tab is not None and not self.in_console():
             tab.focus_console()
-
-    def _show_filter_box(self) -> None:
-        """The filter box (shown while a filter is set) is hidden while the console is full screen."""
-        box = self.query_one("#filter", Input)
-        box.display = box.has_class("-active") and not self.has_class("-console-full")
 
     def action_console_step(self, offset: int) -> None:
         tab = self.console_pane.step(offset)
