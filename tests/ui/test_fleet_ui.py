@@ -9,6 +9,7 @@ from textual.widgets import Button, Input
 
 from hvdeck.backends.inventory import HostSpec, Inventory
 from hvdeck.backends.model import DomainState, HostStatus
+from hvdeck.tui.screens.base import HvdeckFooter
 from hvdeck.tui.screens.domain import DomainScreen
 from hvdeck.tui.screens.fleet import FleetScreen
 from hvdeck.tui.screens.host_key import HostKeyScreen
@@ -59,6 +60,29 @@ async def test_filter_by_text_and_by_field(tmp_path: Path):
         assert names(app) == ["cache01", "monitoring"]
         await pilot.press("slash", "ctrl+u", *"host:kvm-b shut")
         assert names(app) == ["backup01", "ci-runner"]
+
+
+async def test_the_filter_prompt_takes_the_footer_line_and_moves_nothing(tmp_path: Path):
+    """`/` opens a one-line prompt over the footer: the table keeps its place and size (no layout of the
+    whole screen), the footer is not rebuilt for the prompt's keys, and Enter puts the prompt away while
+    the status line keeps showing the filter, which `/` edits again."""
+    app = make_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await fleet_loaded(pilot)
+        screen, t = app.screen, table(app)
+        bar, footer = screen.query_one("#filter-bar"), screen.query_one(HvdeckFooter)
+        region, keys = t.region, list(footer.children)
+        await pilot.press("slash", *"web")
+        assert bar.display and bar.region.y == footer.region.y and bar.region.height == 1
+        assert t.region == region and list(footer.children) == keys
+        await pilot.press("enter")
+        assert not bar.display and app.focused is t and names(app) == ["web01", "web02"]
+        assert "filter: web" in plain(screen.query_one("#fleet-status"))
+        await pilot.press("slash")
+        assert bar.display and screen.query_one("#filter", Input).value == "web"
+        await pilot.press("escape")
+        assert not bar.display and len(names(app)) == 12 and t.region == region
+        assert list(footer.children) == keys, "the footer was rebuilt for keys it never showed"
 
 
 async def test_sort_by_any_column_and_group_by_host(tmp_path: Path):

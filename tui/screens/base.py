@@ -54,6 +54,14 @@ class HvdeckFooter(Footer):
     COMPACT_BELOW = 120
 
     _shown: tuple[tuple[object, ...], ...] | None = None
+    #: while something covers the footer (the fleet filter's prompt), it does not follow the focus
+    _held = False
+
+    def hold(self, held: bool) -> None:
+        """Stop following the keys while covered, or follow them again (and catch up)."""
+        self._held = held
+        if not held and self.is_attached:
+            self.bindings_changed(self.screen)
 
     def on_resize(self, event: events.Resize) -> None:
         self.compact = event.size.width < self.COMPACT_BELOW
@@ -62,6 +70,8 @@ class HvdeckFooter(Footer):
         """Recompose only when the keys shown change. Every focus change (the filter box opening, a
         dialog closing) changes the active bindings, mostly not the shown ones, and a recompose mounts
         and styles every key again: some 10 ms of a keystroke at fleet size."""
+        if self._held:
+            return
         shown = tuple((binding.key, binding.action, binding.description, enabled, tooltip)
                       for _node, binding, enabled, tooltip in screen.active_bindings.values() if binding.show)
         if shown == self._shown:

@@ -120,13 +120,15 @@ class FleetScreen(DomainActions, HvdeckScreen):
     _status_shown: Text | None = None
 
     def compose(self) -> ComposeResult:
-        yield HostStrip(id="hosts")
         # the filter's prompt takes the footer's line while it is open, like a search in less or vim: a box
-        # that pushed the table down made every `/` and Escape lay out and repaint the whole screen
+        # that pushed the table down made every `/` and Escape lay out and repaint the whole screen. It comes
+        # first: Textual numbers the widgets from the last one, and one that comes and goes before the others
+        # renumbers them all (each counts as moved, and the whole screen is drawn again)
         with Horizontal(id="filter-bar"):
             yield Label("Filter")
             yield FilterBox(placeholder="web state:running !host:kvm-b cpu:>50 memory:>=2G tags:prod · Esc clears",
                             id="filter")
+        yield HostStrip(id="hosts")
         yield FleetTable(id="fleet-table")
         yield Static("", id="fleet-status")
         yield ConsolePane(id="console-pane")
@@ -280,6 +282,7 @@ class FleetScreen(DomainActions, HvdeckScreen):
         table, where s, h, r, p and u are lifecycle keys. In the box, `/` is a character like any other
         (`check_action` lets it through)."""
         self.query_one("#filter-bar").display = True
+        self.query_one(HvdeckFooter).hold(True)  # under the prompt: not recomposed for the box's keys
         self.set_focus(self.query_one("#filter", Input))
 
     def action_clear_filter(self) -> None:
@@ -289,13 +292,17 @@ class FleetScreen(DomainActions, HvdeckScreen):
 
     def _close_filter(self) -> None:
         """Put the box away; the filter stays (the status line shows it, ``/`` edits it again)."""
-        self.query_one("#filter-bar").display = False
         self.set_focus(self.table)
+        self._hide_filter_bar()  # after the focus moved: the footer's keys are the ones it shows
 
     @on(events.DescendantBlur, "#filter")
     def _filter_left(self) -> None:
         if self.is_current:  # a click elsewhere closes it; a dialog over the screen does not
-            self.query_one("#filter-bar").display = False
+            self._hide_filter_bar()
+
+    def _hide_filter_bar(self) -> None:
+        self.query_one("#filter-bar").display = False
+        self.query_one(HvdeckFooter).hold(False)
 
     def _filter_changed(self, value: str) -> None:
         """The box's text, as it changes (a watcher: in the same frame as the key that typed it, where
@@ -474,7 +481,7 @@ class FleetScreen(DomainActions, HvdeckScreen):
         """F11: the pane under the table, or the whole screen."""
         self.toggle_class("-console-full")
         if self.has_class("-console-full"):
-            self.query_one("#filter-bar").display = False
+            self._hide_filter_bar()
         tab = self.console_pane.active_tab
         if self.has_class("-console-full") and tab is not None and not self.in_console():
             tab.focus_console()
