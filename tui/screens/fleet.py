@@ -50,6 +50,8 @@ class FilterBox(Input):
 PROBLEM_CELLS = 60
 #: seconds: the host strip and the status line follow the polls at most this often
 STRIP_S = 0.25
+#: seconds without a new sort or grouping before the settings file remembers them
+REMEMBER_S = 1.0
 
 #: the console pane's keys: priority bindings (they work while a terminal has the focus, so they are not
 #: sent to the guest), enabled only while a console is open; rebind them in the settings' keymap
@@ -115,6 +117,8 @@ class FleetScreen(DomainActions, HvdeckScreen):
     _ticked = 0.0  # time.monotonic() of the last `_tick`
     _counts: tuple[int, int] = (-1, -1)  # the rows shown and all rows, as the status line says
     _tick_timer: Timer | None = None
+    _view_timer: Timer | None = None  # the settings file is written when it fires
+    _view: tuple[str, bool, bool] | None = None  # the sort, its direction and the grouping to write
     _status_one_line = False
     _status_head = Text()
     _status_shown: Text | None = None
@@ -321,13 +325,28 @@ class FleetScreen(DomainActions, HvdeckScreen):
         self._update_status()
 
     def _remember_view(self) -> None:
-        """Write the table's sort and grouping back to the settings file (when hvdeck read one)."""
-        path = self.hvdeck.settings.path
-        if path is None:
-            return
+        """Write the table's sort and grouping back to the settings file (when hvdeck read one), once the
+        user has stopped changing them for `REMEMBER_S` (``o`` pressed five times writes the file once,
+        not in the middle of each keystroke), and at the latest when the screen goes."""
         table = self.table
+        self._view = (table.sort_column, table.sort_reverse, table.group_by_host)
+        if self._view_timer is not None:
+            self._view_timer.stop()
+        self._view_timer = self.set_timer(REMEMBER_S, self._write_view, name="remember the table's view")
+
+    def on_unmount(self) -> None:
+        self._write_view()  # the table may be gone already: what to write was taken when it changed
+
+    def _write_view(self) -> None:
+        view, self._view = self._view, None
+        if self._view_timer is not None:
+            self._view_timer.stop()
+            self._view_timer = None
+        path = self.hvdeck.settings.path
+        if path is None or view is None:
+            return
         try:
-            save_view_state(path, table.sort_column, table.sort_reverse, table.group_by_host)
+            save_view_state(path, *view)
         except (OSError, ValueError, ConfigFileError) as exc:
             self.notify(fmt.visible(f"could not remember the table's view in {path}: {exc}"), severity="warning",
                         markup=False)
