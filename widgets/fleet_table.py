@@ -339,7 +339,7 @@ def _field_test(name: str, value: str, host_kinds: Mapping[str, str],
     return lambda r: (v := r.value(i)) is not None and compare(cast(float, v), wanted)
 
 
-class FleetTable(ScrollView, can_focus=True):
+class FleetTable(ScrollView, can_focus=True, inherit_bindings=False):
     """Domains of the whole fleet. The screen feeds it with `set_host_domains`.
 
     | Key | Action |

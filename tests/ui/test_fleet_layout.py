@@ -186,3 +186,11 @@ async def test_right_and_left_scroll_by_whole_columns(tmp_path: Path):
         await pilot.press(*["left"] * 12)
         await pilot.pause()
         assert t.scroll_offset.x == 0
+
+
+def test_the_table_has_no_scrolling_keys_of_its_own_besides_its_cursor_keys():
+    """ScrollView's page-left/right (ctrl+pageup/pagedown) and scroll-home/end keys are not the table's:
+    the help listed them under the table, and ctrl+pageup/pagedown are the console tabs' keys."""
+    keys = set(FleetTable._merged_bindings.key_to_bindings) if FleetTable._merged_bindings else set()
+    assert {"up", "down", "pageup", "pagedown", "home", "end", "left", "right", "enter"} <= keys
+    assert not keys & {"ctrl+pageup", "ctrl+pagedown", "ctrl+home", "ctrl+end"}
