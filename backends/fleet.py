@@ -24,7 +24,7 @@ import multiprocessing
 import os
 import random
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -313,21 +313,24 @@ class Fleet:
         return rt.backend if rt is not None else None
 
     def why_not(self, action: Action | ExtraAction, domain: Domain, host: HostSnapshot | None,
-                now: float | None = None) -> str | None:
+                now: float | None = None, fleet: Iterable[HostSnapshot] = ()) -> str | None:
         """The one gate (`policy.why_not`): None if ``action`` may be planned for ``domain`` now."""
-        return policy.why_not(self.backend(domain.host), action, domain, host, now)
+        return policy.why_not(self.backend(domain.host), action, domain, host, now, fleet)
 
     def extra_actions(self, host: str) -> tuple[ExtraAction, ...]:
         """The host's backend-specific actions (LDoms bind, set-vcpu...); none while it is not connected."""
         backend = self.backend(host)
         return backend.extra_actions() if backend is not None else ()
 
-    def plan_action(self, action: Action, domain: Domain, host: HostSnapshot | None) -> Plan:
+    def plan_action(self, action: Action, domain: Domain, host: HostSnapshot | None,
+                    fleet: Iterable[HostSnapshot] = ()) -> Plan:
         """The lifecycle Plan; raises `Unsupported` with the gate's reason when it may not be done."""
-        reason = self.why_not(action, domain, host)
+        fleet = tuple(fleet)
+        reason = self.why_not(action, domain, host, fleet=fleet)
         if reason is not None:
             raise Unsupported(f"Cannot {action.label.lower()} {domain.name}: {reason}")
-        return self._connected(domain.host).plan_action(action, domain)
+        return policy.with_start_warning(self._connected(domain.host).plan_action(action, domain), action, domain,
+                                         fleet)
 
     async def plan_extra(self, action: ExtraAction, domain: Domain, values: dict[str, str],
                          host: HostSnapshot | None) -> Plan:

@@ -17,7 +17,7 @@ import multiprocessing
 import pickle
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
@@ -289,18 +289,21 @@ class RemoteFleet:
         return backend
 
     def why_not(self, action: Action | ExtraAction, domain: Domain, host: HostSnapshot | None,
-                now: float | None = None) -> str | None:
-        return policy.why_not(self.backend(domain.host), action, domain, host, now)
+                now: float | None = None, fleet: Iterable[HostSnapshot] = ()) -> str | None:
+        return policy.why_not(self.backend(domain.host), action, domain, host, now, fleet)
 
     def extra_actions(self, host: str) -> tuple[ExtraAction, ...]:
         backend = self.backend(host)
         return backend.extra_actions() if backend is not None else ()
 
-    def plan_action(self, action: Action, domain: Domain, host: HostSnapshot | None) -> Plan:
-        reason = self.why_not(action, domain, host)
+    def plan_action(self, action: Action, domain: Domain, host: HostSnapshot | None,
+                    fleet: Iterable[HostSnapshot] = ()) -> Plan:
+        fleet = tuple(fleet)
+        reason = self.why_not(action, domain, host, fleet=fleet)
         if reason is not None:
             raise Unsupported(f"Cannot {action.label.lower()} {domain.name}: {reason}")
-        return self._known(domain.host).plan_action(action, domain)
+        return policy.with_start_warning(self._known(domain.host).plan_action(action, domain), action, domain,
+                                         fleet)
 
     def console(self, domain: Domain) -> ConsoleRef:
         return self._known(domain.host).console(domain)

@@ -321,7 +321,7 @@ class HvdeckApp(App[None]):
                         markup=False)
             return
         try:
-            plan = self.fleet.plan_action(action, domain, self.snapshots.get(domain.host))
+            plan = self.fleet.plan_action(action, domain, self.snapshots.get(domain.host), self.snapshots.values())
         except HvdeckError as exc:
             self.notify(visible(exc.message, newlines=True), title=exc.title, severity="error", markup=False)
             return
@@ -329,7 +329,8 @@ class HvdeckApp(App[None]):
 
     def why_not(self, action: Action | ExtraAction, domain: Domain) -> str | None:
         """The one gate (`hvdeck.backends.policy`): None if ``action`` may be planned for ``domain``."""
-        return self.fleet.why_not(action, domain, self.snapshots.get(domain.host), self.clock())
+        return self.fleet.why_not(action, domain, self.snapshots.get(domain.host), self.clock(),
+                                  self.snapshots.values())
 
     def open_action_menu(self, domain: Domain | None) -> None:
         if domain is None:

@@ -146,15 +146,35 @@ def parse_params(params: Sequence[str]) -> dict[str, str]:
     return values
 
 
+async def other_hosts(inventory: Inventory, host: str, *, timeout: float = 30.0) -> list[HostSnapshot]:
+    """Every other host of the inventory, polled once at the same time (for the Start gate: is the same
+    guest running elsewhere?); a host that does not answer comes back as a snapshot without domains."""
+    names = [h.name for h in inventory.hosts if h.name != host]
+    if not names:
+        return []
+    others = Fleet(inventory.select(names))
+    try:
+        async def one(name: str) -> HostSnapshot | None:
+            try:
+                async with asyncio.timeout(timeout):
+                    return await others.poll_host(name)
+            except TimeoutError:
+                return None
+
+        return [s for s in await asyncio.gather(*(one(n) for n in names)) if s is not None]
+    finally:
+        await others.close()
+
+
 async def build_plan(fleet: Fleet, snapshot: HostSnapshot, domain: Domain, action_name: str,
-                     values: dict[str, str]) -> Plan:
+                     values: dict[str, str], others: Sequence[HostSnapshot] = ()) -> Plan:
     """The plan of a lifecycle action (``start``...) or of a backend's own action (``set-vcpu count=4``),
-    through the same gate the console uses."""
+    through the same gate the console uses (``others``: the other hosts' snapshots, for a Start)."""
     lifecycle = {a.value: a for a in Action}
     if action_name in lifecycle:
         if values:
             raise VerbError(f"{action_name} takes no parameters", EXIT_USAGE)
-        return fleet.plan_action(lifecycle[action_name], domain, snapshot)
+        return fleet.plan_action(lifecycle[action_name], domain, snapshot, (snapshot, *others))
     extras = {e.id: e for e in fleet.extra_actions(snapshot.host)}
     if action_name not in extras:
         known = ", ".join([*lifecycle, *sorted(extras)])
@@ -213,8 +233,15 @@ def plan(inventory: Inventory, args: argparse.Namespace, audit: Any, out: TextIO
     async def run() -> int:
         async with connected(inventory, args.host, audit=audit) as (fleet, snapshot):
             domain = find_domain(snapshot, args.domain)
+            others: list[HostSnapshot] = []
+            if args.action == Action.START.value:  # is the same guest running on another host?
+                others = await other_hosts(inventory, args.host)
+                asked = len(inventory.hosts) - 1
+                silent = asked - sum(s.status is HostStatus.UP for s in others)
+                err.write(f"checked {asked} other host(s) for this guest running there"
+                          f"{f' ({silent} did not answer)' if silent else ''}\n")
             try:
-                built = await build_plan(fleet, snapshot, domain, args.action, values)
+                built = await build_plan(fleet, snapshot, domain, args.action, values, others)
             except HvdeckError as exc:
                 raise VerbError(exc.message, EXIT_USAGE) from None
             out.write(plan_text(built))

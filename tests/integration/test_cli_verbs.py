@@ -89,3 +89,24 @@ async def test_plan_with_parameters_on_ldoms_over_ssh(ldoms_inventory, tmp_path:
     assert await asyncio.to_thread(main, [*args, "count=2", "--yes"]) == 0
     assert "ldm set-vcpu 2 ldg-web1" in capsys.readouterr().out
     assert any(c == "ldm set-vcpu 2 ldg-web1" for c in server.commands)
+
+
+def test_plan_start_asks_the_other_hosts_and_refuses_a_guest_running_elsewhere(tmp_path: Path, capsys):
+    """kvm-a runs backup01's UUID (a move done by hand): `hvdeck plan kvm-b backup01 start` polls the rest of
+    the inventory and refuses; a third host that does not answer is named, and does not stop the check."""
+    node = Path(demo_xml("kvm-a")).read_text()
+    moved = ("<domain type='test' xmlns:test='http://libvirt.org/schemas/domain/test/1.0'><name>backup01-moved</name>"
+             "<uuid>b2000000-0000-4000-8000-000000000005</uuid><memory unit='MiB'>256</memory>"
+             "<os><type>hvm</type></os><test:runstate>1</test:runstate></domain>\n</node>")
+    (tmp_path / "kvm-a.xml").write_text(node.replace("</node>", moved))
+    path = tmp_path / "hosts.yaml"
+    path.write_text("hosts:\n"
+                    f"  - {{name: kvm-a, transport: local, kind: libvirt, libvirt_uri: 'test://{tmp_path / 'kvm-a.xml'}'}}\n"
+                    f"  - {{name: kvm-b, transport: local, kind: libvirt, libvirt_uri: 'test://{demo_xml('kvm-b')}'}}\n"
+                    f"  - {{name: gone, transport: local, kind: libvirt, libvirt_uri: 'test://{tmp_path / 'none.xml'}'}}\n")
+    assert main(["plan", "-i", str(path), "kvm-b", "backup01", "start"]) == 2
+    err = capsys.readouterr().err
+    assert "checked 2 other host(s) for this guest running there (1 did not answer)" in err
+    assert ("Cannot start backup01: the same guest (UUID b2000000-0000-4000-8000-000000000005) is running on "
+            "kvm-a as backup01-moved: starting this copy too would run it twice") in err
+    assert main(["plan", "-i", str(path), "kvm-b", "ci-runner", "start"]) == 0, "another guest starts as before"

@@ -326,3 +326,31 @@ def _palette_titles(app) -> list[str]:
     """The first line of each command the open palette lists."""
     commands = app.screen.query_one(CommandList)
     return [str(commands.get_option_at_index(i).prompt).split("\n")[0] for i in range(commands.option_count)]
+
+
+async def test_start_is_refused_while_the_same_guest_runs_on_another_host(tmp_path: Path):
+    """backup01 (stopped on kvm-b) is defined and started on kvm-a under another name, with its UUID, as a
+    move done by hand would leave it: Start on kvm-b's copy says where it runs and shows no plan."""
+    app = make_app(tmp_path)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await fleet_loaded(pilot)
+        copy = next(d for s in app.snapshots.values() for d in s.domains if d.name == "backup01")
+        assert copy.host == "kvm-b" and copy.state is DomainState.STOPPED and copy.uuid
+        conn = app.fleet.backend("kvm-a")._conn  # the host's own libvirt connection, as another tool would
+        moved = conn.defineXML(f"<domain type='test'><name>backup01-moved</name><uuid>{copy.uuid}</uuid>"
+                               "<memory unit='MiB'>256</memory><os><type>hvm</type></os></domain>")
+        moved.create()
+        try:
+            app.refresh_hosts()
+            await wait_for(pilot, lambda: any(d.name == "backup01-moved" and d.state is DomainState.RUNNING
+                                              for d in app.snapshots["kvm-a"].domains))
+            await highlight(pilot, "backup01")
+            await pilot.press("s")
+            await pilot.pause()
+            assert not isinstance(app.screen, PlanScreen)
+            assert [n.message for n in app._notifications][-1:] == [
+                f"Cannot start backup01: the same guest (UUID {copy.uuid}) is running on kvm-a as backup01-moved: "
+                "starting this copy too would run it twice"]
+        finally:
+            moved.destroy()
+            moved.undefine()
