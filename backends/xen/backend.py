@@ -536,7 +536,10 @@ class XenBackend(Backend):
             if name in seen:
                 continue
             seen.add(name)
-            rows.append(Domain(host=host, name=name, state=DomainState.STOPPED, native_state="config",
+            # the config's uuid, when it has a well-formed one: the guest's identity across hosts (a copy
+            # left behind by a migration is then known as the guest running elsewhere: `policy.running_twin`)
+            uuid = facts.uuid if facts.uuid and parse.UUID_RE.fullmatch(facts.uuid) else None
+            rows.append(Domain(host=host, name=name, state=DomainState.STOPPED, native_state="config", uuid=uuid,
                                vcpus=facts.vcpus or 1, memory_bytes=facts.memory_bytes,
                                max_memory_bytes=facts.maxmem_mib * 2**20 if facts.maxmem_mib else facts.memory_bytes,
                                handle=path, extra=(("config", path),)))

@@ -163,7 +163,8 @@ _XL_EXTRAS: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = (
 _XL_ROW_ORDER = ("uuid", "reason", "claimed", "label", "cpupool", "node_affinity")
 _XM_EXTRAS = ((("Label",), ("label",)),)  # xm list --label (RELEASE-4.1.0 xm/main.py xm_label_list)
 _TIME = re.compile(r"[0-9]{1,20}\.[0-9]")
-_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+#: a UUID as the toolstacks print it (and config files give it)
+UUID_RE = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 
 
 def _list_extras(words: list[str], table: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...],
@@ -248,7 +249,7 @@ def _list_row(host: str, line_no: int, line: str, extras: tuple[str, ...], *, xm
     domid = int(id_text) if id_text else None
     state = (xm_state(letters) if xm else xl_state(letters)) if domid is not None else DomainState.STOPPED
     uuid = values.get("uuid")
-    if uuid is not None and not _UUID.fullmatch(uuid):
+    if uuid is not None and not UUID_RE.fullmatch(uuid):
         raise _error(source, f"{uuid[:40]!r} is not a UUID", line_no, line)
     extra = _dom0_extra(name, domid) + (("time(s)", time_text),)
     reason = values.get("reason", "-")

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from ..libvirt.parse import STATE_MAP as VIRSH_STATE_MAP
 from ..model import Domain, DomainState
-from .parse import _UINT, _UUID, KIB, _content, _dom0_extra, _error
+from .parse import _UINT, KIB, UUID_RE, _content, _dom0_extra, _error
 
 # --- virsh on an xVM dom0 (libvirt.md §2.1, §2.2) ---------------------------------------------------------
 
@@ -107,7 +107,7 @@ def parse_virsh_dominfo(text: str, host: str) -> tuple[Domain, dict[str, str]]:
     if vcpus is not None and not _UINT.fullmatch(vcpus):
         raise _error(source, f"CPU(s) {vcpus[:40]!r} is not a number", *where["CPU(s)"])
     uuid = values.get("UUID") or None
-    if uuid is not None and not _UUID.fullmatch(uuid):
+    if uuid is not None and not UUID_RE.fullmatch(uuid):
         raise _error(source, f"{uuid[:40]!r} is not a UUID", *where["UUID"])
     domid = None if id_text == "-" else int(id_text)
     extra = _dom0_extra(name, domid)
