@@ -194,3 +194,31 @@ def test_the_table_has_no_scrolling_keys_of_its_own_besides_its_cursor_keys():
     keys = set(FleetTable._merged_bindings.key_to_bindings) if FleetTable._merged_bindings else set()
     assert {"up", "down", "pageup", "pagedown", "home", "end", "left", "right", "enter"} <= keys
     assert not keys & {"ctrl+pageup", "ctrl+pagedown", "ctrl+home", "ctrl+end"}
+
+
+async def test_the_footer_shows_whole_keys_only_at_80_columns(tmp_path: Path):
+    """A key the pinned ones (palette, Help, Quit) would cut is hidden rather than shown cut mid-word ("s S"
+    read as another key); widening the terminal brings it back."""
+    from textual.widgets._footer import FooterKey
+
+    from hvdeck.tui.screens.base import HvdeckFooter
+
+    def whole_and_hidden(app) -> tuple[bool, int]:
+        footer = app.screen.query_one(HvdeckFooter)
+        edge = next(c for c in footer.children if c.has_class("-pinned")).region.x
+        keys = [c for c in footer.children if isinstance(c, FooterKey)]
+        return all(k.region.right <= edge for k in keys if k.display), sum(not k.display for k in keys)
+
+    app = make_app(tmp_path, start_pollers=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _load(pilot)
+        await pilot.pause()
+        whole, hidden = whole_and_hidden(app)
+        assert whole and hidden > 0
+        await pilot.resize_terminal(200, 30)
+        await pilot.pause()
+        assert whole_and_hidden(app) == (True, 0)
+        await pilot.resize_terminal(80, 24)
+        await pilot.press("enter")  # the domain screen's own footer
+        await pilot.pause()
+        assert whole_and_hidden(app)[0]

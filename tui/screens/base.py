@@ -18,7 +18,10 @@ from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import HorizontalGroup
+from textual.geometry import Size
+from textual.layout import DockArrangeResult
 from textual.screen import ModalScreen, Screen, ScreenResultType
+from textual.widget import Widget
 from textual.widgets import Footer
 from textual.widgets._footer import FooterKey
 from textual.worker import Worker, WorkerState
@@ -65,6 +68,25 @@ class HvdeckFooter(Footer):
 
     def on_resize(self, event: events.Resize) -> None:
         self.compact = event.size.width < self.COMPACT_BELOW
+        for key in self.query_children(FooterKey):  # wider: the keys hidden before may fit now
+            key.display = True
+
+    def arrange(self, size: Size, optimal: bool = False) -> DockArrangeResult:
+        """Textual's arrangement; keys that the pinned ones would cut are hidden right after it (a key cut
+        mid-word, "s S", reads as another key), the rest stay in their order. Done here because this is
+        when the keys' places are known: after new keys, a new width, the compact style."""
+        result = super().arrange(size, optimal)
+        pinned = next((p.region.x for p in result.placements if p.widget.has_class("-pinned")), size.width)
+        keys = [p for p in result.placements if isinstance(p.widget, FooterKey)]
+        cut = next((i for i, p in enumerate(keys) if p.region.right > pinned), None)
+        if cut is not None:
+            self.call_later(self._hide, [p.widget for p in keys[cut:]])
+        return result
+
+    @staticmethod
+    def _hide(keys: list[Widget]) -> None:
+        for key in keys:
+            key.display = False
 
     def bindings_changed(self, screen: Screen[Any]) -> None:
         """Recompose only when the keys shown change. Every focus change (the filter box opening, a
