@@ -69,9 +69,10 @@ async def shoot(theme: str, audit_dir: Path, inventory) -> list[Path]:
             written.append(path)
 
         save("fleet")
-        await pilot.press("g", "slash", *"state:running", "enter")
+        await pilot.press("g", "slash", *"state:running")  # the filter's prompt open on the bottom line
+        await pilot.pause()
         save("fleet-grouped")
-        await pilot.press("slash", "ctrl+u", "escape", "g")
+        await pilot.press("enter", "slash", "ctrl+u", "escape", "g")
 
         async def open_domain(name: str, host: str, shot: str, section: str) -> None:
             key = next(k for k in table.visible_keys()
