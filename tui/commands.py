@@ -115,17 +115,29 @@ class HvdeckCommands(Provider):
         """Every command whose name matches ``query``, then at most `MAX_DOMAIN_HITS` domains. Only names
         with the query's characters in order are scored (`_in_order`: at C speed, where the fuzzy matcher
         runs in Python): at 500 hosts there are some 22,500 names."""
-        matcher = self.matcher(query)
+        matchers = [self.matcher(query)]
+        if any(c.isspace() for c in query.strip()):
+            # the words may also be run together: "cd-0150 web13" finds "Open cd-0150/ldg-web13" (Textual's
+            # matcher wants a space in the name for each space in the query)
+            matchers.append(self.matcher("".join(query.split())))
         quick = _in_order(query)
-        for name, callback, help_text in self._commands():
-            if quick(name) and (score := matcher.match(name)) > 0:
-                yield Hit(score, _highlight(matcher, name), callback, text=name,
-                          help=Content(help_text))  # type: ignore[arg-type]
+
+        def hit(name: str, callback: Callable[[], object], help_text: str) -> Hit | None:
+            if not quick(name):
+                return None
+            for matcher in matchers:
+                if (score := matcher.match(name)) > 0:
+                    return Hit(score, _highlight(matcher, name), callback, text=name,
+                               help=Content(help_text))  # type: ignore[arg-type]
+            return None
+
+        for command in self._commands():
+            if (found := hit(*command)) is not None:
+                yield found
         hits = 0
-        for name, callback, help_text in self._domain_commands():
-            if quick(name) and (score := matcher.match(name)) > 0:
-                yield Hit(score, _highlight(matcher, name), callback, text=name,
-                          help=Content(help_text))  # type: ignore[arg-type]
+        for command in self._domain_commands():
+            if (found := hit(*command)) is not None:
+                yield found
                 hits += 1
                 if hits >= MAX_DOMAIN_HITS:
                     return

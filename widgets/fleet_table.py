@@ -429,6 +429,10 @@ class FleetTable(ScrollView, can_focus=True, inherit_bindings=False):
             super().__init__()
             self.keys = keys
 
+    class Sorted(Message):
+        """The sort column or its direction changed, by key, click or call (``sort_by``). Handler:
+        ``on_fleet_table_sorted``."""
+
     class Highlighted(Message):
         """The cursor moved to another domain (key None: nothing to show), or the columns changed and
         with them how the domain's row is shown (`is_cut`). Handler: ``on_fleet_table_highlighted``."""
@@ -980,7 +984,19 @@ class FleetTable(ScrollView, can_focus=True, inherit_bindings=False):
         gaps = [" " * _GAP] * (len(COLUMNS) - 1) + [""]
         if shown < len(COLUMNS):
             gaps[shown - 1] += " " * spare
-        self.virtual_size = Size(sum(widths) + sum(map(len, gaps)), len(self._index) + 1)
+        total = sum(widths) + sum(map(len, gaps))
+        if 0 < available < total:
+            # scrolled to the right edge, the view starts at a column's first cell (the first from which
+            # the last column shows whole), some blank space after it: scrolling by whole columns never
+            # shows the tail of a cut column
+            fixed = widths[_HOST] + widths[_NAME] + 2 * _GAP
+            starts, x = [], 0
+            for key, gap in list(zip(order, gaps))[2:]:
+                starts.append(x)
+                x += widths[_INDEX[key]] + len(gap)
+            edge = next((s for s in starts if s >= x - (available - fixed)), starts[-1])
+            total = max(total, edge + available)
+        self.virtual_size = Size(total, len(self._index) + 1)
         layout = (order, shown, tuple(widths), tuple(gaps), self._cuts_for, tuple(self._host_cuts.items()))
         if layout == self._layout_for:
             return
@@ -1039,19 +1055,26 @@ class FleetTable(ScrollView, can_focus=True, inherit_bindings=False):
         else:
             self.sort_column = column
         self._show_column(column)
+        self.post_message(self.Sorted())  # the direction alone fires no watcher (it is set, not assigned)
 
     def _show_column(self, column: str) -> None:
-        """Scroll sideways, if need be, so that ``column`` (and its sort arrow) is on screen."""
-        left = 0
-        for i, gap in list(zip(self._order, self._gaps))[2:]:  # after HOST and NAME, which stay put
+        """Scroll sideways, if need be, so that ``column`` (and its sort arrow) is on screen, starting the
+        view at a column's first cell (no tail of a cut column on the left); HOST and NAME, which stay put,
+        bring the view back to its start."""
+        starts, left = [], 0
+        for i, gap in list(zip(self._order, self._gaps))[2:]:  # after HOST and NAME
+            starts.append(left)
             right = left + self._widths[i] + min(1, len(gap))  # the arrow may take a cell of the gap
             if COLUMNS[i].key == column:
                 view = self.scrollable_content_region.width - self._fixed
                 x = round(self.scroll_offset.x)
                 if left < x or right > x + view:
-                    self.scroll_to(x=left if left < x or right - left > view else right - view, animate=False)
+                    # the first column start from which it shows whole, or its own start
+                    self.scroll_to(x=next((s for s in starts if s >= right - view), left), animate=False)
                 return
             left += self._widths[i] + len(gap)
+        if column in ("host", "name"):
+            self.scroll_to(x=0, animate=False)
 
     # -- cursor -------------------------------------------------------------------------------------
 

@@ -181,6 +181,33 @@ async def test_two_consoles_as_tabs_keep_their_output_and_mark_it_unread(tmp_pat
         assert "root" not in web.terminal.plain_text().split("login:")[-1], "keys went to the active tab only"
 
 
+async def test_the_focus_leaves_the_open_filter_prompt_for_the_console(tmp_path: Path, t7: Host):
+    """With a console open and the filter's prompt open, F6, F11 or a click on the console move the focus
+    there and put the prompt away; the footer, held under the prompt, follows the console's keys again
+    (it was rebuilt outside its own context and stopped the app)."""
+    app = make_app(tmp_path, t7.inventory)
+    async with app.run_test(size=SIZE) as pilot:
+        await fleet_loaded(pilot, 6)
+        tab = await attach(pilot, "ldg-web1")
+        bar = app.screen.query_one("#filter-bar")
+        for key in ("f6", "f11", "click"):
+            await pilot.press("f6")
+            assert app.focused is table(app)
+            await pilot.press("slash", *"web")
+            assert bar.display
+            if key == "click":
+                await pilot.click(type(tab.terminal))
+            else:
+                await pilot.press(key)
+            await pilot.pause()
+            assert app.is_running and tab.terminal.has_focus and not bar.display, key
+            footer_actions = {b.binding.action for b in app.active_bindings.values() if b.enabled}
+            assert "filter" not in footer_actions
+            if key == "f11":
+                await pilot.press("f11")  # back to the split
+        assert app.return_code is None
+
+
 async def test_app_keys_go_to_the_guest_while_a_console_has_the_focus(tmp_path: Path, t7: Host):
     app = make_app(tmp_path, t7.inventory)
     async with app.run_test(size=SIZE) as pilot:

@@ -110,6 +110,15 @@ async def test_at_100_and_80_columns_the_most_useful_columns_show(tmp_path: Path
         assert len(t.shown_columns) == len(COLUMNS)
 
 
+def _column_starts(t: FleetTable) -> set[int]:
+    """Where each column after HOST and NAME starts, in the table's sideways scroll."""
+    starts, x = {0}, 0
+    for i, gap in list(zip(t._order, t._gaps))[2:]:
+        starts.add(x)
+        x += t._widths[i] + len(gap)
+    return starts
+
+
 async def test_the_sorted_column_keeps_its_arrow_at_80_columns(tmp_path: Path):
     app = make_app(tmp_path, start_pollers=False)
     async with app.run_test(size=(80, 24)) as pilot:
@@ -122,6 +131,9 @@ async def test_the_sorted_column_keeps_its_arrow_at_80_columns(tmp_path: Path):
                 await pilot.pause()
                 header = screen_text(app).splitlines()[t.region.y]
                 assert re.search(f"{re.escape(column.label)} ?{arrow}", header), (column.key, header)
+                assert t.scroll_offset.x in _column_starts(t), "the view starts at a column's first cell"
+                if column.key in ("host", "name"):
+                    assert t.scroll_offset.x == 0
                 if t.scroll_offset.x == 0:  # sorting never widens a column: the others stay where they were
                     for label in ("HOST", "NAME", "STATE", "VCPU", "MEMORY", "CPU%"):
                         assert starts.setdefault(label, header.index(label)) == header.index(label), header
@@ -180,6 +192,7 @@ async def test_right_and_left_scroll_by_whole_columns(tmp_path: Path):
         assert seen[0] >= 5, "one key moves past a whole column"
         assert seen[-1] == t.max_scroll_x > 0 and seen.index(seen[-1]) < 10, "the right edge within ten keys"
         assert "CONS" in screen_text(app).splitlines()[t.region.y]
+        assert set(seen) <= _column_starts(t), "no tail of a cut column at the left, the right edge included"
         await pilot.press("left")
         await pilot.pause()
         assert 0 < t.scroll_offset.x < seen[-1]

@@ -78,8 +78,12 @@ async def test_the_filter_prompt_takes_the_footer_line_and_moves_nothing(tmp_pat
         await pilot.press("enter")
         assert not bar.display and app.focused is t and names(app) == ["web01", "web02"]
         assert "filter: web" in plain(screen.query_one("#fleet-status"))
-        await pilot.press("slash")
-        assert bar.display and screen.query_one("#filter", Input).value == "web"
+        await pilot.press("slash", *" 01")  # `/` edits the kept filter: typing adds to it
+        box = screen.query_one("#filter", Input)
+        assert bar.display and box.value == "web 01" and names(app) == ["web01"]
+        await pilot.press(*" host:kvm-a", "ctrl+w")  # ctrl+w as in a shell: the whole field term
+        assert box.value == "web 01 "
+        assert box.region.right <= bar.region.right, "the end of a long filter stays on screen"
         await pilot.press("escape")
         assert not bar.display and len(names(app)) == 12 and t.region == region
         assert list(footer.children) == keys, "the footer was rebuilt for keys it never showed"
@@ -273,6 +277,10 @@ async def test_palette_finds_any_domain_of_a_large_fleet(tmp_path: Path):
         await wait_for(pilot, lambda: "Open cd-0149/ldg-web39" in _palette_titles(app))
         await pilot.press("escape")
         await pilot.press("ctrl+p")
+        await pilot.press(*"cd-0148 web38")  # words as the user thinks of them, not as the line spells them
+        await wait_for(pilot, lambda: "Open cd-0148/ldg-web38" in _palette_titles(app))
+        await pilot.press("escape")
+        await pilot.press("ctrl+p")
         await pilot.press(*"web")  # a short query lists at most MAX_DOMAIN_HITS domains, not 6,000
         await wait_for(pilot, lambda: any(t.startswith("Open ") for t in _palette_titles(app)))
         await pilot.pause(0.5)
@@ -354,3 +362,15 @@ async def test_start_is_refused_while_the_same_guest_runs_on_another_host(tmp_pa
         finally:
             moved.destroy()
             moved.undefine()
+
+
+async def test_a_long_filter_error_is_cut_to_keep_the_status_on_one_line(tmp_path: Path):
+    app = make_app(tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await fleet_loaded(pilot)
+        t = table(app)
+        height = t.region.height
+        await pilot.press("slash", *"foo:bar")
+        status = plain(app.screen.query_one("#fleet-status"))
+        assert "unknown field foo:" in status and "…" in status and "\n" not in status.strip()
+        assert t.region.height == height, "the table kept its height"

@@ -28,3 +28,5 @@ async def test_sort_and_grouping_are_written_back_and_used_next_time(tmp_path: P
         await fleet_loaded(pilot)
         table = again.screen.query_one(FleetTable)
         assert (table.sort_column, table.sort_reverse, table.group_by_host) == ("name", True, True)
+        await pilot.press("O")  # the direction alone, and quit at once: it is written when the screen goes
+    assert settings_module.load(path).table.reverse is False

@@ -64,7 +64,9 @@ class HvdeckFooter(Footer):
         """Stop following the keys while covered, or follow them again (and catch up)."""
         self._held = held
         if not held and self.is_attached:
-            self.bindings_changed(self.screen)
+            # in the footer's own context, as Textual calls it: a recompose from the screen's context (the
+            # caller's) could not bind the keys' data to the footer, and stopped the app
+            self.call_later(self.bindings_changed, self.screen)
 
     def on_resize(self, event: events.Resize) -> None:
         self.compact = event.size.width < self.COMPACT_BELOW

@@ -45,6 +45,14 @@ class FilterBox(Input):
             return
         await super()._on_key(event)
 
+    def action_delete_left_word(self) -> None:
+        """ctrl+w as in a shell: back to the space before the word (``host:kvm-a`` goes whole; Textual's
+        Input stops at punctuation)."""
+        value, end = self.value, self.cursor_position
+        start = len(value[:end].rstrip(" "))
+        start = value.rfind(" ", 0, start) + 1
+        self.delete(start, end)
+
 
 #: cells of the status line's error of the first host in trouble (a longer one is cut)
 PROBLEM_CELLS = 60
@@ -102,7 +110,7 @@ class FleetScreen(DomainActions, HvdeckScreen):
     FleetScreen { layers: default prompt; }
     FleetScreen #filter-bar { layer: prompt; dock: bottom; display: none; height: 1; background: $panel; }
     FleetScreen #filter-bar > Label { width: auto; padding: 0 1; text-style: bold; color: $accent; }
-    FleetScreen #filter { height: 1; border: none; padding: 0; background: $panel; }
+    FleetScreen #filter { width: 1fr; height: 1; border: none; padding: 0; background: $panel; }
     FleetScreen #filter:focus { border: none; }
     FleetScreen FleetTable { height: 1fr; }
     FleetScreen #fleet-status { height: auto; max-height: 6; padding: 0 1; background: $panel;
@@ -119,6 +127,7 @@ class FleetScreen(DomainActions, HvdeckScreen):
     _tick_timer: Timer | None = None
     _view_timer: Timer | None = None  # the settings file is written when it fires
     _view: tuple[str, bool, bool] | None = None  # the sort, its direction and the grouping to write
+    _written: tuple[str, bool, bool] | None = None  # ... as the settings file has them
     _status_one_line = False
     _status_head = Text()
     _status_shown: Text | None = None
@@ -130,8 +139,10 @@ class FleetScreen(DomainActions, HvdeckScreen):
         # renumbers them all (each counts as moved, and the whole screen is drawn again)
         with Horizontal(id="filter-bar"):
             yield Label("Filter")
+            # `/` edits the filter kept: the cursor at its end, nothing selected (a selection made the next
+            # key replace it all)
             yield FilterBox(placeholder="web state:running !host:kvm-b cpu:>50 memory:>=2G tags:prod · Esc clears",
-                            id="filter")
+                            id="filter", select_on_focus=False)
         yield HostStrip(id="hosts")
         yield FleetTable(id="fleet-table")
         yield Static("", id="fleet-status")
@@ -145,10 +156,10 @@ class FleetScreen(DomainActions, HvdeckScreen):
     def on_mount(self) -> None:
         self._statuses: dict[str, HostStatus] = {}  # each host's status as the strip last heard it
         view = self.hvdeck.settings.table  # the sort and grouping the user left the table in
+        self._written = (view.sort, view.reverse, view.group_by_host)
         self.table.sort_by(view.sort, reverse=view.reverse)
         self.table.group_by_host = view.group_by_host
-        for attribute in ("sort_column", "sort_reverse", "group_by_host"):
-            self.watch(self.table, attribute, self._remember_view, init=False)
+        self.watch(self.table, "group_by_host", self._remember_view, init=False)
         self.watch(self.query_one("#filter", Input), "value", self._filter_changed, init=False)
         self.table.set_hosts(self.hvdeck.host_names)
         self.table.set_history_source(self.hvdeck.store.cpu)
@@ -223,7 +234,11 @@ class FleetScreen(DomainActions, HvdeckScreen):
             text.append(" · filter: ")
             text.append(fmt.visible(table.filter_text))
         if table.filter_error:
-            text.append(f" · {table.filter_error}", style="bold")
+            # cut to what is left of the line (at least 20 cells): a status that wraps as each key changes
+            # the error pushes the table up and down a line
+            error = fmt.visible(table.filter_error)
+            room = max(20, self.query_one("#fleet-status").content_region.width - text.cell_len - 3)
+            text.append(f" · {fmt.fit(error, room) if fmt.cells(error) > room else error}", style="bold")
         if table.marked_keys:
             text.append(f" · {len(table.marked_keys)} marked (E evacuates them)")
         problems = [s for s in self.hvdeck.snapshots.values() if s.status in (HostStatus.ERROR, HostStatus.DOWN)]
@@ -324,12 +339,20 @@ class FleetScreen(DomainActions, HvdeckScreen):
         self._close_filter()
         self._update_status()
 
+    @on(FleetTable.Sorted)
+    def _sorted(self) -> None:
+        self._remember_view()
+        self._update_status()
+
     def _remember_view(self) -> None:
         """Write the table's sort and grouping back to the settings file (when hvdeck read one), once the
         user has stopped changing them for `REMEMBER_S` (``o`` pressed five times writes the file once,
         not in the middle of each keystroke), and at the latest when the screen goes."""
         table = self.table
-        self._view = (table.sort_column, table.sort_reverse, table.group_by_host)
+        view = (table.sort_column, table.sort_reverse, table.group_by_host)
+        if view == self._written:
+            return
+        self._view = view
         if self._view_timer is not None:
             self._view_timer.stop()
         self._view_timer = self.set_timer(REMEMBER_S, self._write_view, name="remember the table's view")
@@ -345,6 +368,7 @@ class FleetScreen(DomainActions, HvdeckScreen):
         path = self.hvdeck.settings.path
         if path is None or view is None:
             return
+        self._written = view
         try:
             save_view_state(path, *view)
         except (OSError, ValueError, ConfigFileError) as exc:
