@@ -35,6 +35,7 @@ from hvdeck.widgets.console_pane import ConsolePane, ConsoleTab
 from hvdeck.widgets.terminal import Terminal
 
 from .helpers import fleet_loaded, highlight, make_app, table, wait_for
+from .terminal import screen_text
 
 SIZE = (160, 48)
 
@@ -346,6 +347,9 @@ async def test_libvirt_test_driver_says_it_has_no_consoles(tmp_path: Path):
         await pilot.press("c")
         text = await notice(pilot, "runs libvirt's test driver")
         assert "it does not implement virDomainOpenConsole" in text
+        await pilot.pause()
+        # drawn over the terminal, not under it (the fleet screen's layers once hid it: a blank pane)
+        assert "runs libvirt's test driver" in screen_text(app)
 
 
 async def test_palette_and_domain_screen_attach(tmp_path: Path, t7: Host):

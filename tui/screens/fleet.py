@@ -107,7 +107,9 @@ class FleetScreen(DomainActions, HvdeckScreen):
     ]
 
     DEFAULT_CSS = """
-    FleetScreen { layers: default prompt; }
+    /* Textual takes a widget's layers from its outermost ancestor that names any: the console tabs'
+       own (screen, notice: the notice line over the terminal) must be named here too */
+    FleetScreen { layers: default screen notice prompt; }
     FleetScreen #filter-bar { layer: prompt; dock: bottom; display: none; height: 1; background: $panel; }
     FleetScreen #filter-bar > Label { width: auto; padding: 0 1; text-style: bold; color: $accent; }
     FleetScreen #filter { width: 1fr; height: 1; border: none; padding: 0; background: $panel; }
