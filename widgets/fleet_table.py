@@ -488,6 +488,8 @@ class FleetTable(ScrollView, can_focus=True, inherit_bindings=False):
         # until the user moves the cursor it stays on the first row, whatever arrives and re-sorts
         self._cursor_moved = False
         self._highlighted: str | None = None  # the key last posted in `Highlighted`
+        self._wanted: str | None = None  # the domain the user last put the cursor on
+        self._refiltered = False  # the filter changed since the index was last rebuilt
         self._version = 0
         # the layout: column indexes in display order, each column's width, how many fit on the screen
         self._order: tuple[int, ...] = tuple(range(len(COLUMNS)))
@@ -934,7 +936,13 @@ class FleetTable(ScrollView, can_focus=True, inherit_bindings=False):
         self._rows_shown = len(keys)
         self._position = None
         self._relayout()
-        cursor = _find(index, self._cursor_key) if self._cursor_moved else -1
+        cursor = -1
+        if self._cursor_moved:
+            # the domain the user put the cursor on, if it is shown again (a filter typed, corrected), else
+            # the one under the cursor now
+            cursor = _find(index, self._wanted)
+            cursor = cursor if cursor >= 0 else _find(index, self._cursor_key)
+        refiltered, self._refiltered = self._refiltered, False
         if cursor >= 0:
             # keep the cursor on the same domain when rows move, and on the same screen line: a sort, a
             # reversed sort or a poll that moves its row must not leave it off screen
@@ -942,11 +950,15 @@ class FleetTable(ScrollView, can_focus=True, inherit_bindings=False):
             if on_screen:
                 self.scroll_to(y=max(0, self._cursor - line), animate=False, immediate=True)
             self._scroll_cursor_visible()
+            self._emit_highlight()  # it may be the chosen domain back, not the one under the cursor before
         else:
             # before the user moves it, the cursor stays on the first row (rows arrive host by host and
             # re-sort; following the first row that arrived would leave the cursor part-way down)
-            start = self._cursor if self._cursor_moved else 0
+            # (a new filter that leaves it out starts at the first match)
+            start = self._cursor if self._cursor_moved and not refiltered else 0
             self._cursor = self._nearest_row(min(start, max(0, len(index) - 1)), 1)
+            if refiltered:
+                self.scroll_to(y=0, animate=False, immediate=True)
             self._emit_highlight()
         self.refresh()
 
@@ -954,6 +966,10 @@ class FleetTable(ScrollView, can_focus=True, inherit_bindings=False):
 
     def on_resize(self) -> None:
         self._relayout()
+        # a shorter table (a console opened under it) keeps the highlighted row in view, and the sorted
+        # column: the first layout comes after the remembered sort was set
+        self._scroll_cursor_visible()
+        self._show_column(self.sort_column, home=False)
 
     def _relayout(self) -> None:
         """Decide the columns shown, their order and widths for the current width and data; when that
@@ -1039,6 +1055,7 @@ class FleetTable(ScrollView, can_focus=True, inherit_bindings=False):
         self._flush()
 
     def watch_filter_text(self) -> None:
+        self._refiltered = True
         self._invalidate()
         self._flush()
         self._scroll_cursor_visible()
@@ -1057,10 +1074,10 @@ class FleetTable(ScrollView, can_focus=True, inherit_bindings=False):
         self._show_column(column)
         self.post_message(self.Sorted())  # the direction alone fires no watcher (it is set, not assigned)
 
-    def _show_column(self, column: str) -> None:
+    def _show_column(self, column: str, *, home: bool = True) -> None:
         """Scroll sideways, if need be, so that ``column`` (and its sort arrow) is on screen, starting the
         view at a column's first cell (no tail of a cut column on the left); HOST and NAME, which stay put,
-        bring the view back to its start."""
+        bring the view back to its start (with ``home``: a new sort, not a new size)."""
         starts, left = [], 0
         for i, gap in list(zip(self._order, self._gaps))[2:]:  # after HOST and NAME
             starts.append(left)
@@ -1073,7 +1090,7 @@ class FleetTable(ScrollView, can_focus=True, inherit_bindings=False):
                     self.scroll_to(x=next((s for s in starts if s >= right - view), left), animate=False)
                 return
             left += self._widths[i] + len(gap)
-        if column in ("host", "name"):
+        if home and column in ("host", "name"):
             self.scroll_to(x=0, animate=False)
 
     # -- cursor -------------------------------------------------------------------------------------
@@ -1087,6 +1104,7 @@ class FleetTable(ScrollView, can_focus=True, inherit_bindings=False):
         entry = self._index[position]
         if isinstance(entry, str):
             self._emit_highlight()
+            self._wanted = entry
         self._scroll_cursor_visible()
         self._refresh_positions((old, position))
 

@@ -463,3 +463,22 @@ async def test_a_command_console_gets_the_panes_size_and_its_changes(tmp_path: P
         await shows(pilot, f"{new.height} {new.width}")
     assert [r["kind"] for r in audit_lines(tmp_path / "audit.log")] == ["xl", "xl"]
     assert os.environ.get("HOME")  # the isolated home of conftest: nothing of the user's was read
+
+
+async def test_f6_from_a_full_screen_console_shows_the_table_and_a_console_keeps_the_cursor_in_view(
+        tmp_path: Path, t7: Host):
+    """F6 from a full-screen console goes back to the split (the table's keys acted on a hidden table),
+    and a console opened under the table keeps the highlighted row in view at 80x24."""
+    app = make_app(tmp_path, t7.inventory)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await fleet_loaded(pilot, 6)
+        t = table(app)
+        await pilot.press(*["down"] * 5)
+        tab = await attach(pilot, "ldg-web1")
+        await pilot.pause()
+        top = t.scroll_offset.y
+        assert top <= t._cursor < top + t.scrollable_content_region.height - 1, "the highlight is on screen"
+        await pilot.press("f11")
+        assert app.screen.has_class("-console-full") and tab.terminal.has_focus
+        await pilot.press("f6")
+        assert not app.screen.has_class("-console-full") and app.focused is t and t.region.height > 0

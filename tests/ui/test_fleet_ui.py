@@ -374,3 +374,33 @@ async def test_a_long_filter_error_is_cut_to_keep_the_status_on_one_line(tmp_pat
         status = plain(app.screen.query_one("#fleet-status"))
         assert "unknown field foo:" in status and "…" in status and "\n" not in status.strip()
         assert t.region.height == height, "the table kept its height"
+
+
+async def test_a_filter_keeps_the_chosen_domain_or_starts_at_the_first_match(tmp_path: Path):
+    """The highlight stays on the domain the user chose while it matches, comes back to it when a typo is
+    corrected, and otherwise starts at the first match (never on a row the user did not pick)."""
+    app = make_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await fleet_loaded(pilot)
+        t = table(app)
+        await highlight(pilot, "web02")
+        await pilot.press("slash", *"backup", "enter")  # web02 left out: the first match
+        assert t.visible_keys()[0] == t.cursor_key and t.domain(t.cursor_key).name == "backup01"
+        await pilot.press("escape")
+        await highlight(pilot, "web02")
+        await pilot.press("slash", *"web", "x")  # nothing matches
+        assert t.cursor_key is None
+        await pilot.press("backspace")  # corrected: the chosen domain again
+        assert t.domain(t.cursor_key).name == "web02"
+
+
+async def test_a_long_filter_keeps_the_status_on_one_line(tmp_path: Path):
+    app = make_app(tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await fleet_loaded(pilot)
+        t = table(app)
+        height = t.region.height
+        await pilot.press("slash", *"state:running host:kvm memory:>=2G vcpus:>1 name:web flags:x foo:bar", "enter")
+        status = plain(app.screen.query_one("#fleet-status")).strip()
+        assert "filter: state:running" in status and "…" in status and "\n" not in status
+        assert t.region.height == height

@@ -232,14 +232,18 @@ class FleetScreen(DomainActions, HvdeckScreen):
                     f"{'▼' if table.sort_reverse else '▲'}")
         if table.group_by_host:
             text.append(" · grouped by host")
+        # the filter and what in it was not understood get what is left of the line (at least 10 cells
+        # each), cut at their end: a status that wraps as keys change the filter pushes the table up and
+        # down (the prompt shows the whole filter)
+        width = self.query_one("#fleet-status").content_region.width
         if table.filter_text:
             text.append(" · filter: ")
-            text.append(fmt.visible(table.filter_text))
+            shown = fmt.visible(table.filter_text)
+            room = max(10, width - text.cell_len - (23 if table.filter_error else 0))
+            text.append(fmt.fit(shown, room) if fmt.cells(shown) > room else shown)
         if table.filter_error:
-            # cut to what is left of the line (at least 20 cells): a status that wraps as each key changes
-            # the error pushes the table up and down a line
             error = fmt.visible(table.filter_error)
-            room = max(20, self.query_one("#fleet-status").content_region.width - text.cell_len - 3)
+            room = max(10, width - text.cell_len - 3)
             text.append(f" · {fmt.fit(error, room) if fmt.cells(error) > room else error}", style="bold")
         if table.marked_keys:
             text.append(f" · {len(table.marked_keys)} marked (E evacuates them)")
@@ -518,6 +522,8 @@ class FleetScreen(DomainActions, HvdeckScreen):
         """F6: between the table and the console pane."""
         tab = self.console_pane.active_tab
         if self.in_console() or tab is None:
+            # to the table: out of a full-screen console first (the keys would act on a hidden table)
+            self.remove_class("-console-full")
             self.table.focus()
         else:
             tab.focus_console()
