@@ -121,13 +121,24 @@ class HvdeckCommands(Provider):
             # matcher wants a space in the name for each space in the query)
             matchers.append(self.matcher("".join(query.split())))
         quick = _in_order(query)
+        words = query.split()
+        # words in any order, as in the fleet filter ("web1 t7-a" finds "Open t7-a/ldg-web1"), ranked below
+        # the names that have them in the order typed
+        each = [(self.matcher(word), _in_order(word)) for word in words] if len(words) > 1 else []
 
         def hit(name: str, callback: Callable[[], object], help_text: str) -> Hit | None:
-            if not quick(name):
-                return None
-            for matcher in matchers:
-                if (score := matcher.match(name)) > 0:
-                    return Hit(score, _highlight(matcher, name), callback, text=name,
+            if quick(name):
+                for matcher in matchers:
+                    if (score := matcher.match(name)) > 0:
+                        return Hit(score, _highlight(matcher, name), callback, text=name,
+                                   help=Content(help_text))  # type: ignore[arg-type]
+            if each and all(found(name) for _matcher, found in each):
+                scores = [matcher.match(name) for matcher, _found in each]
+                if all(scores):
+                    content = Content(name)
+                    for matcher, _found in each:
+                        content = _highlight(matcher, name, content)
+                    return Hit(min(scores) / 2, content, callback, text=name,
                                help=Content(help_text))  # type: ignore[arg-type]
             return None
 
@@ -153,9 +164,10 @@ def _in_order(query: str) -> Callable[[str], bool]:
     return lambda name: pattern.search(name) is not None
 
 
-def _highlight(matcher: Matcher, candidate: str) -> Content:
-    """`Matcher.highlight` without its markup parsing: the matched characters of ``candidate`` styled."""
-    content = Content(candidate)
+def _highlight(matcher: Matcher, candidate: str, content: Content | None = None) -> Content:
+    """`Matcher.highlight` without its markup parsing: the matched characters of ``candidate`` styled (on
+    ``content``, ``candidate`` already styled by another matcher, when given)."""
+    content = Content(candidate) if content is None else content
     _score, offsets = matcher.fuzzy_search.match(matcher.query, candidate)
     for offset in offsets:
         if not candidate[offset].isspace():

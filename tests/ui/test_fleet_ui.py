@@ -281,6 +281,10 @@ async def test_palette_finds_any_domain_of_a_large_fleet(tmp_path: Path):
         await wait_for(pilot, lambda: "Open cd-0148/ldg-web38" in _palette_titles(app))
         await pilot.press("escape")
         await pilot.press("ctrl+p")
+        await pilot.press(*"web37 cd-0147")  # in any order, as in the fleet filter
+        await wait_for(pilot, lambda: "Open cd-0147/ldg-web37" in _palette_titles(app))
+        await pilot.press("escape")
+        await pilot.press("ctrl+p")
         await pilot.press(*"web")  # a short query lists at most MAX_DOMAIN_HITS domains, not 6,000
         await wait_for(pilot, lambda: any(t.startswith("Open ") for t in _palette_titles(app)))
         await pilot.pause(0.5)
