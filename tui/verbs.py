@@ -148,7 +148,8 @@ def parse_params(params: Sequence[str]) -> dict[str, str]:
 
 async def other_hosts(inventory: Inventory, host: str, *, timeout: float = 30.0) -> list[HostSnapshot]:
     """Every other host of the inventory, polled once at the same time (for the Start gate: is the same
-    guest running elsewhere?); a host that does not answer comes back as a snapshot without domains."""
+    guest running elsewhere?). A host that fails comes back as its failed snapshot (without domains); one
+    that gives no answer within ``timeout`` seconds is left out."""
     names = [h.name for h in inventory.hosts if h.name != host]
     if not names:
         return []

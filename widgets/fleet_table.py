@@ -642,9 +642,9 @@ class FleetTable(ScrollView, can_focus=True, inherit_bindings=False):
         if self._dirty or self._resort:
             return  # the whole table is redrawn after the index is rebuilt
         top = self.scroll_offset.y
-        wanted = set(keys)
+        changed = set(keys)
         on_screen = self._index[top:top + self.size.height - 1]
-        self._refresh_positions([top + i for i, e in enumerate(on_screen) if e in wanted])
+        self._refresh_positions([top + i for i, e in enumerate(on_screen) if e in changed])
 
     def _refresh_positions(self, positions: Iterable[int]) -> None:
         """Repaint the lines of these index positions that are on screen. (`ScrollView.refresh_line`
@@ -856,8 +856,7 @@ class FleetTable(ScrollView, can_focus=True, inherit_bindings=False):
         if not self._retie:
             self._take(self._tie, (self._host_rank.get(row.host, _FAR), row.name, key))
         if not self._resort:
-            known, entry = self._entry(row, key)
-            self._take(self._present if known else self._absent, entry)
+            self._remove(self._entry(row, key))
 
     @staticmethod
     def _take(entries: list, entry: tuple) -> None:
